@@ -1,0 +1,1 @@
+"""circle15: the command line that ties geo, maps and api together."""

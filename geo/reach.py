@@ -1,0 +1,228 @@
+"""Bounded multi-source shortest paths from points on edges.
+
+Sources (stations, candidate sites) and targets (people) sit at positions on
+edges with an off-network walk. Sources become virtual nodes joined to the two
+ends of their edge, so one ``scipy.sparse.csgraph.dijkstra`` call starts from
+all of them at once. Targets read the distance at their edge's two ends and add
+the walk along the edge and off it. A source and a target on the same edge may
+also meet directly along it; that shortcut is applied explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.sparse import csgraph
+from tqdm.auto import tqdm
+
+from geo.network import _MIN_LENGTH_M, Network
+from geo.snap import Snapped
+
+#: cells (sources × nodes) of one dense batch of the per-source search
+_BATCH_CELLS = 16_000_000
+
+
+def augmented_graph(net: Network, sources: Snapped) -> sp.csr_matrix:
+    """The network plus one virtual node per source (indices n .. n+m-1).
+
+    A virtual node has arcs to its edge's two ends weighted by the off-network
+    walk plus the walk along the edge; nothing leads into it, so no path can
+    pass through another source.
+    """
+    if not sources.ok.all():
+        msg = "every source must be snapped to the network"
+        raise ValueError(msg)
+    n, m = net.n_nodes, len(sources)
+    base = net.csr.tocoo()
+    src = np.arange(n, n + m)
+    w_u = sources.off_m + sources.to_u_m
+    w_v = sources.off_m + sources.to_v_m
+    loop = sources.u == sources.v  # a loop edge: both arcs lead to one node
+    rows = np.concatenate([base.row, src, src[~loop]])
+    cols = np.concatenate([base.col, sources.u, sources.v[~loop]])
+    w_first = np.where(loop, np.minimum(w_u, w_v), w_u)
+    data = np.concatenate([base.data, w_first, w_v[~loop]])
+    data = np.maximum(data, _MIN_LENGTH_M)
+    return sp.csr_matrix((data, (rows, cols)), shape=(n + m, n + m))
+
+
+def _same_edge_pairs(
+    sources: Snapped, targets: Snapped
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(source, target, metres) for pairs on one edge, walking along it directly."""
+    s_ok = np.flatnonzero(sources.ok)
+    t_ok = np.flatnonzero(targets.ok)
+    if s_ok.size == 0 or t_ok.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    s_order = s_ok[np.argsort(sources.edge[s_ok], kind="stable")]
+    s_edges = sources.edge[s_order]
+    t_edges = targets.edge[t_ok]
+    lo = np.searchsorted(s_edges, t_edges, side="left")
+    hi = np.searchsorted(s_edges, t_edges, side="right")
+    counts = hi - lo
+    if counts.sum() == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    t_rep = np.repeat(t_ok, counts)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    s_rep = s_order[np.repeat(lo, counts) + offs]
+    dist = (
+        sources.off_m[s_rep]
+        + np.abs(sources.along_m[s_rep] - targets.along_m[t_rep])
+        + targets.off_m[t_rep]
+    )
+    return s_rep, t_rep, dist
+
+
+def target_distance(
+    node_dist: NDArray[np.float64], targets: Snapped
+) -> NDArray[np.float64]:
+    """Distance to each target given distances at nodes (last axis = nodes).
+
+    ``node_dist`` may be (n,) or (b, n); the result is (k,) or (b, k).
+    """
+    via_u = node_dist[..., targets.u] + targets.to_u_m
+    via_v = node_dist[..., targets.v] + targets.to_v_m
+    return np.minimum(via_u, via_v) + targets.off_m
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The nearest source of every node and target, from one search.
+
+    Distances are metres of walking, ``inf`` beyond the search limit; source
+    indices are -1 there.
+    """
+
+    node_dist_m: NDArray[np.float64]
+    node_source: NDArray[np.int64]
+    node_pred: NDArray[np.int64]
+    target_dist_m: NDArray[np.float64]
+    target_source: NDArray[np.int64]
+
+
+def nearest_sources(
+    net: Network, sources: Snapped, targets: Snapped, *, limit_m: float = np.inf
+) -> Nearest:
+    """One multi-source Dijkstra: nearest source and distance for all nodes.
+
+    ``node_pred`` is the predecessor of each node on its path from the nearest
+    source (a virtual node index >= n marks the first step off the source).
+    """
+    n, m = net.n_nodes, len(sources)
+    if m == 0:
+        k = len(targets)
+        return Nearest(np.full(n, np.inf), np.full(n, -1), np.full(n, -9999),
+                       np.full(k, np.inf), np.full(k, -1))
+    graph = augmented_graph(net, sources)
+    dist, pred, origin = csgraph.dijkstra(
+        graph, directed=True, indices=np.arange(n, n + m), min_only=True,
+        return_predecessors=True, limit=limit_m,
+    )
+    node_dist = dist[:n]
+    node_source = np.where(origin[:n] >= 0, origin[:n] - n, -1)
+    via_u = node_dist[targets.u] + targets.to_u_m + targets.off_m
+    via_v = node_dist[targets.v] + targets.to_v_m + targets.off_m
+    t_dist = np.minimum(via_u, via_v)
+    t_src = np.where(via_u <= via_v, node_source[targets.u], node_source[targets.v])
+    s, t, d = _same_edge_pairs(sources, targets)
+    if s.size:
+        # several sources may share an edge with one target: apply the best one
+        order = np.lexsort((d, t))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = t[order][1:] != t[order][:-1]
+        s, t, d = s[order][first], t[order][first], d[order][first]
+        better = d < t_dist[t]
+        t_dist[t[better]] = d[better]
+        t_src[t[better]] = s[better]
+    t_dist = np.where(t_dist <= limit_m, t_dist, np.inf)
+    t_src = np.where(np.isfinite(t_dist), t_src, -1)
+    return Nearest(node_dist, node_source, pred[:n], t_dist, t_src)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who each source reaches within a limit: sparse (source, target, metres).
+
+    Entries are sorted by source, then target; every distance is <= ``limit_m``.
+    """
+
+    n_sources: int
+    n_targets: int
+    limit_m: float
+    source: NDArray[np.int32]
+    target: NDArray[np.int32]
+    dist_m: NDArray[np.float64]
+
+    def count_within(self, limit_m: float) -> NDArray[np.int64]:
+        """How many sources reach each target within ``limit_m``."""
+        sel = self.dist_m <= limit_m
+        return np.bincount(self.target[sel], minlength=self.n_targets)
+
+    def to_csr(self, limit_m: float | None = None) -> sp.csr_matrix:
+        """Boolean sources × targets matrix of reach within ``limit_m``."""
+        sel = self.dist_m <= (self.limit_m if limit_m is None else limit_m)
+        return sp.csr_matrix(
+            (np.ones(int(sel.sum()), dtype=bool), (self.source[sel], self.target[sel])),
+            shape=(self.n_sources, self.n_targets),
+        )
+
+
+def _batches(m: int, n_cols: int) -> Iterator[tuple[int, int]]:
+    size = max(1, min(256, _BATCH_CELLS // max(n_cols, 1)))
+    for b0 in range(0, m, size):
+        yield b0, min(m, b0 + size)
+
+
+def reach_within(
+    net: Network,
+    sources: Snapped,
+    targets: Snapped,
+    *,
+    limit_m: float,
+    node_limits_m: tuple[float, ...] = (),
+    progress: bool = False,
+) -> tuple[Reach, NDArray[np.int64]]:
+    """Per-source bounded searches, batched: every (source, target) within reach.
+
+    Returns the sparse :class:`Reach` of targets and, for each limit in
+    ``node_limits_m``, how many sources reach each network node (an array of
+    shape (len(node_limits_m), n)).
+    """
+    n, m, k = net.n_nodes, len(sources), len(targets)
+    node_counts = np.zeros((len(node_limits_m), n), dtype=np.int64)
+    if m == 0:
+        empty_i = np.empty(0, dtype=np.int32)
+        return Reach(0, k, limit_m, empty_i, empty_i, np.empty(0)), node_counts
+    graph = augmented_graph(net, sources)
+    s_pair, t_pair, d_pair = _same_edge_pairs(sources, targets)
+    parts_s, parts_t, parts_d = [], [], []
+    batches = list(_batches(m, max(n, k)))
+    for b0, b1 in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
+        dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
+                                limit=limit_m)[:, :n]
+        for j, lim in enumerate(node_limits_m):
+            node_counts[j] += (dist <= lim).sum(axis=0)
+        block = target_distance(dist, targets)
+        sel = (s_pair >= b0) & (s_pair < b1)
+        if sel.any():
+            rows, cols = s_pair[sel] - b0, t_pair[sel]
+            block[rows, cols] = np.minimum(block[rows, cols], d_pair[sel])
+        r, c = np.nonzero(block <= limit_m)
+        parts_s.append((r + b0).astype(np.int32))
+        parts_t.append(c.astype(np.int32))
+        parts_d.append(block[r, c])
+    reach = Reach(
+        n_sources=m,
+        n_targets=k,
+        limit_m=limit_m,
+        source=np.concatenate(parts_s),
+        target=np.concatenate(parts_t),
+        dist_m=np.concatenate(parts_d),
+    )
+    return reach, node_counts

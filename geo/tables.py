@@ -1,0 +1,217 @@
+"""Read user tables (CSV, XLSX, GeoJSON/GeoPackage) with clear errors.
+
+Every reader returns the rows as strings or objects plus WGS84-ready
+coordinates; checking what the values mean is the caller's job. Row numbers in
+error messages count data rows from 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from geo.errors import InputError, Problem
+
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
+
+#: column names a user might give each field (lower-cased, spaces removed)
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
+LAT_NAMES = ("lat", "latitude", "y", "纬度")
+
+#: refuse files bigger than this (bytes); a station or population table this
+#: large is almost certainly the wrong file
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Rows of a user file with their coordinates as given (not yet converted).
+
+    ``lon``/``lat`` are NaN where a row had no usable coordinate; the reasons
+    are in ``problems``. ``geometry`` is set for vector files (points or
+    polygons, WGS84 or the file's declared CRS converted to WGS84).
+    """
+
+    source: str
+    frame: pd.DataFrame
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    problems: tuple[Problem, ...]
+    geometry: NDArray[np.object_] | None = None
+
+
+def _norm(name: object) -> str:
+    return str(name).strip().lower().replace(" ", "").replace("_", "")
+
+
+def find_column(
+    frame: pd.DataFrame, names: Iterable[str], *, explicit: str | None = None, source: str
+) -> str | None:
+    """The column of ``frame`` matching ``explicit`` or one of ``names``."""
+    if explicit is not None:
+        if explicit in frame.columns:
+            return explicit
+        msg = f"no column {explicit!r}; the file has {', '.join(map(str, frame.columns))}"
+        raise InputError(source, msg)
+    by_norm = {_norm(c): c for c in frame.columns}
+    for name in names:
+        if _norm(name) in by_norm:
+            return str(by_norm[_norm(name)])
+    return None
+
+
+def parse_numbers(
+    frame: pd.DataFrame, column: str, *, what: str, ids: Sequence[str] | None = None
+) -> tuple[NDArray[np.float64], list[Problem]]:
+    """Parse a column as finite floats; report every row that is not one."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    problems = []
+    for i in np.flatnonzero(~np.isfinite(values)):
+        given = raw.iloc[i]
+        shown = "" if given is None or (isinstance(given, float) and math.isnan(given)) else given
+        reason = "is empty" if shown == "" else f"is not a finite number ({shown!r})"
+        problems.append(
+            Problem(f"{what} {reason}", row=int(i) + 1, column=column,
+                    ident=None if ids is None else ids[i])
+        )
+        values[i] = np.nan
+    return values, problems
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    last: Exception | None = None
+    # Chinese spreadsheets are often saved as GB18030/GBK rather than UTF-8
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=True
+            )
+        except UnicodeDecodeError as exc:
+            last = exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(str(path), f"not a readable CSV table ({exc})") from exc
+    raise InputError(str(path), f"cannot decode the text as UTF-8 or GB18030 ({last})")
+
+
+def _check_size(path: Path) -> None:
+    if not path.is_file():
+        raise InputError(str(path), "no such file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        msg = f"the file is {size / 1e6:,.0f} MB, over the {MAX_FILE_BYTES / 1e6:,.0f} MB limit"
+        raise InputError(str(path), msg)
+    if size == 0:
+        raise InputError(str(path), "the file is empty")
+
+
+def read_table(
+    path: str | Path,
+    *,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    ids: str | None = None,
+) -> RawTable:
+    """Read a CSV/XLSX table or a vector file into a :class:`RawTable`.
+
+    Tables need longitude and latitude columns (``lon``/``lng``/``longitude``/
+    ``x``/``经度`` and ``lat``/``latitude``/``y``/``纬度``, or the names given);
+    vector files carry geometry (points, or polygons reduced to a point inside).
+    """
+    path = Path(path)
+    source = str(path)
+    _check_size(path)
+    suffix = path.suffix.lower()
+    if suffix in VECTOR_SUFFIXES:
+        return _read_vector(path)
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            frame = pd.read_excel(path, dtype=object)
+        except Exception as exc:  # openpyxl raises many kinds on bad files
+            raise InputError(source, f"not a readable Excel workbook ({exc})") from exc
+        frame = frame.where(pd.notna(frame), "")
+    elif suffix in (".csv", ".txt"):
+        frame = _read_csv(path)
+    else:
+        msg = f"unsupported file type {suffix!r}; use {', '.join(TABLE_SUFFIXES + VECTOR_SUFFIXES)}"
+        raise InputError(source, msg)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise InputError(source, "the table has no rows")
+    lon_col = find_column(frame, LON_NAMES, explicit=lon_column, source=source)
+    lat_col = find_column(frame, LAT_NAMES, explicit=lat_column, source=source)
+    missing = [n for n, c in (("longitude", lon_col), ("latitude", lat_col)) if c is None]
+    if missing:
+        msg = (
+            f"missing {' and '.join(missing)} column(s); expected one of "
+            f"{'/'.join(LON_NAMES)} and {'/'.join(LAT_NAMES)}; "
+            f"the file has {', '.join(map(str, frame.columns))}"
+        )
+        raise InputError(source, msg)
+    assert lon_col is not None and lat_col is not None
+    id_values = None
+    if ids is not None and ids in frame.columns:
+        id_values = frame[ids].astype(str).tolist()
+    lon, p_lon = parse_numbers(frame, lon_col, what="longitude", ids=id_values)
+    lat, p_lat = parse_numbers(frame, lat_col, what="latitude", ids=id_values)
+    problems = p_lon + p_lat
+    problems += range_problems(lon, lat, ids=id_values)
+    return RawTable(source, frame, lon, lat, tuple(problems))
+
+
+def range_problems(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], *, ids: Sequence[str] | None = None
+) -> list[Problem]:
+    """Rows whose longitude/latitude are outside [-180, 180] / [-90, 90]."""
+    problems = []
+    for i in np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90)):
+        hint = ""
+        if abs(lat[i]) > 90 and abs(lon[i]) <= 90:
+            hint = " (are longitude and latitude swapped?)"
+        problems.append(
+            Problem(
+                f"coordinate lon={lon[i]}, lat={lat[i]} is out of range{hint}",
+                row=int(i) + 1,
+                ident=None if ids is None else ids[i],
+            )
+        )
+    return problems
+
+
+def _read_vector(path: Path) -> RawTable:
+    import geopandas as gpd
+
+    source = str(path)
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio/GDAL raise DataSourceError and friends
+        raise InputError(source, f"not a readable vector file ({exc})") from exc
+    if gdf.empty:
+        raise InputError(source, "the file has no features")
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    geoms = gdf.geometry.to_numpy()
+    problems = []
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        problems.append(Problem("feature has no geometry", row=int(i) + 1))
+    points = np.array([None] * len(geoms), dtype=object)
+    have = ~missing
+    if have.any():
+        is_point = shapely.get_type_id(geoms[have]) == 0
+        pts = np.where(is_point, geoms[have], shapely.point_on_surface(geoms[have]))
+        points[have] = pts
+    xy = np.full((len(geoms), 2), np.nan)
+    if have.any():
+        xy[have] = shapely.get_coordinates(points[have])[:, :2]
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    problems += range_problems(xy[:, 0], xy[:, 1])
+    return RawTable(source, frame, xy[:, 0], xy[:, 1], tuple(problems), geometry=geoms)
