@@ -58,7 +58,7 @@ class CoverageSettings:
         if not (0 < minutes <= 240):
             raise SettingsError(f"the time limit must be between 0 and 240 minutes, "
                                 f"not {minutes}")
-        return cls(tuple(b for b in bands_min if b < minutes) + (float(minutes),), speed_kmh)
+        return cls((*tuple(b for b in bands_min if b < minutes), float(minutes)), speed_kmh)
 
     @property
     def minutes(self) -> float:
@@ -122,7 +122,9 @@ class Coverage:
         gdf = self.population.frame.copy()
         ids = np.asarray(self.stations.ids, dtype=object)
         src = self.nearest.target_source
-        gdf["nearest_station"] = np.where(src >= 0, ids[np.maximum(src, 0)], None)
+        nearest_id = ids[np.maximum(src, 0)]
+        nearest_id[src < 0] = None
+        gdf["nearest_station"] = nearest_id
         t = self.unit_time_min
         gdf["walk_min"] = np.where(np.isfinite(t), np.round(t, 2), np.nan)
         for j, b in enumerate(self.settings.bands_min):

@@ -24,7 +24,8 @@ def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def format_summary(table: pd.DataFrame, *, title: str = "") -> str:
     """Summary rows as an aligned text table (people rounded, shares in %)."""
     lines = [title] if title else []
-    head = f"{'':<28}{'population':>12}{'covered':>12}{'%':>7}{'cross':>12}{'%':>7}{'uncovered':>12}"
+    head = (f"{'':<28}{'population':>12}{'covered':>12}{'%':>7}{'cross':>12}{'%':>7}"
+            f"{'uncovered':>12}")
     lines.append(head)
     label_col = "name" if "name" in table.columns else "minutes"
     for _, row in table.iterrows():

@@ -195,8 +195,10 @@ def place_points(
         could_swap = (np.abs(lon[far]) <= 90)
         if could_swap.any():
             sw = net.project(lat[far][could_swap], lon[far][could_swap])
-            swapped_inside[could_swap] = shapely.distance(net.hull, shapely.points(sw)) <= max_snap_m
-        for j, i in enumerate(far):
+            swapped_inside[could_swap] = (
+                shapely.distance(net.hull, shapely.points(sw)) <= max_snap_m
+            )
+        for j, i in enumerate(far.tolist()):
             ident = None if ids is None else ids[i]
             if swapped_inside[j]:
                 msg = (f"{what} at lon={lon[i]}, lat={lat[i]} is outside the network area; "
@@ -298,7 +300,7 @@ def stations_from_table(
     status_col = find_column(frame, STATUS_NAMES, source=source)
     statuses = []
     for i, s in enumerate(_text_column(frame, status_col)):
-        st = _STATUS_ALIASES.get(s.lower(), None) if s else "existing"
+        st = _STATUS_ALIASES.get(s.lower()) if s else "existing"
         if st is None:
             problems.append(Problem(f"unknown status {s!r}; use one of {', '.join(STATUSES)}",
                                     row=i + 1, column=status_col, ident=ids[i] or None))
@@ -428,12 +430,12 @@ def population_from_points(
     dropped_units, dropped_pop = 0, 0.0
     for p in placement.problems:
         assert p.row is not None
-        i = p.row - 1
-        if np.isfinite(count[i]) and count[i] == 0:
+        row = p.row - 1
+        if np.isfinite(count[row]) and count[row] == 0:
             continue  # nobody lives there; nothing to place
         if on_far == "drop":
             dropped_units += 1
-            dropped_pop += float(count[i]) if np.isfinite(count[i]) else 0.0
+            dropped_pop += float(count[row]) if np.isfinite(count[row]) else 0.0
         else:
             problems.append(p)
     if problems:

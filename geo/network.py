@@ -338,7 +338,7 @@ def _read_osm_file(path: Path) -> dict[str, NDArray[Any]]:
     try:
         fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
         for obj in fp:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = obj.tags
             if "highway" not in tags or not is_walkable(dict(tags)):

@@ -73,9 +73,9 @@ def parse_numbers(
 ) -> tuple[NDArray[np.float64], list[Problem]]:
     """Parse a column as finite floats; report every row that is not one."""
     raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    values = np.array(pd.to_numeric(raw, errors="coerce"), dtype=float)  # writable copy
     problems = []
-    for i in np.flatnonzero(~np.isfinite(values)):
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
         given = raw.iloc[i]
         shown = "" if given is None or (isinstance(given, float) and math.isnan(given)) else given
         reason = "is empty" if shown == "" else f"is not a finite number ({shown!r})"
@@ -172,7 +172,7 @@ def range_problems(
 ) -> list[Problem]:
     """Rows whose longitude/latitude are outside [-180, 180] / [-90, 90]."""
     problems = []
-    for i in np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90)):
+    for i in np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90)).tolist():
         hint = ""
         if abs(lat[i]) > 90 and abs(lon[i]) <= 90:
             hint = " (are longitude and latitude swapped?)"

@@ -8,6 +8,7 @@ agreement between the two is a real check.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import networkx as nx
@@ -43,7 +44,7 @@ def split_graph(net: Network, groups: dict[str, Snapped]) -> nx.Graph:
         G.add_node(u)
         G.add_node(v)
         chain = [(0.0, u), *sorted(on_edge.get(e, []), key=lambda t: t[0]), (length, v)]
-        for (a_pos, a), (b_pos, b) in zip(chain[:-1], chain[1:], strict=True):
+        for (a_pos, a), (b_pos, b) in itertools.pairwise(chain):
             _add_min_edge(G, a, b, max(b_pos - a_pos, 0.0))
     return G
 

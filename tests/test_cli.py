@@ -1,0 +1,79 @@
+"""The command line: coverage files, the printed table, the demo, and no partial output."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from circle15.cli import main
+from geo.coverage import CoverageSettings, compute_coverage
+from geo.layers import read_population, read_stations
+from tests.conftest import shared
+from tests.helpers import points_near_streets
+
+
+@pytest.fixture
+def inputs(tmp_path, longgang):
+    rng = np.random.default_rng(11)
+    st = points_near_streets(longgang, 8, rng, spread_m=5)
+    pd.DataFrame({"id": [f"S{i}" for i in range(8)], "name": [f"站{i}" for i in range(8)],
+                  "lon": st[:, 0], "lat": st[:, 1]}).to_csv(tmp_path / "st.csv", index=False)
+    pp = points_near_streets(longgang, 600, rng, spread_m=40)
+    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1],
+                  "pop": rng.integers(1, 100, 600)}).to_csv(tmp_path / "pop.csv", index=False)
+    return tmp_path
+
+
+def test_coverage_command_writes_results(inputs, longgang, capsys, monkeypatch, cache_dir):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    out = inputs / "out"
+    code = main(["coverage", "--network", str(shared("osm/shenzhen-longgang.osm")),
+                 "--stations", str(inputs / "st.csv"), "--population", str(inputs / "pop.csv"),
+                 "--minutes", "10", "--out", str(out), "-q"])
+    assert code == 0
+    summary = pd.read_csv(out / "summary.csv")
+    # the files hold what the library computes for the same inputs
+    st = read_stations(inputs / "st.csv", longgang)
+    pop = read_population(inputs / "pop.csv", longgang)
+    cov = compute_coverage(longgang, st, pop, settings=CoverageSettings.of(10))
+    expected = cov.summary()
+    assert summary["minutes"].tolist() == [5.0, 10.0]
+    np.testing.assert_allclose(summary["covered"], expected["covered"])
+    np.testing.assert_allclose(summary["cross_covered"], expected["cross_covered"])
+    units = gpd.read_file(out / "coverage.gpkg", layer="population")
+    assert len(units) == 600 and units.crs.to_epsg() == 4326
+    assert units["covered"].sum() == (cov.unit_count[-1] >= 1).sum()
+    stations = gpd.read_file(out / "coverage.gpkg", layer="stations")
+    assert stations["population_nearest"].sum() == pytest.approx(expected["covered"].iloc[-1])
+    printed = capsys.readouterr().out
+    assert "within 10 min" in printed and f"{expected['covered'].iloc[-1]:,.0f}" in printed
+
+
+def test_bad_input_exits_2_and_writes_nothing(inputs, capsys, monkeypatch, cache_dir):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    frame = pd.read_csv(inputs / "pop.csv")
+    frame.loc[7, "pop"] = -5
+    frame.to_csv(inputs / "pop.csv", index=False)
+    out = inputs / "out"
+    code = main(["coverage", "--network", str(shared("osm/shenzhen-longgang.osm")),
+                 "--stations", str(inputs / "st.csv"), "--population", str(inputs / "pop.csv"),
+                 "--out", str(out), "-q"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "pop.csv: row 8" in err and "negative" in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_demo_runs_offline(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["demo", "--out", str(tmp_path / "demo"), "-q"]) == 0
+    summary = pd.read_csv(tmp_path / "demo" / "summary.csv")
+    assert summary["population"].iloc[-1] == 60_000
+    assert 0 < summary["covered"].iloc[-1] < 60_000  # the demo shows gaps to close
+    areas = pd.read_csv(tmp_path / "demo" / "areas.csv")
+    assert areas["population"].sum() == 60_000
+    stations = pd.read_csv(tmp_path / "demo" / "inputs" / "example-stations.csv")
+    assert stations["address"].str.contains("not a real station").all()
+    assert "Example district" in capsys.readouterr().out
