@@ -7,6 +7,7 @@ off-network walk added), never from point-in-isochrone-polygon tests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +20,14 @@ from geo.crs import check_input_crs, geometries_to_wgs84
 from geo.errors import InputError, SettingsError
 from geo.layers import Population, Stations
 from geo.network import Network
-from geo.reach import Nearest, Reach, nearest_sources, reach_within
+from geo.reach import (
+    Nearest,
+    Reach,
+    augmented_graph,
+    nearest_sources,
+    reach_within,
+    same_edge_pairs,
+)
 from geo.tables import find_column
 
 #: walking speed: GB 50180-2018 puts the 15-minute life circle at 800-1,000 m,
@@ -85,7 +93,8 @@ class Coverage:
     ----------
     nearest
         Nearest station and walking distance for every node and population
-        unit (unbounded: also beyond the limit, for gap analysis).
+        unit within the service limit (``inf`` / -1 beyond it). For times
+        beyond the limit (gap analysis) use :attr:`nearest_any`.
     reach
         Every (station, unit, metres) within the service limit.
     node_count
@@ -104,14 +113,21 @@ class Coverage:
     unit_count: NDArray[np.int64]
     notes: dict[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def nearest_any(self) -> Nearest:
+        """Like :attr:`nearest` but unbounded: the time to the nearest station
+        also for people beyond the limit (one more search, done on demand)."""
+        return nearest_sources(self.network, self.stations.snapped, self.population.snapped)
+
     @property
     def unit_time_min(self) -> NDArray[np.float64]:
-        """Walking minutes from each unit to its nearest station (inf if none)."""
-        return self.nearest.target_dist_m / self.settings.metres_per_minute
+        """Walking minutes from each unit to its nearest station, at any distance
+        (inf only where no station can be reached at all)."""
+        return self.nearest_any.target_dist_m / self.settings.metres_per_minute
 
     @property
     def node_time_min(self) -> NDArray[np.float64]:
-        return self.nearest.node_dist_m / self.settings.metres_per_minute
+        return self.nearest_any.node_dist_m / self.settings.metres_per_minute
 
     def summary(self) -> pd.DataFrame:
         """Population covered, cross-covered and uncovered, one row per band."""
@@ -121,7 +137,7 @@ class Coverage:
         """Population units with nearest station, minutes and station counts."""
         gdf = self.population.frame.copy()
         ids = np.asarray(self.stations.ids, dtype=object)
-        src = self.nearest.target_source
+        src = self.nearest_any.target_source
         nearest_id = ids[np.maximum(src, 0)]
         nearest_id[src < 0] = None
         gdf["nearest_station"] = nearest_id
@@ -206,17 +222,20 @@ def compute_coverage(
 ) -> Coverage:
     """Walking coverage of ``population`` by ``stations`` on ``net``.
 
-    One unbounded multi-source search gives every node's and unit's nearest
-    station and time; batched bounded per-station searches give how many
-    stations reach each unit and node within each band.
+    One multi-source search bounded by the limit gives every node's and unit's
+    nearest station and time; batched bounded per-station searches give how
+    many stations reach each unit and node within each band.
     """
     settings = settings or CoverageSettings()
     if len(stations) == 0:
         raise InputError(stations.source or "stations", "there are no stations to cover from")
-    nearest = nearest_sources(net, stations.snapped, population.snapped)
+    graph = augmented_graph(net, stations.snapped)
+    pairs = same_edge_pairs(stations.snapped, population.snapped)
+    nearest = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
+                              pairs=pairs, limit_m=settings.limit_m)
     reach, node_count = reach_within(
         net, stations.snapped, population.snapped, limit_m=settings.limit_m,
-        node_limits_m=settings.bands_m, progress=progress,
+        node_limits_m=settings.bands_m, progress=progress, graph=graph, pairs=pairs,
     )
     unit_count = np.stack([reach.count_within(b) for b in settings.bands_m])
     return Coverage(settings, net, stations, population, nearest, reach, node_count, unit_count,

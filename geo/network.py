@@ -42,6 +42,8 @@ from geo.errors import NetworkError
 if TYPE_CHECKING:
     import networkx as nx
 
+    from geo.snap import SegmentIndex
+
 log = logging.getLogger(__name__)
 
 #: bump when the cached layout or the way filter changes, so old caches are ignored
@@ -172,6 +174,13 @@ class Network:
     def edge_tree(self) -> shapely.STRtree:
         """Spatial index over edge geometries (for snapping)."""
         return shapely.STRtree(self.edge_geometry)
+
+    @cached_property
+    def segment_index(self) -> SegmentIndex:
+        """Exact nearest-edge index over straight pieces of the edges."""
+        from geo.snap import SegmentIndex
+
+        return SegmentIndex.build(self.edge_geometry)
 
     @cached_property
     def hull(self) -> shapely.Geometry:

@@ -25,34 +25,40 @@ from geo.snap import Snapped
 #: cells (sources × nodes) of one dense batch of the per-source search
 _BATCH_CELLS = 16_000_000
 
+#: (source, target, metres) of sources and targets that share an edge
+Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+
 
 def augmented_graph(net: Network, sources: Snapped) -> sp.csr_matrix:
     """The network plus one virtual node per source (indices n .. n+m-1).
 
     A virtual node has arcs to its edge's two ends weighted by the off-network
     walk plus the walk along the edge; nothing leads into it, so no path can
-    pass through another source.
+    pass through another source. Built by appending rows to the network's CSR
+    arrays, without re-sorting them.
     """
     if not sources.ok.all():
         msg = "every source must be snapped to the network"
         raise ValueError(msg)
     n, m = net.n_nodes, len(sources)
-    base = net.csr.tocoo()
-    src = np.arange(n, n + m)
-    w_u = sources.off_m + sources.to_u_m
-    w_v = sources.off_m + sources.to_v_m
+    base = net.csr
+    w_u = np.maximum(sources.off_m + sources.to_u_m, _MIN_LENGTH_M)
+    w_v = np.maximum(sources.off_m + sources.to_v_m, _MIN_LENGTH_M)
     loop = sources.u == sources.v  # a loop edge: both arcs lead to one node
-    rows = np.concatenate([base.row, src, src[~loop]])
-    cols = np.concatenate([base.col, sources.u, sources.v[~loop]])
-    w_first = np.where(loop, np.minimum(w_u, w_v), w_u)
-    data = np.concatenate([base.data, w_first, w_v[~loop]])
-    data = np.maximum(data, _MIN_LENGTH_M)
-    return sp.csr_matrix((data, (rows, cols)), shape=(n + m, n + m))
+    # row i of the new block: [u_i, v_i], or [u_i] alone for a loop edge
+    per_row = np.where(loop, 1, 2)
+    cols = np.column_stack([sources.u, sources.v]).ravel()
+    data = np.column_stack([np.where(loop, np.minimum(w_u, w_v), w_u), w_v]).ravel()
+    keep = np.column_stack([np.ones(m, dtype=bool), ~loop]).ravel()
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(per_row)])
+    return sp.csr_matrix(
+        (np.concatenate([base.data, data[keep]]), np.concatenate([base.indices, cols[keep]]),
+         indptr),
+        shape=(n + m, n + m),
+    )
 
 
-def _same_edge_pairs(
-    sources: Snapped, targets: Snapped
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+def same_edge_pairs(sources: Snapped, targets: Snapped) -> Pairs:
     """(source, target, metres) for pairs on one edge, walking along it directly."""
     s_ok = np.flatnonzero(sources.ok)
     t_ok = np.flatnonzero(targets.ok)
@@ -61,6 +67,8 @@ def _same_edge_pairs(
         return empty, empty, np.empty(0)
     s_order = s_ok[np.argsort(sources.edge[s_ok], kind="stable")]
     s_edges = sources.edge[s_order]
+    # most targets share no edge with a source: drop them before searching
+    t_ok = t_ok[np.isin(targets.edge[t_ok], s_edges)]
     t_edges = targets.edge[t_ok]
     lo = np.searchsorted(s_edges, t_edges, side="left")
     hi = np.searchsorted(s_edges, t_edges, side="right")
@@ -79,18 +87,6 @@ def _same_edge_pairs(
     return s_rep, t_rep, dist
 
 
-def target_distance(
-    node_dist: NDArray[np.float64], targets: Snapped
-) -> NDArray[np.float64]:
-    """Distance to each target given distances at nodes (last axis = nodes).
-
-    ``node_dist`` may be (n,) or (b, n); the result is (k,) or (b, k).
-    """
-    via_u = node_dist[..., targets.u] + targets.to_u_m
-    via_v = node_dist[..., targets.v] + targets.to_v_m
-    return np.minimum(via_u, via_v) + targets.off_m
-
-
 @dataclass(frozen=True)
 class Nearest:
     """The nearest source of every node and target, from one search.
@@ -107,7 +103,13 @@ class Nearest:
 
 
 def nearest_sources(
-    net: Network, sources: Snapped, targets: Snapped, *, limit_m: float = np.inf
+    net: Network,
+    sources: Snapped,
+    targets: Snapped,
+    *,
+    limit_m: float = np.inf,
+    graph: sp.csr_matrix | None = None,
+    pairs: Pairs | None = None,
 ) -> Nearest:
     """One multi-source Dijkstra: nearest source and distance for all nodes.
 
@@ -119,7 +121,8 @@ def nearest_sources(
         k = len(targets)
         return Nearest(np.full(n, np.inf), np.full(n, -1), np.full(n, -9999),
                        np.full(k, np.inf), np.full(k, -1))
-    graph = augmented_graph(net, sources)
+    if graph is None:
+        graph = augmented_graph(net, sources)
     dist, pred, origin = csgraph.dijkstra(
         graph, directed=True, indices=np.arange(n, n + m), min_only=True,
         return_predecessors=True, limit=limit_m,
@@ -130,7 +133,7 @@ def nearest_sources(
     via_v = node_dist[targets.v] + targets.to_v_m + targets.off_m
     t_dist = np.minimum(via_u, via_v)
     t_src = np.where(via_u <= via_v, node_source[targets.u], node_source[targets.v])
-    s, t, d = _same_edge_pairs(sources, targets)
+    s, t, d = pairs if pairs is not None else same_edge_pairs(sources, targets)
     if s.size:
         # several sources may share an edge with one target: apply the best one
         order = np.lexsort((d, t))
@@ -179,6 +182,35 @@ def _batches(m: int, n_cols: int) -> Iterator[tuple[int, int]]:
         yield b0, min(m, b0 + size)
 
 
+def _ragged(indptr: NDArray[np.int64], keys: NDArray[np.int64]
+            ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For each key, every position in its CSR row: (which key, position)."""
+    start = indptr[keys]
+    count = indptr[keys + 1] - start
+    total = int(count.sum())
+    which = np.repeat(np.arange(keys.size), count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    return which, np.arange(total) - first + np.repeat(start, count)
+
+
+def _min_per_pair(
+    src: NDArray[np.int64], tgt: NDArray[np.int64], dist: NDArray[np.float64], n_targets: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Keep the shortest distance of each (source, target) pair, sorted by pair."""
+    key = src * np.int64(n_targets) + tgt
+    order = np.argsort(key, kind="stable")
+    key, d = key[order], dist[order]
+    # one sort by pair; the minimum of each run of equal keys is picked below
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    if starts.size == key.size:
+        return src[order], tgt[order], d
+    mins = np.minimum.reduceat(d, starts)
+    pick = order[starts]
+    return src[pick], tgt[pick], mins
+
+
 def reach_within(
     net: Network,
     sources: Snapped,
@@ -187,42 +219,67 @@ def reach_within(
     limit_m: float,
     node_limits_m: tuple[float, ...] = (),
     progress: bool = False,
+    graph: sp.csr_matrix | None = None,
+    pairs: Pairs | None = None,
 ) -> tuple[Reach, NDArray[np.int64]]:
     """Per-source bounded searches, batched: every (source, target) within reach.
 
-    Returns the sparse :class:`Reach` of targets and, for each limit in
-    ``node_limits_m``, how many sources reach each network node (an array of
-    shape (len(node_limits_m), n)).
+    Each batch of sources is searched at once with ``limit_m``; what they reach
+    is kept sparse (source, node, metres). Targets then read those entries at
+    their edge's two ends. Returns the sparse :class:`Reach` of targets and,
+    for each limit in ``node_limits_m``, how many sources reach each network
+    node (shape (len(node_limits_m), n)).
     """
     n, m, k = net.n_nodes, len(sources), len(targets)
     node_counts = np.zeros((len(node_limits_m), n), dtype=np.int64)
     if m == 0:
         empty_i = np.empty(0, dtype=np.int32)
         return Reach(0, k, limit_m, empty_i, empty_i, np.empty(0)), node_counts
-    graph = augmented_graph(net, sources)
-    s_pair, t_pair, d_pair = _same_edge_pairs(sources, targets)
-    parts_s, parts_t, parts_d = [], [], []
-    batches = list(_batches(m, max(n, k)))
+    if graph is None:
+        graph = augmented_graph(net, sources)
+    parts_s, parts_n, parts_d = [], [], []
+    batches = list(_batches(m, n))
     for b0, b1 in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
         dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
-                                limit=limit_m)[:, :n]
-        for j, lim in enumerate(node_limits_m):
-            node_counts[j] += (dist <= lim).sum(axis=0)
-        block = target_distance(dist, targets)
-        sel = (s_pair >= b0) & (s_pair < b1)
-        if sel.any():
-            rows, cols = s_pair[sel] - b0, t_pair[sel]
-            block[rows, cols] = np.minimum(block[rows, cols], d_pair[sel])
-        r, c = np.nonzero(block <= limit_m)
-        parts_s.append((r + b0).astype(np.int32))
-        parts_t.append(c.astype(np.int32))
-        parts_d.append(block[r, c])
+                                limit=limit_m)
+        # flat indices are much faster than 2-D nonzero on a wide matrix
+        flat = np.flatnonzero(dist.ravel() <= limit_m)
+        r, c = np.divmod(flat, n + m)
+        on_net = c < n  # drop the virtual source nodes
+        r, c, flat = r[on_net], c[on_net], flat[on_net]
+        parts_s.append(r + b0)
+        parts_n.append(c)
+        parts_d.append(dist.ravel()[flat])
+    r_src = np.concatenate(parts_s)
+    r_node = np.concatenate(parts_n)
+    r_dist = np.concatenate(parts_d)
+    for j, lim in enumerate(node_limits_m):
+        node_counts[j] = np.bincount(r_node[r_dist <= lim], minlength=n)
+    # the same entries grouped by node, to read them at the targets' edge ends
+    by_node = np.argsort(r_node, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r_node, minlength=n))])
+    cand_s, cand_t, cand_d = [], [], []
+    for end, along in ((targets.u, targets.to_u_m), (targets.v, targets.to_v_m)):
+        t_idx, pos = _ragged(indptr, end)
+        entry = by_node[pos]
+        cand_s.append(r_src[entry])
+        cand_t.append(t_idx)
+        cand_d.append(r_dist[entry] + along[t_idx] + targets.off_m[t_idx])
+    s_pair, t_pair, d_pair = pairs if pairs is not None else same_edge_pairs(sources, targets)
+    cand_s.append(s_pair)
+    cand_t.append(t_pair)
+    cand_d.append(d_pair)
+    src = np.concatenate(cand_s)
+    tgt = np.concatenate(cand_t)
+    dst = np.concatenate(cand_d)
+    keep = dst <= limit_m
+    src, tgt, dst = _min_per_pair(src[keep], tgt[keep], dst[keep], k)
     reach = Reach(
         n_sources=m,
         n_targets=k,
         limit_m=limit_m,
-        source=np.concatenate(parts_s),
-        target=np.concatenate(parts_t),
-        dist_m=np.concatenate(parts_d),
+        source=src.astype(np.int32),
+        target=tgt.astype(np.int32),
+        dist_m=dst,
     )
     return reach, node_counts

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from geo.network import Network
 
@@ -70,6 +71,87 @@ class Snapped:
         )
 
 
+#: edges are cut into pieces no longer than this for the nearest-edge index
+_PIECE_M = 40.0
+#: nearest piece midpoints examined per point before the exactness check
+_K = 8
+
+
+@dataclass(frozen=True)
+class SegmentIndex:
+    """Straight pieces of every edge (at most ``_PIECE_M`` long) and a KD-tree
+    over their midpoints, for exact nearest-edge queries without per-point
+    geometry calls."""
+
+    start: NDArray[np.float64]
+    vec: NDArray[np.float64]
+    length: NDArray[np.float64]
+    edge: NDArray[np.int64]
+    offset: NDArray[np.float64]
+    edge_geom_length: NDArray[np.float64]
+    tree: cKDTree
+
+    @classmethod
+    def build(cls, geoms: NDArray[np.object_]) -> SegmentIndex:
+        # zero-length edges (two OSM nodes at one spot) cannot be segmentized
+        dense = geoms.copy()
+        ok = shapely.length(geoms) > 0
+        dense[ok] = shapely.segmentize(geoms[ok], _PIECE_M)
+        coords, idx = shapely.get_coordinates(dense, return_index=True)
+        same = idx[1:] == idx[:-1]
+        start, end, edge = coords[:-1][same], coords[1:][same], idx[:-1][same]
+        vec = end - start
+        length = np.hypot(vec[:, 0], vec[:, 1])
+        # geometric distance from the edge's start to each piece's start
+        cum = np.cumsum(length)
+        first = np.ones(edge.size, dtype=bool)
+        first[1:] = edge[1:] != edge[:-1]
+        base = np.maximum.accumulate(np.where(first, cum - length, 0.0))
+        offset = cum - length - base
+        geom_len = np.bincount(edge, weights=length, minlength=geoms.shape[0])
+        tree = cKDTree(start + vec / 2)
+        return cls(start, vec, length, edge, offset, geom_len, tree)
+
+    def _closest(
+        self, xy: NDArray[np.float64], k: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Best of the k pieces with the nearest midpoints, and whether it is exact."""
+        k = min(k, self.edge.size)
+        mid_d, cand = self.tree.query(xy, k=k)
+        mid_d, cand = mid_d.reshape(len(xy), k), cand.reshape(len(xy), k)
+        rel = xy[:, None, :] - self.start[cand]
+        vec = self.vec[cand]
+        len2 = np.einsum("pkc,pkc->pk", vec, vec)
+        t = np.clip(np.divide(np.einsum("pkc,pkc->pk", rel, vec), len2,
+                              out=np.zeros_like(len2), where=len2 > 0), 0.0, 1.0)
+        diff = rel - t[..., None] * vec
+        dist = np.hypot(diff[..., 0], diff[..., 1])
+        # ties (a point at a junction) go to the piece with the nearer midpoint
+        order = np.argmin(dist, axis=1)
+        rows = np.arange(len(xy))
+        best = cand[rows, order]
+        best_d = dist[rows, order]
+        along = self.offset[best] + t[rows, order] * self.length[best]
+        # a piece beyond the k examined has its midpoint at least mid_d[:, -1]
+        # away, so it is at least that minus half a piece away
+        exact = (mid_d[:, -1] - _PIECE_M / 2 >= best_d) | (k == self.edge.size)
+        return best, best_d, along, exact
+
+    def nearest(
+        self, xy: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """Nearest edge, distance and geometric offset along it for each point."""
+        best, best_d, along, exact = self._closest(xy, _K)
+        k = _K
+        todo = np.flatnonzero(~exact)
+        while todo.size:
+            k *= 4
+            b, d, a, ex = self._closest(xy[todo], k)
+            best[todo], best_d[todo], along[todo] = b, d, a
+            todo = todo[~ex]
+        return self.edge[best], best_d, along
+
+
 def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float) -> Snapped:
     """Snap (k, 2) points in the network's CRS to their nearest edges.
 
@@ -81,18 +163,14 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float) -> 
     off = np.full(k, np.nan)
     along = np.full(k, np.nan)
     if k:
-        pts = shapely.points(xy)
-        # ties (a point exactly at a junction) go to the lowest edge index
-        pairs, dist = net.edge_tree.query_nearest(
-            pts, max_distance=max_dist_m, return_distance=True, all_matches=False
-        )
-        p_idx, e_idx = pairs[0], pairs[1]
-        edge[p_idx] = e_idx
-        off[p_idx] = dist
-        geoms = net.edge_geometry[e_idx]
-        frac = shapely.line_locate_point(geoms, pts[p_idx], normalized=True)
-        # degenerate (zero-length) edges give NaN: either end is as good
-        along[p_idx] = np.nan_to_num(frac, nan=0.0) * net.edge_length_m[e_idx]
+        e_idx, dist, geo_along = net.segment_index.nearest(np.asarray(xy, dtype=float))
+        hit = dist <= max_dist_m
+        e_idx = e_idx[hit]
+        edge[hit] = e_idx
+        off[hit] = dist[hit]
+        glen = net.segment_index.edge_geom_length[e_idx]
+        frac = np.divide(geo_along[hit], glen, out=np.zeros(e_idx.size), where=glen > 0)
+        along[hit] = np.clip(frac, 0.0, 1.0) * net.edge_length_m[e_idx]
     ok = edge >= 0
     length = np.where(ok, net.edge_length_m[np.where(ok, edge, 0)], np.nan)
     return Snapped(

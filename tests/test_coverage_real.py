@@ -29,13 +29,23 @@ def test_matches_networkx_on_real_extract(request, network, n_stations, n_people
     station_nodes = [("st", j) for j in range(len(stations))]
     ref = nearest_lengths(G, station_nodes)
 
-    # every node's walking distance to its nearest station
+    # every node's walking distance to its nearest station, at any distance
     ref_nodes = as_array(ref, list(range(net.n_nodes)))
     assert np.isfinite(ref_nodes).all()
-    np.testing.assert_allclose(cov.nearest.node_dist_m, ref_nodes, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(cov.nearest_any.node_dist_m, ref_nodes, rtol=0, atol=1e-3)
     # every person's
     ref_people = as_array(ref, [("p", j) for j in range(len(people))])
-    np.testing.assert_allclose(cov.nearest.target_dist_m, ref_people, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(cov.nearest_any.target_dist_m, ref_people, rtol=0, atol=1e-3)
+    # the bounded pass used for coverage agrees within the limit and stops beyond it
+    lim = settings.limit_m
+    inside = ref_people <= lim - 1e-6
+    np.testing.assert_allclose(cov.nearest.target_dist_m[inside], ref_people[inside], atol=1e-3)
+    assert np.isinf(cov.nearest.target_dist_m[ref_people > lim + 1e-6]).all()
+    # the nearest station named is one at that distance
+    named = cov.nearest_any.target_source[:10]
+    for j, s in enumerate(named.tolist()):
+        d = within(G, ("st", s), ref_people[j] + 1.0).get(("p", j), np.inf)
+        assert d == pytest.approx(ref_people[j], abs=1e-3)
 
     # how many stations reach each person, per band, from one search per station
     counts = np.zeros((2, len(people)), dtype=int)

@@ -57,13 +57,15 @@ def test_times_counts_and_bands(net):
     cov = compute_coverage(net, st, people, settings=SETTINGS)
     # node times from the nearest station: S1 reaches 0 in 40 m, 1 in 80 m;
     # S2 sits 30 m beyond node 3 and reaches 2 in 130 m; 4 is 180 m from S1
-    np.testing.assert_allclose(cov.nearest.node_dist_m, [40, 80, 130, 30, 180], atol=1e-6)
-    np.testing.assert_array_equal(cov.nearest.node_source, [0, 0, 1, 1, 0])
+    np.testing.assert_allclose(cov.nearest_any.node_dist_m, [40, 80, 130, 30, 180], atol=1e-6)
+    np.testing.assert_array_equal(cov.nearest_any.node_source, [0, 0, 1, 1, 0])
     # P1 on edge 2-3: S2 at 30 + 50 + 20 = 100; P2 on S1's own edge, walking
     # straight along it: 10 + 30 + 5 = 45; P3 off the end of edge 1-4: 180 + 60
-    np.testing.assert_allclose(cov.nearest.target_dist_m, [100, 45, 240], atol=1e-6)
+    np.testing.assert_allclose(cov.nearest_any.target_dist_m, [100, 45, 240], atol=1e-6)
     np.testing.assert_allclose(cov.unit_time_min, [10, 4.5, 24], atol=1e-6)
-    np.testing.assert_array_equal(cov.nearest.target_source, [1, 0, 0])
+    np.testing.assert_array_equal(cov.nearest_any.target_source, [1, 0, 0])
+    # within the 25-min (250 m) limit the bounded pass says the same
+    np.testing.assert_allclose(cov.nearest.target_dist_m, [100, 45, 240], atol=1e-6)
     # P1 is 250 m from S1 (180 + 50 + 20): two stations only in the 25-min band
     np.testing.assert_array_equal(cov.unit_count, [[0, 1, 0], [1, 1, 0], [2, 1, 1]])
     s = cov.summary().set_index("minutes")
