@@ -145,54 +145,57 @@ def run_case(name: str, net: Network, people_ll: np.ndarray, pop: np.ndarray,
     nx.set_node_attributes(G, dict(enumerate(net.node_xy[:, 0].tolist())), "x")
     nx.set_node_attributes(G, dict(enumerate(net.node_xy[:, 1].tolist())), "y")
     t_setup_pd, pn = best_of(lambda: pandana_setup(net, limit), repeat=1)
+    t_people, people = best_of(lambda: population_from_points(
+        net, people_ll[:, 0], people_ll[:, 1], pop, on_far="drop"))
     for n_st in station_counts:
         st_ll = points_near_streets(net, n_st, rng, spread_m=10)
-        t_people, people = best_of(lambda: population_from_points(
-            net, people_ll[:, 0], people_ll[:, 1], pop, on_far="drop"))
+        run_stations(name, net, G, pn, t_setup_pd, people, t_people, st_ll, quick)
 
-        def ours(st_ll: np.ndarray = st_ll, people: Any = people) -> Any:
-            return compute_coverage(net, make_stations(net, st_ll), people, settings=SETTINGS)
 
-        ours_total, cov = best_of(ours, repeat=5)
-        stations = cov.stations
-        covered = float(cov.summary()["covered"].iloc[-1])
-        people_xy = people.frame.geometry.get_coordinates().to_numpy()
-        p_pop = people.count
-        station_xy = stations.frame.geometry.get_coordinates().to_numpy()
-        centre = np.asarray(shapely.STRtree(shapely.points(net.node_xy)).query_nearest(
-            shapely.points(station_xy), all_matches=False))[1]
-        p_node = np.asarray(shapely.STRtree(shapely.points(net.node_xy)).query_nearest(
-            shapely.points(people_xy), all_matches=False))[1]
-        if quick and n_st > 50:
-            sub = centre[:50]
-            t_doc, _ = best_of(lambda sub=sub: osmnx_recipe_documented(
-                G, sub, people_xy, p_pop, limit), repeat=1)
-            t_doc *= n_st / 50
-            doc_cov, doc_note = float("nan"), " [50 timed, scaled]"
-        else:
-            t_doc, doc_cov = best_of(lambda: osmnx_recipe_documented(
-                G, centre, people_xy, p_pop, limit), repeat=1)
-            doc_note = ""
-        t_rec, rec_cov = best_of(lambda: osmnx_recipe(net, G, centre, people_xy, p_pop, limit),
-                                 repeat=1)
-        t_nx, nx_cov = best_of(lambda: nx_multisource(G, centre, p_node, p_pop, limit), repeat=1)
-        t_pd, pd_cov = best_of(lambda: pandana_count(pn, station_xy, people_xy, p_pop, limit))
-        print(f"\n{name}: {n_st} stations, {len(people):,} population units, "
-              f"{people.total:,.0f} people, limit {limit:,.0f} m")
-        rows = [
-            ("ours: stations placed + coverage (nearest, counts, 3 bands)", ours_total, covered,
-             ""),
-            ("ours: placing the people (once per population layer)", t_people, covered, ""),
-            ("(a) OSMnx isochrone recipe as documented" + doc_note, t_doc, doc_cov, ""),
-            ("(a') same recipe, polygons vectorised by us", t_rec, rec_cov, ""),
-            ("(b) networkx multi-source Dijkstra, node-snapped", t_nx, nx_cov, ""),
-            ("(c) pandana aggregate (flat), node-snapped", t_pd, pd_cov, ""),
-            ("(c) pandana incl. its setup", t_pd + t_setup_pd, pd_cov, ""),
-        ]
-        print(f"  {'approach':<62}{'seconds':>10}{'vs ours':>10}{'covered people':>16}")
-        for label, t, c, _ in rows:
-            ratio = t / ours_total
-            print(f"  {label:<62}{t:>10.4f}{ratio:>9.1f}x{c:>16,.0f}")
+def run_stations(name: str, net: Network, G: nx.Graph, pn: Any, t_setup_pd: float,
+                 people: Any, t_people: float, st_ll: np.ndarray, quick: bool) -> None:
+    limit = SETTINGS.limit_m
+    n_st = len(st_ll)
+
+    def ours() -> Any:
+        return compute_coverage(net, make_stations(net, st_ll), people, settings=SETTINGS)
+
+    ours_total, cov = best_of(ours, repeat=5)
+    stations = cov.stations
+    covered = float(cov.summary()["covered"].iloc[-1])
+    people_xy = people.frame.geometry.get_coordinates().to_numpy()
+    p_pop = people.count
+    station_xy = stations.frame.geometry.get_coordinates().to_numpy()
+    node_tree = shapely.STRtree(shapely.points(net.node_xy))
+    centre = np.asarray(node_tree.query_nearest(shapely.points(station_xy), all_matches=False))[1]
+    p_node = np.asarray(node_tree.query_nearest(shapely.points(people_xy), all_matches=False))[1]
+    if quick and n_st > 50:
+        t_doc, _ = best_of(lambda: osmnx_recipe_documented(
+            G, centre[:50], people_xy, p_pop, limit), repeat=1)
+        t_doc *= n_st / 50
+        doc_cov, doc_note = float("nan"), " [50 timed, scaled]"
+    else:
+        t_doc, doc_cov = best_of(lambda: osmnx_recipe_documented(
+            G, centre, people_xy, p_pop, limit), repeat=1)
+        doc_note = ""
+    t_rec, rec_cov = best_of(lambda: osmnx_recipe(net, G, centre, people_xy, p_pop, limit),
+                             repeat=1)
+    t_nx, nx_cov = best_of(lambda: nx_multisource(G, centre, p_node, p_pop, limit), repeat=1)
+    t_pd, pd_cov = best_of(lambda: pandana_count(pn, station_xy, people_xy, p_pop, limit))
+    print(f"\n{name}: {n_st} stations, {len(people):,} population units, "
+          f"{people.total:,.0f} people, limit {limit:,.0f} m")
+    rows = [
+        ("ours: stations placed + coverage (nearest, counts, 3 bands)", ours_total, covered),
+        ("ours: placing the people (once per population layer)", t_people, covered),
+        ("(a) OSMnx isochrone recipe as documented" + doc_note, t_doc, doc_cov),
+        ("(a') same recipe, polygons vectorised by us", t_rec, rec_cov),
+        ("(b) networkx multi-source Dijkstra, node-snapped", t_nx, nx_cov),
+        ("(c) pandana aggregate (flat), node-snapped", t_pd, pd_cov),
+        ("(c) pandana incl. its setup", t_pd + t_setup_pd, pd_cov),
+    ]
+    print(f"  {'approach':<62}{'seconds':>10}{'vs ours':>10}{'covered people':>16}")
+    for label, t, c in rows:
+        print(f"  {label:<62}{t:>10.4f}{t / ours_total:>9.1f}x{c:>16,.0f}")
 
 
 def main() -> None:

@@ -108,7 +108,7 @@ class SegmentIndex:
         first[1:] = edge[1:] != edge[:-1]
         base = np.maximum.accumulate(np.where(first, cum - length, 0.0))
         offset = cum - length - base
-        geom_len = np.bincount(edge, weights=length, minlength=geoms.shape[0])
+        geom_len = np.bincount(edge, weights=length, minlength=geoms.shape[0]).astype(float)
         tree = cKDTree(start + vec / 2)
         return cls(start, vec, length, edge, offset, geom_len, tree)
 
