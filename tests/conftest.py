@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 
 from geo.network import Network, build_network, load_network
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: the real extracts; ``CIRCLE15_SHARED_DATA`` points elsewhere if needed
+SHARED_DATA = Path(os.environ.get("CIRCLE15_SHARED_DATA")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def shared(relative: str) -> Path:
