@@ -11,9 +11,18 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
 
 from geo.errors import Circle15Error
+
+if TYPE_CHECKING:
+    from geo.candidates import Candidates
+    from geo.coverage import Areas, Coverage
+    from geo.network import Network
 
 log = logging.getLogger("circle15")
 
@@ -76,10 +85,18 @@ def _add_coverage_options(
     p.add_argument("-q", "--quiet", action="store_true", help="print only the result table")
 
 
-def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path, population: Path,
-                  areas: Path | None) -> int:
+@dataclass(frozen=True)
+class _Loaded:
+    net: Network
+    coverage: Coverage
+    areas: Areas | None
+    step: _Steps
+
+
+def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
+                    population: Path, areas: Path | None) -> _Loaded:
+    """Network, stations, population (and areas) read, checked and covered."""
     from geo.coverage import CoverageSettings, compute_coverage, read_areas
-    from geo.export import format_summary, write_coverage
     from geo.layers import read_population, read_stations
     from geo.network import load_network
 
@@ -105,25 +122,143 @@ def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path, pop
     step(f"computing coverage ({settings.minutes:g} min at {settings.speed_kmh:g} km/h = "
          f"{settings.limit_m:,.0f} m)")
     cov = compute_coverage(net, active, pop, settings=settings, progress=not args.quiet)
+    return _Loaded(net, cov, area_layer, step)
+
+
+def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path, population: Path,
+                  areas: Path | None) -> int:
+    from geo.export import format_summary, write_coverage
+
+    loaded = _load_and_cover(args, network=network, stations=stations, population=population,
+                             areas=areas)
+    cov, area_layer = loaded.coverage, loaded.areas
     written = write_coverage(cov, args.out, areas=area_layer)
-    step("wrote " + ", ".join(str(p) for p in written))
-    print(format_summary(cov.summary(), title=f"Coverage by {len(active)} stations "
+    loaded.step("wrote " + ", ".join(str(p) for p in written))
+    settings = cov.settings
+    print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
                          f"(walking {settings.speed_kmh:g} km/h; cross = 2+ stations)"))
     if area_layer is not None:
         print()
         print(format_summary(cov.by_area(area_layer),
                              title=f"By area, within {settings.minutes:g} min"))
-    print(f"\nCounting rule: {pop.rule}.")
+    print(f"\nCounting rule: {cov.population.rule}.")
+    return 0
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    network = args.place or args.network
+    missing = [name for name, val in (("--network or --place", network),
+                                      ("--stations", args.stations),
+                                      ("--population", args.population)) if not val]
+    if missing:
+        raise SystemExit(f"circle15 {args.command}: give {', '.join(missing)}")
+    return {"network": network, "stations": Path(args.stations),
+            "population": Path(args.population),
+            "areas": Path(args.areas) if args.areas else None}
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from geo.export import write_frames
+    from geo.gaps import find_gaps
+
+    loaded = _load_and_cover(args, **_inputs(args))
+    gaps = find_gaps(loaded.coverage, level=args.level, hex_m=args.hex_m, merge=args.merge)
+    write_frames(args.out, "gaps", {"gaps": gaps})
+    loaded.step(f"wrote {args.out / 'gaps.gpkg'} and {args.out / 'gaps.csv'}")
+    what = "no station" if args.level == "covered" else "fewer than two stations"
+    total = gaps["population"].sum()
+    print(f"{len(gaps)} gap areas: {total:,.0f} people reached by {what} within "
+          f"{loaded.coverage.settings.minutes:g} min (hexagons of {args.hex_m:g} m)")
+    cols = ["rank", "population", "units", "area_km2", "nearest_station", "nearest_walk_min",
+            "max_walk_min", "lon", "lat"]
+    print(gaps[cols].head(args.top).to_string(index=False))
+    return 0
+
+
+def _candidates(args: argparse.Namespace, net: Network, network_source: str) -> Candidates:
+    from geo.candidates import (
+        Candidates,
+        candidates_from_nodes,
+        candidates_from_osm_shops,
+        deduplicate,
+        exclude,
+        read_candidate_list,
+    )
+    from geo.errors import InputError
+
+    parts = []
+    for source in args.candidates:
+        if source == "nodes":
+            parts.append(candidates_from_nodes(net, spacing_m=args.node_spacing_m))
+        elif source == "shops":
+            if not Path(network_source).is_file():
+                raise InputError("--candidates shops", "shops are read from the OSM file given "
+                                 "as --network; for a downloaded place, export its shops to a "
+                                 "file and pass that file as --candidates")
+            parts.append(candidates_from_osm_shops(net, network_source,
+                                                   max_snap_m=args.shop_max_snap_m))
+        else:
+            parts.append(read_candidate_list(source, net, crs=args.candidates_crs))
+    cands = Candidates.concat(parts)
+    if args.exclude_ids or args.exclude:
+        cands = exclude(cands, net, ids=args.exclude_ids.split(",") if args.exclude_ids else None,
+                        polygons_path=args.exclude, crs=args.candidates_crs)
+    cands, dropped = deduplicate(cands)
+    if dropped:
+        print(f"note: dropped {dropped} duplicate candidate(s) (same id, or within 1 m of "
+              "another)", file=sys.stderr)
+    if len(cands) == 0:
+        raise InputError("candidates", "no candidate sites left after exclusions")
+    return cands
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from geo.export import write_frames
+    from geo.siting import build_problem, coverage_curve, solve, solve_target
+
+    inputs = _inputs(args)
+    loaded = _load_and_cover(args, **inputs)
+    cands = _candidates(args, loaded.net, inputs["network"])
+    loaded.step(f"candidates: {len(cands):,} sites "
+                f"({', '.join(f'{n} {k}' for k, n in cands.frame['kind'].value_counts().items())})")
+    problem = build_problem(loaded.coverage, cands, progress=not args.quiet)
+    loaded.step("solving")
+    results = []
+    methods: list[Literal["exact", "greedy"]] = (
+        ["exact", "greedy"] if args.method == "both" else [args.method])
+    for method in methods:
+        if args.objective == "target":
+            results.append(solve_target(problem, target=args.target, method=method,
+                                        time_limit_s=args.time_limit))
+        else:
+            results.append(solve(problem, k=args.k, objective=args.objective, method=method,
+                                 first_weight=args.first_weight, time_limit_s=args.time_limit))
+    best = results[0]
+    curve_obj: Literal["coverage", "cross"] = (
+        "cross" if args.objective == "cross" else "coverage")
+    curve = coverage_curve(problem, k_max=max(args.k, best.k, 1), objective=curve_obj,
+                           first_weight=args.first_weight)
+    sites = best.sites_frame()
+    summary = pd.DataFrame([r.summary() for r in results])
+    write_frames(args.out, "sites", {"sites": sites},
+                 tables={"sites-summary": summary, "curve": curve})
+    loaded.step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
+    for r in results:
+        gap = "" if r.gap is None else f", gap {r.gap:.2%}"
+        bound = "" if r.bound is None else f", bound {r.bound:,.0f}"
+        print(f"{r.method:>6}: {r.k} sites, objective {r.objective_value:,.0f}{bound}{gap}, "
+              f"{r.solve_time_s:.2f} s ({r.status})")
+    for note in best.notes:
+        print(f"note: {note}")
+    print(f"covered {best.covered_before:,.0f} -> {best.covered_after:,.0f}, cross-covered "
+          f"{best.cross_before:,.0f} -> {best.cross_after:,.0f} of {best.population:,.0f}")
+    cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain", "lon", "lat"]
+    print(sites[cols].to_string(index=False))
     return 0
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    network = args.place or args.network
-    if network is None:
-        raise SystemExit("circle15 coverage: give --network or --place")
-    return _run_coverage(args, network=network, stations=Path(args.stations),
-                         population=Path(args.population),
-                         areas=Path(args.areas) if args.areas else None)
+    return _run_coverage(args, **_inputs(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -163,12 +298,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_coverage_options(p_demo, inputs_required=False, out_default=Path("out/demo"))
     p_demo.set_defaults(func=cmd_demo)
+
+    p_gaps = sub.add_parser("gaps", help="where the people are whom no station serves, ranked")
+    _add_coverage_options(p_gaps, inputs_required=False)
+    p_gaps.add_argument("--level", choices=("covered", "cross"), default="covered",
+                        help="gaps in coverage (no station) or cross coverage (< 2 stations)")
+    p_gaps.add_argument("--hex-m", type=float, default=300.0,
+                        help="hexagon size, centre to corner, metres (default 300)")
+    p_gaps.add_argument("--merge", action="store_true",
+                        help="join touching gap hexagons into one area each")
+    p_gaps.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
+    p_gaps.set_defaults(func=cmd_gaps)
+
+    p_site = sub.add_parser("site", help="choose sites for new stations")
+    _add_coverage_options(p_site, inputs_required=False)
+    g = p_site.add_argument_group("siting")
+    g.add_argument("--k", type=int, default=10, help="new stations to place (default 10)")
+    g.add_argument("--objective", choices=("coverage", "cross", "target"), default="coverage",
+                   help="coverage: most people newly covered; cross: most newly reached by 2+; "
+                        "target: fewest sites to cover --target of the coverable population")
+    g.add_argument("--target", type=float, default=0.9,
+                   help="share of the coverable population, for --objective target (0.9)")
+    g.add_argument("--first-weight", type=float, default=0.0,
+                   help="for cross: weight of newly covered people (0..1, default 0)")
+    g.add_argument("--candidates", action="append", default=None,
+                   help="shops (from the OSM file), nodes (thinned network nodes) or a "
+                        "CSV/XLSX/GeoJSON of sites; repeat to mix (default shops)")
+    g.add_argument("--candidates-crs", default="wgs84", help="wgs84, gcj02 or bd09")
+    g.add_argument("--node-spacing-m", type=float, default=100.0,
+                   help="spacing of node candidates (default 100)")
+    g.add_argument("--shop-max-snap-m", type=float, default=50.0,
+                   help="farthest a shop may be from a walkable street (default 50)")
+    g.add_argument("--exclude", help="polygons (GeoJSON/GeoPackage) where no station may go")
+    g.add_argument("--exclude-ids", help="candidate ids to leave out, comma-separated")
+    g.add_argument("--method", choices=("exact", "greedy", "both"), default="both",
+                   help="exact (HiGHS MILP), greedy, or both (default)")
+    g.add_argument("--time-limit", type=float, default=60.0,
+                   help="seconds for the exact solver (default 60)")
+    p_site.set_defaults(func=cmd_site)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "candidates", "") is None:
+        args.candidates = ["shops"]
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -76,3 +76,41 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None) 
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_frames(
+    out_dir: Path,
+    name: str,
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    tables: dict[str, pd.DataFrame] | None = None,
+) -> list[Path]:
+    """Write ``<name>.gpkg`` (one layer per frame, WGS84), ``<name>.csv`` of the
+    first layer's attributes and ``<table>.csv`` for each extra table, moving
+    them into ``out_dir`` only when all are written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".circle15-", dir=out_dir))
+    try:
+        names = [f"{name}.gpkg", f"{name}.csv"]
+        for i, (layer, gdf) in enumerate(layers.items()):
+            if len(gdf):
+                _wgs84(gdf).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG")
+            if i == 0:
+                pd.DataFrame(gdf.drop(columns="geometry")).to_csv(tmp / f"{name}.csv",
+                                                                  index=False)
+        for tname, table in (tables or {}).items():
+            table.to_csv(tmp / f"{tname}.csv", index=False)
+            names.append(f"{tname}.csv")
+        written = []
+        for fname in names:
+            if not (tmp / fname).exists():
+                continue
+            dest = out_dir / fname
+            if dest.exists():
+                dest.unlink()
+            shutil.move(str(tmp / fname), dest)
+            written.append(dest)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -18,26 +18,28 @@ Models (``w_i`` people in unit ``i``, ``x_j`` = 1 if site ``j`` is opened,
   ``target`` share of the coverable population (people some existing station
   or candidate can reach) is covered.
 
-Each is solved exactly by HiGHS through :func:`scipy.optimize.milp` under a
-time limit (returning the best solution found and its gap if the limit is
-hit) or greedily. Units that no candidate can help are dropped and units with
-the same set of candidates are merged before solving, which leaves the
-optimum unchanged and shrinks the model.
+Each is solved exactly by HiGHS (highspy) under a time limit, started from
+the greedy solution so that it never returns less than greedy (at the limit it
+returns the best solution found with its gap), or greedily. Units that no
+candidate can help are dropped and units with the same set of candidates are
+merged before solving, which leaves the optimum unchanged and shrinks the
+model.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.candidates import Candidates
 from geo.coverage import CROSS_COVERAGE, Coverage
@@ -267,19 +269,78 @@ def _merge_rows(rows: sp.csr_matrix, weight: NDArray[np.float64], extra: NDArray
     return rows[first], np.asarray(w, dtype=float), extra[first]
 
 
-def _solve_milp(c: NDArray[np.float64], integrality: NDArray[np.int64], lb: NDArray[np.float64],
-                ub: NDArray[np.float64], constraints: list[LinearConstraint],
-                time_limit_s: float) -> tuple[NDArray[np.float64] | None, str, float | None,
-                                              float | None]:
-    res = milp(c, integrality=integrality, bounds=Bounds(lb, ub), constraints=constraints,
-               options={"time_limit": time_limit_s, "disp": False, "mip_rel_gap": 0.0})
-    x = None if res.x is None else np.asarray(res.x)
-    status = {0: "optimal", 1: "time limit reached", 2: "infeasible", 3: "unbounded"}.get(
-        res.status, f"solver status {res.status}: {res.message}")
-    gap = getattr(res, "mip_gap", None)
-    bound = getattr(res, "mip_dual_bound", None)
-    return x, status, (None if gap is None else float(gap)), (
-        None if bound is None else float(bound))
+def _quiet_highs() -> Any:
+    """A HiGHS instance with its output off. HiGHS prints a banner from C++ when
+    it is created, before any option can be set, so stdout is closed meanwhile."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    return h
+
+
+def _solve_milp(
+    c: NDArray[np.float64],
+    integral: NDArray[np.bool_],
+    A: sp.csr_matrix,
+    row_lower: NDArray[np.float64],
+    row_upper: NDArray[np.float64],
+    *,
+    time_limit_s: float,
+    start: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64] | None, str, float | None, float | None]:
+    """Minimise ``c @ x`` with 0 <= x <= 1 and row bounds, by HiGHS (highspy).
+
+    ``start`` is a feasible solution handed to the solver first (the greedy
+    one), so the answer is never worse than it, even at the time limit.
+    Returns x (None if no solution), status, relative gap and dual bound.
+    """
+    import highspy
+
+    n = c.size
+    h = _quiet_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, A.shape[0]
+    lp.col_cost_ = c
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in integral.tolist()]
+    h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = start.tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    status = {
+        highspy.HighsModelStatus.kOptimal: "optimal",
+        highspy.HighsModelStatus.kTimeLimit: "time limit reached",
+        highspy.HighsModelStatus.kInfeasible: "infeasible",
+    }.get(model_status, h.modelStatusToString(model_status))
+    if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        return None, status, None, None
+    x = np.asarray(h.getSolution().col_value)
+    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    return x, status, gap, bound
 
 
 @dataclass(frozen=True)
@@ -327,21 +388,29 @@ def _exact_k(problem: SitingProblem, k: int, objective: str, first_weight: float
     n_y = sum(b.rows.shape[0] for b in blocks)
     n = n_x + n_y
     c = np.concatenate([np.zeros(n_x)] + [-b.weight for b in blocks])
-    integrality = np.concatenate(
-        [np.ones(n_x)] + [np.full(b.rows.shape[0], float(b.integral)) for b in blocks]
-    ).astype(np.int64)
-    budget = sp.csr_matrix(np.concatenate([np.ones(n_x), np.zeros(n_y)])[None, :])
-    cons = [LinearConstraint(budget, -np.inf, k)]
+    integral = np.concatenate([np.ones(n_x, dtype=bool)]
+                              + [np.full(b.rows.shape[0], b.integral) for b in blocks])
+    parts = [sp.csr_matrix(np.concatenate([np.ones(n_x), np.zeros(n_y)])[None, :])]
+    upper = [np.array([float(k)])]
     offset = n_x
+    # the greedy solution, completed with the y it implies, starts the search
+    x0 = np.zeros(n_x)
+    x0[_greedy_best(problem, k, objective, first_weight)] = 1.0
+    y0 = []
     for b in blocks:
         m = b.rows.shape[0]
         y_part = sp.csr_matrix((np.full(m, b.coef), (np.arange(m), offset + np.arange(m))),
                                shape=(m, n))
-        x_part = sp.hstack([-b.rows, sp.csr_matrix((m, n_y))], format="csr")
-        cons.append(LinearConstraint(y_part + x_part, -np.inf, b.rhs))
+        parts.append(y_part + sp.hstack([-b.rows, sp.csr_matrix((m, n_y))], format="csr"))
+        upper.append(b.rhs)
+        reach = b.rows @ x0
+        y0.append(np.minimum(1.0, np.floor(reach / b.coef) if b.integral else reach / b.coef))
         offset += m
-    x, status, gap, bound = _solve_milp(c, integrality, np.zeros(n), np.ones(n), cons,
-                                        time_limit_s)
+    A = sp.vstack(parts, format="csr")
+    row_upper = np.concatenate(upper)
+    x, status, gap, bound = _solve_milp(
+        c, integral, A, np.full(row_upper.size, -np.inf), row_upper,
+        time_limit_s=time_limit_s, start=np.concatenate([x0, *y0]))
     if x is None:
         return None, status, gap, None
     chosen = np.flatnonzero(x[:n_x] > 0.5).astype(np.int64)
@@ -356,12 +425,18 @@ def _exact_target(problem: SitingProblem, need: float, time_limit_s: float
     sub, wt, _ = _merge_rows(A[rows], w[rows], c0[rows])
     n_x, n_y = problem.n_candidates, sub.shape[0]
     c = np.concatenate([np.ones(n_x), np.zeros(n_y)])
-    integrality = np.concatenate([np.ones(n_x), np.zeros(n_y)]).astype(np.int64)
+    integral = np.concatenate([np.ones(n_x, dtype=bool), np.zeros(n_y, dtype=bool)])
     link = sp.hstack([-sub, sp.identity(n_y, format="csr")], format="csr")
     demand = sp.csr_matrix(np.concatenate([np.zeros(n_x), wt])[None, :])
-    cons = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(demand, need, np.inf)]
-    x, status, gap, bound = _solve_milp(c, integrality, np.zeros(n_x + n_y), np.ones(n_x + n_y),
-                                        cons, time_limit_s)
+    A = sp.vstack([link, demand], format="csr")
+    lower = np.concatenate([np.full(n_y, -np.inf), [need]])
+    upper = np.concatenate([np.zeros(n_y), [np.inf]])
+    x0 = np.zeros(n_x)
+    covered_now = float(w[c0 >= 1].sum())
+    x0[_greedy(problem, n_x, "coverage", 0.0, stop_when=covered_now + need)] = 1.0
+    start = np.concatenate([x0, np.minimum(1.0, sub @ x0)])
+    x, status, gap, bound = _solve_milp(c, integral, A, lower, upper,
+                                        time_limit_s=time_limit_s, start=start)
     if x is None:
         return None, status, gap, None
     return np.flatnonzero(x[:n_x] > 0.5).astype(np.int64), status, gap, bound

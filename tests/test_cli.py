@@ -77,3 +77,47 @@ def test_demo_runs_offline(tmp_path, capsys, monkeypatch):
     stations = pd.read_csv(tmp_path / "demo" / "inputs" / "example-stations.csv")
     assert stations["address"].str.contains("not a real station").all()
     assert "Example district" in capsys.readouterr().out
+
+
+def test_gaps_and_site_commands(tmp_path, liechtenstein, capsys, monkeypatch, cache_dir):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    rng = np.random.default_rng(12)
+    st = points_near_streets(liechtenstein, 15, rng, spread_m=5)
+    pd.DataFrame({"id": [f"S{i}" for i in range(15)], "name": "x",
+                  "lon": st[:, 0], "lat": st[:, 1]}).to_csv(tmp_path / "st.csv", index=False)
+    pp = points_near_streets(liechtenstein, 3000, rng, spread_m=40)
+    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1],
+                  "population": rng.integers(1, 50, 3000)}).to_csv(tmp_path / "pop.csv",
+                                                                    index=False)
+    common = ["--network", str(shared("osm/liechtenstein.osm.pbf")),
+              "--stations", str(tmp_path / "st.csv"), "--population", str(tmp_path / "pop.csv"),
+              "-q"]
+    assert main(["gaps", *common, "--out", str(tmp_path / "gaps"), "--top", "3"]) == 0
+    gaps = pd.read_csv(tmp_path / "gaps" / "gaps.csv")
+    assert gaps["rank"].iloc[0] == 1 and (np.diff(gaps["population"]) <= 0).all()
+    assert gpd.read_file(tmp_path / "gaps" / "gaps.gpkg", layer="gaps").shape[0] == len(gaps)
+    printed = capsys.readouterr().out
+    assert "gap areas" in printed and "nearest_station" in printed
+
+    assert main(["site", *common, "--out", str(tmp_path / "site"), "--k", "4",
+                 "--candidates", "shops", "--candidates", "nodes", "--node-spacing-m", "500",
+                 "--exclude-ids", "node-0"]) == 0
+    sites = pd.read_csv(tmp_path / "site" / "sites.csv")
+    results = pd.read_csv(tmp_path / "site" / "sites-summary.csv")
+    curve = pd.read_csv(tmp_path / "site" / "curve.csv")
+    assert sites["rank"].tolist() == [1, 2, 3, 4]
+    assert results["method"].tolist() == ["exact", "greedy"]
+    exact, greedy = results["objective_value"]
+    assert greedy <= exact + 1e-6
+    assert sites["marginal_gain"].sum() == pytest.approx(exact, abs=1.0)
+    assert curve["k"].iloc[-1] == 4 and (np.diff(curve["covered"]) >= 0).all()
+    assert gpd.read_file(tmp_path / "site" / "sites.gpkg", layer="sites").crs.to_epsg() == 4326
+    out = capsys.readouterr().out
+    assert "exact: 4 sites" in out and "greedy: 4 sites" in out
+
+    # k beyond the candidates: a clear message, exit 2, nothing written
+    code = main(["site", *common, "--out", str(tmp_path / "bad"), "--k", "100000",
+                 "--candidates", "nodes", "--node-spacing-m", "2000"])
+    assert code == 2
+    assert "more than the" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

@@ -164,9 +164,11 @@ def test_bad_requests(small):
 def test_timed_out_solve_returns_best_found_with_gap(liechtenstein):
     cov = _scenario(liechtenstein, 10, 6000, seed=8)
     problem = build_problem(cov, candidates_from_nodes(liechtenstein, spacing_m=150))
-    res = solve(problem, k=15, objective="cross", time_limit_s=0.01)
+    res = solve(problem, k=15, objective="cross", time_limit_s=0.5)
+    greedy = solve(problem, k=15, objective="cross", method="greedy")
+    # the exact solver starts from greedy: at the limit it is never worse
+    assert res.status == "time limit reached"
+    assert res.objective_value >= greedy.objective_value - 1e-6
     assert res.k >= 1
-    assert res.status in ("time limit reached", "optimal") or res.method == "greedy"
-    if res.status == "time limit reached" and res.method == "exact":
-        assert res.gap is not None and res.bound is not None
-        assert res.bound >= res.objective_value - 1e-6
+    if res.gap is not None:
+        assert res.bound is not None and res.bound >= res.objective_value - 1e-6
