@@ -22,9 +22,13 @@ from geo.errors import Circle15Error
 if TYPE_CHECKING:
     from geo.candidates import Candidates
     from geo.coverage import Areas, Coverage
+    from geo.layers import Population
     from geo.network import Network
 
 log = logging.getLogger("circle15")
+
+#: people the demo shares over the extract's buildings (an assumption, said so)
+DEMO_POPULATION = 60_000
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -61,6 +65,17 @@ def _add_coverage_options(
                    help="population points/cells with a count column: CSV, XLSX or GeoJSON")
     g.add_argument("--population-column", help="name of the count column")
     g.add_argument("--population-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--raster-density", action="store_true",
+                   help="the --population GeoTIFF holds people per km², not people per cell")
+    g.add_argument("--census", help="census polygons with a population count (GeoJSON/GPKG), "
+                                    "spread over the OSM residential buildings of --network")
+    g.add_argument("--census-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--census-table", help="CSV/XLSX with the counts, joined on the area name")
+    g.add_argument("--census-name-column", help="area name column of the census polygons")
+    g.add_argument("--census-count-column", help="population column of the census polygons")
+    g.add_argument("--buildings-total", type=float,
+                   help="estimate population from the OSM residential buildings of --network, "
+                        "sharing this total by floor area")
     g.add_argument("--areas", help="admin-area polygons with a name (GeoJSON/GeoPackage)")
     g.add_argument("--areas-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
     g.add_argument("--areas-name-column", help="name of the area name column")
@@ -94,10 +109,10 @@ class _Loaded:
 
 
 def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
-                    population: Path, areas: Path | None) -> _Loaded:
+                    population: Path | None, areas: Path | None) -> _Loaded:
     """Network, stations, population (and areas) read, checked and covered."""
     from geo.coverage import CoverageSettings, compute_coverage, read_areas
-    from geo.layers import read_population, read_stations
+    from geo.layers import read_stations
     from geo.network import load_network
 
     step = _Steps(args.quiet)
@@ -111,9 +126,7 @@ def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
     active = all_stations.active(include_planned=args.include_planned)
     step(f"stations: {len(all_stations)} read, {len(active)} counted "
          f"({'existing and planned' if args.include_planned else 'existing only'})")
-    pop = read_population(population, net, column=args.population_column,
-                          crs=args.population_crs, max_snap_m=args.population_max_snap_m,
-                          on_far="drop" if args.drop_far_population else "error")
+    pop = _population(args, net, network, population)
     step(f"population: {len(pop):,} units, {pop.total:,.0f} people"
          + (f" ({pop.dropped_population:,.0f} dropped, too far from streets)"
             if pop.dropped_units else ""))
@@ -125,8 +138,45 @@ def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
     return _Loaded(net, cov, area_layer, step)
 
 
-def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path, population: Path,
-                  areas: Path | None) -> int:
+def _population(args: argparse.Namespace, net: Network, network: str,
+                population: Path | None) -> Population:
+    """The population layer from whichever source was given."""
+    from geo.errors import InputError
+    from geo.layers import read_population
+    from geo.population import (
+        buildings_population,
+        dasymetric_population,
+        raster_population,
+        read_census,
+        read_osm_buildings,
+    )
+
+    snap = args.population_max_snap_m
+    if args.census or args.buildings_total:
+        if not Path(network).is_file():
+            raise InputError("population", "building-based estimates read buildings from the "
+                             "OSM file given as --network")
+        buildings = read_osm_buildings(network, net)
+        if args.census:
+            census = read_census(args.census, crs=args.census_crs,
+                                 name_column=args.census_name_column,
+                                 count_column=args.census_count_column,
+                                 table=args.census_table)
+            return dasymetric_population(census, buildings, net, source=args.census).place(
+                net, max_snap_m=snap)
+        return buildings_population(buildings, net, total=args.buildings_total,
+                                    source=f"buildings of {network}").place(net, max_snap_m=snap)
+    assert population is not None
+    if population.suffix.lower() in (".tif", ".tiff"):
+        return raster_population(population, net, density=args.raster_density).place(
+            net, max_snap_m=snap)
+    return read_population(population, net, column=args.population_column,
+                           crs=args.population_crs, max_snap_m=snap,
+                           on_far="drop" if args.drop_far_population else "error")
+
+
+def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path,
+                  population: Path | None, areas: Path | None) -> int:
     from geo.export import format_summary, write_coverage
 
     loaded = _load_and_cover(args, network=network, stations=stations, population=population,
@@ -147,13 +197,15 @@ def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path, pop
 
 def _inputs(args: argparse.Namespace) -> dict[str, Any]:
     network = args.place or args.network
+    has_pop = args.population or args.census or args.buildings_total
     missing = [name for name, val in (("--network or --place", network),
                                       ("--stations", args.stations),
-                                      ("--population", args.population)) if not val]
+                                      ("--population, --census or --buildings-total", has_pop))
+               if not val]
     if missing:
         raise SystemExit(f"circle15 {args.command}: give {', '.join(missing)}")
     return {"network": network, "stations": Path(args.stations),
-            "population": Path(args.population),
+            "population": Path(args.population) if args.population else None,
             "areas": Path(args.areas) if args.areas else None}
 
 
@@ -269,9 +321,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     net = load_network(osm, use_cache=not args.no_cache,
                        keep_all_components=args.keep_all_components)
     inputs = write_demo_inputs(net, args.out / "inputs")
+    own_population = args.population or args.census or args.buildings_total
+    if not own_population and Path(osm).is_file():
+        # people placed in the extract's real residential buildings, by floor area
+        args.buildings_total = DEMO_POPULATION
+        how = (f"estimated from the extract's OSM residential buildings (floor area = footprint "
+               f"× levels), sharing an assumed total of {DEMO_POPULATION:,}")
+    else:
+        how = f"synthetic ({inputs.population_csv})"
     print(f"Demo area: {osm}\n  real OSM streets (© OpenStreetMap contributors); the stations "
-          f"and population in {inputs.stations_csv.parent} are generated examples, not real "
-          "data.\n", file=sys.stderr)
+          f"in {inputs.stations_csv} are generated examples, not real stations;\n  population: "
+          f"{how}, not census data.\n", file=sys.stderr)
     return _run_coverage(args, network=osm,
                          stations=Path(args.stations) if args.stations else inputs.stations_csv,
                          population=(Path(args.population) if args.population
