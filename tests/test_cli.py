@@ -70,10 +70,10 @@ def test_demo_runs_offline(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["demo", "--out", str(tmp_path / "demo"), "-q"]) == 0
     summary = pd.read_csv(tmp_path / "demo" / "summary.csv")
-    assert summary["population"].iloc[-1] == 60_000
+    assert summary["population"].iloc[-1] == pytest.approx(60_000)
     assert 0 < summary["covered"].iloc[-1] < 60_000  # the demo shows gaps to close
     areas = pd.read_csv(tmp_path / "demo" / "areas.csv")
-    assert areas["population"].sum() == 60_000
+    assert areas["population"].sum() == pytest.approx(60_000)
     stations = pd.read_csv(tmp_path / "demo" / "inputs" / "example-stations.csv")
     assert stations["address"].str.contains("not a real station").all()
     assert "Example district" in capsys.readouterr().out
