@@ -25,6 +25,7 @@ from geo.reach import (
     Reach,
     augmented_graph,
     nearest_sources,
+    node_reach,
     reach_within,
     same_edge_pairs,
 )
@@ -101,6 +102,8 @@ class Coverage:
         Stations reaching each node, per band: shape (bands, nodes).
     unit_count
         Stations reaching each unit, per band: shape (bands, units).
+    node_reach
+        Every (station, node, metres) within the limit (for isochrones).
     """
 
     settings: CoverageSettings
@@ -111,6 +114,7 @@ class Coverage:
     reach: Reach
     node_count: NDArray[np.int64]
     unit_count: NDArray[np.int64]
+    node_reach: Reach
     notes: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -233,13 +237,15 @@ def compute_coverage(
     pairs = same_edge_pairs(stations.snapped, population.snapped)
     nearest = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
                               pairs=pairs, limit_m=settings.limit_m)
+    nodes = node_reach(net, stations.snapped, limit_m=settings.limit_m, graph=graph,
+                       progress=progress)
     reach, node_count = reach_within(
         net, stations.snapped, population.snapped, limit_m=settings.limit_m,
-        node_limits_m=settings.bands_m, progress=progress, graph=graph, pairs=pairs,
+        node_limits_m=settings.bands_m, graph=graph, pairs=pairs, nodes=nodes,
     )
     unit_count = np.stack([reach.count_within(b) for b in settings.bands_m])
     return Coverage(settings, net, stations, population, nearest, reach, node_count, unit_count,
-                    notes={"counting_rule": population.rule})
+                    nodes, notes={"counting_rule": population.rule})
 
 
 # ---------------------------------------------------------------------------

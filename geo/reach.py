@@ -211,30 +211,20 @@ def _min_per_pair(
     return src[pick], tgt[pick], mins
 
 
-def reach_within(
+def node_reach(
     net: Network,
     sources: Snapped,
-    targets: Snapped,
     *,
     limit_m: float,
-    node_limits_m: tuple[float, ...] = (),
-    progress: bool = False,
     graph: sp.csr_matrix | None = None,
-    pairs: Pairs | None = None,
-) -> tuple[Reach, NDArray[np.int64]]:
-    """Per-source bounded searches, batched: every (source, target) within reach.
-
-    Each batch of sources is searched at once with ``limit_m``; what they reach
-    is kept sparse (source, node, metres). Targets then read those entries at
-    their edge's two ends. Returns the sparse :class:`Reach` of targets and,
-    for each limit in ``node_limits_m``, how many sources reach each network
-    node (shape (len(node_limits_m), n)).
-    """
-    n, m, k = net.n_nodes, len(sources), len(targets)
-    node_counts = np.zeros((len(node_limits_m), n), dtype=np.int64)
+    progress: bool = False,
+) -> Reach:
+    """Per-source bounded searches, batched: every (source, node, metres) within
+    ``limit_m``, sorted by source then node."""
+    n, m = net.n_nodes, len(sources)
     if m == 0:
         empty_i = np.empty(0, dtype=np.int32)
-        return Reach(0, k, limit_m, empty_i, empty_i, np.empty(0)), node_counts
+        return Reach(0, n, limit_m, empty_i, empty_i, np.empty(0))
     if graph is None:
         graph = augmented_graph(net, sources)
     parts_s, parts_n, parts_d = [], [], []
@@ -247,12 +237,42 @@ def reach_within(
         r, c = np.divmod(flat, n + m)
         on_net = c < n  # drop the virtual source nodes
         r, c, flat = r[on_net], c[on_net], flat[on_net]
-        parts_s.append(r + b0)
-        parts_n.append(c)
+        parts_s.append((r + b0).astype(np.int32))
+        parts_n.append(c.astype(np.int32))
         parts_d.append(dist.ravel()[flat])
-    r_src = np.concatenate(parts_s)
-    r_node = np.concatenate(parts_n)
-    r_dist = np.concatenate(parts_d)
+    return Reach(m, n, limit_m, np.concatenate(parts_s), np.concatenate(parts_n),
+                 np.concatenate(parts_d))
+
+
+def reach_within(
+    net: Network,
+    sources: Snapped,
+    targets: Snapped,
+    *,
+    limit_m: float,
+    node_limits_m: tuple[float, ...] = (),
+    progress: bool = False,
+    graph: sp.csr_matrix | None = None,
+    pairs: Pairs | None = None,
+    nodes: Reach | None = None,
+) -> tuple[Reach, NDArray[np.int64]]:
+    """Every (source, target) within reach, from the sources' node reach.
+
+    The node reach (:func:`node_reach`, computed here unless given) is read at
+    the targets' edge ends. Returns the sparse :class:`Reach` of targets and,
+    for each limit in ``node_limits_m``, how many sources reach each network
+    node (shape (len(node_limits_m), n)).
+    """
+    n, m, k = net.n_nodes, len(sources), len(targets)
+    node_counts = np.zeros((len(node_limits_m), n), dtype=np.int64)
+    if m == 0:
+        empty_i = np.empty(0, dtype=np.int32)
+        return Reach(0, k, limit_m, empty_i, empty_i, np.empty(0)), node_counts
+    if nodes is None:
+        nodes = node_reach(net, sources, limit_m=limit_m, graph=graph, progress=progress)
+    r_src = nodes.source.astype(np.int64)
+    r_node = nodes.target.astype(np.int64)
+    r_dist = nodes.dist_m
     for j, lim in enumerate(node_limits_m):
         node_counts[j] = np.bincount(r_node[r_dist <= lim], minlength=n)
     # the same entries grouped by node, to read them at the targets' edge ends
