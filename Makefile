@@ -6,7 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint bench clean
+.PHONY: install system demo test lint bench clean
+
+ASSETS := maps/node_modules/leaflet/dist/leaflet.js
+# Debian packages: a headless browser for the map tests, a CJK font for its screenshots
+DEBS   := chromium fonts-wqy-microhei
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,20 +18,34 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Leaflet from the npm registry, inlined into every map page (no CDN)
+$(ASSETS): maps/package.json
+	cd maps && npm install --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
 
-demo: $(STAMP)
+system:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+install: $(STAMP) $(ASSETS) system
+
+demo: $(STAMP) $(ASSETS)
 	$(BIN)/circle15 demo --out out/demo
 
-test: lint
+test: install lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check geo circle15 tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: install
 	$(BIN)/python bench/bench_coverage.py
+	$(BIN)/python bench/bench_siting.py
+	$(BIN)/python bench/bench_map.py
 
 clean:
-	rm -rf $(VENV) out data/cache
+	rm -rf $(VENV) out data/cache maps/node_modules

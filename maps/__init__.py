@@ -1,0 +1,1 @@
+"""circle15 maps: folium pages for planners and couriers, working offline."""

@@ -1,0 +1,69 @@
+"""Leaflet, inlined: maps that work offline and in China, with no public CDN.
+
+Leaflet is installed from the npm registry into ``maps/node_modules`` by the
+project's setup (``make install``); its JS and CSS are inlined into every page,
+with the CSS's images turned into data URIs.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import cache
+from pathlib import Path
+
+from geo.errors import Circle15Error
+
+ASSET_DIR = Path(__file__).resolve().parent / "node_modules" / "leaflet" / "dist"
+
+
+class MissingAssetsError(Circle15Error, FileNotFoundError):
+    """Leaflet is not installed next to the maps package."""
+
+
+def _read(name: str) -> str:
+    path = ASSET_DIR / name
+    if not path.is_file():
+        msg = (f"{path} is missing: install the map assets with `make install` "
+               "(or `npm install` in the maps/ folder)")
+        raise MissingAssetsError(msg)
+    return path.read_text(encoding="utf-8")
+
+
+@cache
+def leaflet_js() -> str:
+    return _read("leaflet.js")
+
+
+@cache
+def leaflet_css() -> str:
+    """Leaflet's CSS with its images embedded as data URIs."""
+    css = _read("leaflet.css")
+
+    def inline(match: re.Match[str]) -> str:
+        image = ASSET_DIR / match.group(1)
+        if not image.is_file():
+            return match.group(0)
+        data = base64.b64encode(image.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    return re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
+
+
+#: folium builds popups with ``$(html)[0]`` (jQuery); this is all of jQuery it
+#: needs, so the page need not load jQuery from a CDN
+_DOLLAR_SHIM = """<script>
+if (typeof window.$ === 'undefined') {
+  window.$ = function (html) {
+    var box = document.createElement('div');
+    box.innerHTML = String(html).trim();
+    return [box.firstElementChild];
+  };
+}
+</script>"""
+
+
+def inline_head() -> str:
+    """``<style>`` and ``<script>`` tags holding Leaflet, for a page's head."""
+    # "</script" inside the library would end the tag early; Leaflet has none
+    return f"<style>{leaflet_css()}</style>\n<script>{leaflet_js()}</script>\n{_DOLLAR_SHIM}"

@@ -1,0 +1,86 @@
+"""Labels for the maps: Simplified Chinese by default, English on request."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from geo.errors import SettingsError
+
+Lang = Literal["zh", "en"]
+
+LABELS: dict[str, dict[str, str]] = {
+    "title": {"zh": "户外劳动者暖心驿站 {m} 分钟服务圈",
+              "en": "Outdoor-worker stations: {m}-minute service circles"},
+    "stations": {"zh": "驿站", "en": "Stations"},
+    "station": {"zh": "驿站", "en": "Station"},
+    "address": {"zh": "地址", "en": "Address"},
+    "amenities": {"zh": "设施", "en": "Amenities"},
+    "hours": {"zh": "开放时间", "en": "Opening hours"},
+    "status": {"zh": "状态", "en": "Status"},
+    "served": {"zh": "服务人口（15 分钟内）", "en": "People within reach"},
+    "served_first": {"zh": "就近服务人口", "en": "People it is nearest to"},
+    "iso_station": {"zh": "各站等时圈", "en": "Isochrone of each station"},
+    "iso_union": {"zh": "步行 {m} 分钟覆盖范围", "en": "Within {m} min walk"},
+    "surface": {"zh": "覆盖驿站数（0 / 1 / 2+）", "en": "Stations within reach (0 / 1 / 2+)"},
+    "count0": {"zh": "无驿站覆盖", "en": "No station"},
+    "count1": {"zh": "1 个驿站", "en": "1 station"},
+    "count2": {"zh": "2 个及以上（交叉覆盖）", "en": "2+ stations (cross coverage)"},
+    "density": {"zh": "人口密度（人/平方公里）", "en": "Population density (people/km²)"},
+    "areas": {"zh": "镇街覆盖率", "en": "Coverage by area"},
+    "area": {"zh": "镇/街道", "en": "Area"},
+    "population": {"zh": "人口", "en": "Population"},
+    "covered": {"zh": "已覆盖", "en": "Covered"},
+    "cross": {"zh": "交叉覆盖", "en": "Cross-covered"},
+    "covered_share": {"zh": "覆盖率", "en": "Covered share"},
+    "gaps": {"zh": "覆盖缺口（按人口排序）", "en": "Coverage gaps (ranked by people)"},
+    "gap": {"zh": "缺口", "en": "Gap"},
+    "rank": {"zh": "排名", "en": "Rank"},
+    "uncovered_people": {"zh": "未覆盖人口", "en": "People not covered"},
+    "nearest_station": {"zh": "最近驿站", "en": "Nearest station"},
+    "walk_min": {"zh": "步行分钟", "en": "Walking minutes"},
+    "sites": {"zh": "建议新建站点", "en": "Proposed new sites"},
+    "site": {"zh": "建议站点", "en": "Proposed site"},
+    "gain": {"zh": "新增覆盖人口", "en": "People newly served"},
+    "legend": {"zh": "图例", "en": "Legend"},
+    "assumptions": {"zh": "步行 {m} 分钟，步速 {v} 公里/小时（约 {d} 米）；人口按最近步行道路计算；数据日期 {date}",
+                    "en": "{m} min walk at {v} km/h (about {d} m); people counted on their nearest walkable street; data of {date}"},
+    "fullscreen": {"zh": "全屏", "en": "Full screen"},
+    "basemap_osm": {"zh": "OpenStreetMap 底图", "en": "OpenStreetMap"},
+    "basemap_amap": {"zh": "高德地图底图", "en": "Amap (Gaode)"},
+    "existing": {"zh": "现有", "en": "existing"},
+    "planned": {"zh": "规划", "en": "planned"},
+    "closed": {"zh": "关闭", "en": "closed"},
+    "water": {"zh": "饮水", "en": "water"},
+    "charger": {"zh": "充电", "en": "charger"},
+    "first_aid": {"zh": "急救药箱", "en": "first aid"},
+    "microwave": {"zh": "微波炉", "en": "microwave"},
+    "toilet": {"zh": "卫生间", "en": "toilet"},
+    "seats": {"zh": "座椅", "en": "seats"},
+    "wifi": {"zh": "无线网络", "en": "Wi-Fi"},
+    "umbrella": {"zh": "雨具", "en": "umbrella"},
+    # courier page
+    "courier_title": {"zh": "附近的暖心驿站", "en": "Stations near you"},
+    "locate": {"zh": "定位我", "en": "Locate me"},
+    "tap_hint": {"zh": "点击地图选择位置，或点“定位我”", "en": "Tap the map, or press “Locate me”"},
+    "any_amenity": {"zh": "任意设施", "en": "Any amenity"},
+    "open_now": {"zh": "只看营业中", "en": "Open now only"},
+    "min": {"zh": "分钟", "en": "min"},
+    "m": {"zh": "米", "en": "m"},
+    "open": {"zh": "营业中", "en": "open"},
+    "shut": {"zh": "已关门", "en": "closed now"},
+    "hours_unknown": {"zh": "时间未知", "en": "hours unknown"},
+    "none_found": {"zh": "步行范围内没有符合条件的驿站", "en": "No matching station within walking reach"},
+    "your_position": {"zh": "您的位置", "en": "Your position"},
+}
+
+
+def check_lang(lang: str) -> Lang:
+    if lang not in ("zh", "en"):
+        raise SettingsError(f"language must be 'zh' or 'en', not {lang!r}")
+    return lang  # type: ignore[return-value]
+
+
+def t(key: str, lang: Lang, **values: object) -> str:
+    """The label ``key`` in ``lang`` with ``{placeholders}`` filled."""
+    text = LABELS[key][lang]
+    return text.format(**values) if values else text
