@@ -175,12 +175,10 @@ def _population(args: argparse.Namespace, net: Network, network: str,
                            on_far="drop" if args.drop_far_population else "error")
 
 
-def _run_coverage(args: argparse.Namespace, *, network: str, stations: Path,
-                  population: Path | None, areas: Path | None) -> int:
+def _report_coverage(args: argparse.Namespace, loaded: _Loaded) -> int:
+    """Write the coverage files and print the tables."""
     from geo.export import format_summary, write_coverage
 
-    loaded = _load_and_cover(args, network=network, stations=stations, population=population,
-                             areas=areas)
     cov, area_layer = loaded.coverage, loaded.areas
     written = write_coverage(cov, args.out, areas=area_layer)
     loaded.step("wrote " + ", ".join(str(p) for p in written))
@@ -310,7 +308,42 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    return _run_coverage(args, **_inputs(args))
+    return _report_coverage(args, _load_and_cover(args, **_inputs(args)))
+
+
+def _write_maps(args: argparse.Namespace, loaded: _Loaded, html_path: Path,
+                courier_path: Path | None, sites: Any = None) -> None:
+    from geo.gaps import find_gaps
+    from maps.courier import courier_page, save_courier_page
+    from maps.planner import planner_map, save_map
+
+    cov = loaded.coverage
+    m = planner_map(cov, areas=loaded.areas, gaps=find_gaps(cov), sites=sites,
+                    basemap=args.basemap, lang=args.lang, data_date=args.data_date)
+    save_map(m, html_path)
+    loaded.step(f"wrote the planner map {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
+    if courier_path is not None:
+        page = courier_page(loaded.net, cov.stations, lang=args.lang,
+                            speed_kmh=cov.settings.speed_kmh,
+                            basemap="blank" if args.basemap == "blank" else "osm")
+        save_courier_page(page, courier_path)
+        loaded.step(f"wrote the courier page {courier_path}")
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    loaded = _load_and_cover(args, **_inputs(args))
+    sites = None
+    if args.sites:
+        from geo.siting import build_problem, solve
+
+        cands = _candidates(args, loaded.net, _inputs(args)["network"])
+        sites = solve(build_problem(loaded.coverage, cands), k=args.sites,
+                      time_limit_s=args.time_limit)
+    out = Path(args.out)
+    courier = out.with_name(out.stem + "-courier.html") if args.courier else None
+    _write_maps(args, loaded, out, courier, sites)
+    print(f"{out}" + (f"\n{courier}" if courier else ""))
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -332,11 +365,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Demo area: {osm}\n  real OSM streets (© OpenStreetMap contributors); the stations "
           f"in {inputs.stations_csv} are generated examples, not real stations;\n  population: "
           f"{how}, not census data.\n", file=sys.stderr)
-    return _run_coverage(args, network=osm,
-                         stations=Path(args.stations) if args.stations else inputs.stations_csv,
-                         population=(Path(args.population) if args.population
-                                     else inputs.population_csv),
-                         areas=Path(args.areas) if args.areas else inputs.areas_geojson)
+    paths: dict[str, Any] = {"network": osm,
+             "stations": Path(args.stations) if args.stations else inputs.stations_csv,
+             "population": Path(args.population) if args.population else inputs.population_csv,
+             "areas": Path(args.areas) if args.areas else inputs.areas_geojson}
+    loaded = _load_and_cover(args, **paths)
+    code = _report_coverage(args, loaded)
+    _write_maps(args, loaded, args.out / "coverage-map.html", args.out / "courier.html")
+    print(f"\nMaps: {args.out / 'coverage-map.html'} (planners), {args.out / 'courier.html'} "
+          "(couriers); open them in a browser.")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "China' (downloads once through osmnx).",
     )
     _add_coverage_options(p_demo, inputs_required=False, out_default=Path("out/demo"))
+    _add_map_options(p_demo)
     p_demo.set_defaults(func=cmd_demo)
 
     p_gaps = sub.add_parser("gaps", help="where the people are whom no station serves, ranked")
@@ -396,7 +435,34 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--time-limit", type=float, default=60.0,
                    help="seconds for the exact solver (default 60)")
     p_site.set_defaults(func=cmd_site)
+
+    p_map = sub.add_parser("map", help="write the planner map (and courier page) as HTML")
+    _add_coverage_options(p_map, inputs_required=False)
+    _add_map_options(p_map)
+    g = p_map.add_argument_group("map")
+    g.add_argument("--courier", action="store_true",
+                   help="also write the courier page next to it (<out>-courier.html)")
+    g.add_argument("--sites", type=int, default=0,
+                   help="show this many proposed new sites (maximal covering)")
+    g.add_argument("--candidates", action="append", default=None,
+                   help="candidate sites for --sites: shops, nodes or a file (default shops)")
+    g.add_argument("--candidates-crs", default="wgs84")
+    g.add_argument("--node-spacing-m", type=float, default=100.0)
+    g.add_argument("--shop-max-snap-m", type=float, default=50.0)
+    g.add_argument("--exclude")
+    g.add_argument("--exclude-ids")
+    g.add_argument("--time-limit", type=float, default=60.0)
+    p_map.set_defaults(func=cmd_map)
     return parser
+
+
+def _add_map_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("map display")
+    g.add_argument("--basemap", choices=("osm", "amap", "blank"), default="osm",
+                   help="osm (OpenStreetMap tiles), amap (Gaode tiles; overlays shifted to "
+                        "GCJ-02) or blank (no network needed)")
+    g.add_argument("--lang", choices=("zh", "en"), default="zh", help="labels (default zh)")
+    g.add_argument("--data-date", help="date of the data, shown on the map (default today)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

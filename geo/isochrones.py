@@ -110,8 +110,16 @@ def _polygons(groups: NDArray[np.int64], lines: NDArray[np.object_], n_groups: i
     multi = shapely.multilinestrings(lines[order], indices=compact[order])
     def widen(chunk: NDArray[np.object_]) -> NDArray[np.object_]:
         merged = shapely.simplify(shapely.line_merge(chunk), simplify_m)
-        polys = shapely.buffer(merged, margin_m, quad_segs=2)
-        return np.asarray(shapely.simplify(polys, simplify_m / 2), dtype=object)
+        # GEOS buffers a whole multi-line by noding all of it together, which
+        # crawls when streets overlap (mapped twice, sidewalks on the carriageway);
+        # buffering each line on its own and joining the results is 10-100x faster
+        parts, owner = shapely.get_parts(merged, return_index=True)
+        widened = shapely.buffer(parts, margin_m, quad_segs=2)
+        cuts = np.flatnonzero(np.diff(owner)) + 1
+        groups = np.split(widened, cuts)
+        joined = np.array([shapely.Polygon()] * len(chunk), dtype=object)
+        joined[owner[np.concatenate([[0], cuts])]] = [shapely.union_all(g) for g in groups]
+        return np.asarray(shapely.simplify(joined, simplify_m / 2), dtype=object)
 
     # shapely releases the GIL in its array functions: use every core
     chunks = np.array_split(np.asarray(multi, dtype=object), min(_WORKERS, present.size))
