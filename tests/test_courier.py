@@ -87,7 +87,7 @@ def test_nearest_stations_times_and_route(tmp_path, longgang, stations, lang):
 
 
 def test_hours_agree_between_python_and_the_page(tmp_path, longgang, stations):
-    specs = HOURS + ["Mo-Fr 08:00-12:00,13:00-18:00; Sa 10:00-14:00; Su off", "Fr-Mo 10:00-16:00"]
+    specs = [*HOURS, "Mo-Fr 08:00-12:00,13:00-18:00; Sa 10:00-14:00; Su off", "Fr-Mo 10:00-16:00"]
     times = ["2026-11-23T07:59:00", "2026-11-23T08:00:00", "2026-11-24T12:30:00",
              "2026-11-28T11:00:00", "2026-11-29T13:00:00", "2026-11-25T01:30:00",
              "2026-11-30T12:00:00", "2026-11-27T17:59:00"]
