@@ -13,7 +13,7 @@ import html
 import json
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import folium
 import geopandas as gpd
@@ -59,6 +59,19 @@ def _display(gdf: gpd.GeoDataFrame, basemap: Basemap) -> gpd.GeoDataFrame:
         geoms = shapely.transform(geoms, shift)
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, 6))
     return out.set_geometry(list(geoms), crs=4326)
+
+
+def _geojson(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
+    """A FeatureCollection dict built with GEOS's GeoJSON writer (vectorised)
+    rather than geopandas' per-feature Python iteration."""
+    geoms = shapely.to_geojson(gdf.geometry.to_numpy())
+    props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).to_dict("records")
+    features = ",".join(
+        f'{{"type":"Feature","id":"{i}","properties":{json.dumps(p, default=float)},'
+        f'"geometry":{g}}}' for i, (p, g) in enumerate(zip(props, geoms, strict=True))
+    )
+    result: dict[str, Any] = json.loads(f'{{"type":"FeatureCollection","features":[{features}]}}')
+    return result
 
 
 def _lonlat(gdf: gpd.GeoDataFrame, basemap: Basemap) -> np.ndarray:
@@ -201,7 +214,7 @@ def planner_map(
         fg = folium.FeatureGroup(name=name, show=minutes == settings.minutes)
         gdf = _display(gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[geom], crs=net.crs),
                        basemap)
-        folium.GeoJson(gdf.__geo_interface__, name=name, style_function=lambda f, c=colour: {
+        folium.GeoJson(_geojson(gdf), name=name, style_function=lambda f, c=colour: {
             "color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.35,
             "className": "c15-iso-union"}).add_to(fg)
         fg.add_to(m)
@@ -215,13 +228,14 @@ def planner_map(
         if len(per) <= max_station_layers:
             for sid, row in zip(per["station"], per_disp.itertuples(), strict=True):
                 fg = folium.FeatureGroup(name=f"{name_all}: {sid}", show=False)
-                folium.GeoJson(shapely.geometry.mapping(row.geometry), style_function=lambda f: {
-                    "color": STATION_COLOUR, "weight": 1.5, "fillOpacity": 0.08,
-                    "className": "c15-iso-station"}).add_to(fg)
+                folium.GeoJson(json.loads(shapely.to_geojson(row.geometry)),
+                               style_function=lambda f: {
+                                   "color": STATION_COLOUR, "weight": 1.5, "fillOpacity": 0.08,
+                                   "className": "c15-iso-station"}).add_to(fg)
                 fg.add_to(m)
         else:
             fg = folium.FeatureGroup(name=name_all, show=False)
-            folium.GeoJson(per_disp[["station", "minutes", "geometry"]].__geo_interface__,
+            folium.GeoJson(_geojson(per_disp[["station", "minutes", "geometry"]]),
                            style_function=lambda f: {"color": STATION_COLOUR, "weight": 1,
                                                      "fillOpacity": 0.05,
                                                      "className": "c15-iso-station"},
@@ -235,7 +249,7 @@ def planner_map(
     surf = _hex_layer(net.node_xy, counts, surface_hex_m, net.crs, "median")
     surf["value"] = np.minimum(np.round(surf["value"]).astype(int), 2)
     fg = folium.FeatureGroup(name=t("surface", lang_), show=False)
-    folium.GeoJson(_display(surf, basemap).__geo_interface__, style_function=lambda f: {
+    folium.GeoJson(_geojson(_display(surf, basemap)), style_function=lambda f: {
         "color": COUNT_COLOURS[int(f["properties"]["value"])], "weight": 0,
         "fillColor": COUNT_COLOURS[int(f["properties"]["value"])], "fillOpacity": 0.55,
         "className": "c15-surface"}).add_to(fg)
@@ -249,7 +263,7 @@ def planner_map(
     edges = np.quantile(dens["per_km2"], [0.2, 0.4, 0.6, 0.8]) if len(dens) else [0, 0, 0, 0]
     dens["cls"] = np.searchsorted(edges, dens["per_km2"], side="right")
     fg = folium.FeatureGroup(name=t("density", lang_), show=False)
-    folium.GeoJson(_display(dens[["per_km2", "cls", "geometry"]], basemap).__geo_interface__,
+    folium.GeoJson(_geojson(_display(dens[["per_km2", "cls", "geometry"]], basemap)),
                    style_function=lambda f: {
                        "color": DENSITY_COLOURS[int(f["properties"]["cls"])], "weight": 0,
                        "fillColor": DENSITY_COLOURS[int(f["properties"]["cls"])],
@@ -275,7 +289,7 @@ def planner_map(
                     "className": "c15-area"}
 
         fg = folium.FeatureGroup(name=t("areas", lang_), show=True)
-        folium.GeoJson(disp.__geo_interface__, style_function=area_style,
+        folium.GeoJson(_geojson(disp), style_function=area_style,
                        popup=folium.GeoJsonPopup(
                            ["name", "population", "covered", "share_pct", "cross_covered",
                             "cross_pct"],
@@ -292,7 +306,7 @@ def planner_map(
         disp = _display(g[["rank", "population", "nearest_station", "nearest_walk_min",
                            "geometry"]], basemap)
         fg = folium.FeatureGroup(name=t("gaps", lang_), show=True)
-        folium.GeoJson(disp.__geo_interface__, style_function=lambda f: {
+        folium.GeoJson(_geojson(disp), style_function=lambda f: {
             "color": GAP_COLOUR, "weight": 2, "dashArray": "4 3", "fillOpacity": 0.1,
             "className": "c15-gap"},
             tooltip=folium.GeoJsonTooltip(
