@@ -83,7 +83,11 @@ def parse_hours(spec: str) -> Week | None:
 
 def is_open(spec: str, when: datetime) -> bool | None:
     """Whether a place with these hours is open at ``when`` (local time), or None."""
-    week = parse_hours(spec)
+    return open_in(parse_hours(spec), when)
+
+
+def open_in(week: Week | None, when: datetime) -> bool | None:
+    """Like :func:`is_open` for hours already parsed (None: not understood)."""
     if week is None:
         return None
     day, minute = when.weekday(), when.hour * 60 + when.minute

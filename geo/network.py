@@ -187,11 +187,11 @@ class Network:
         """Convex hull of the nodes in metres: the area the network describes."""
         return shapely.convex_hull(shapely.multipoints(self.node_xy))
 
-    @property
+    @cached_property
     def to_wgs84(self) -> pyproj.Transformer:
         return transformer(self.crs, "EPSG:4326")
 
-    @property
+    @cached_property
     def from_wgs84(self) -> pyproj.Transformer:
         return transformer("EPSG:4326", self.crs)
 

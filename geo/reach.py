@@ -161,6 +161,9 @@ class Reach:
     source: NDArray[np.int32]
     target: NDArray[np.int32]
     dist_m: NDArray[np.float64]
+    #: for node reach: the previous node on the way from the source (a value
+    #: >= the node count means the path starts there, at the source's edge)
+    pred: NDArray[np.int32] | None = None
 
     def count_within(self, limit_m: float) -> NDArray[np.int64]:
         """How many sources reach each target within ``limit_m``."""
@@ -227,11 +230,11 @@ def node_reach(
         return Reach(0, n, limit_m, empty_i, empty_i, np.empty(0))
     if graph is None:
         graph = augmented_graph(net, sources)
-    parts_s, parts_n, parts_d = [], [], []
+    parts_s, parts_n, parts_d, parts_p = [], [], [], []
     batches = list(_batches(m, n))
     for b0, b1 in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
-        dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
-                                limit=limit_m)
+        dist, pred = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
+                                      limit=limit_m, return_predecessors=True)
         # flat indices are much faster than 2-D nonzero on a wide matrix
         flat = np.flatnonzero(dist.ravel() <= limit_m)
         r, c = np.divmod(flat, n + m)
@@ -240,8 +243,9 @@ def node_reach(
         parts_s.append((r + b0).astype(np.int32))
         parts_n.append(c.astype(np.int32))
         parts_d.append(dist.ravel()[flat])
+        parts_p.append(pred.ravel()[flat].astype(np.int32))
     return Reach(m, n, limit_m, np.concatenate(parts_s), np.concatenate(parts_n),
-                 np.concatenate(parts_d))
+                 np.concatenate(parts_d), np.concatenate(parts_p))
 
 
 def reach_within(

@@ -1,0 +1,207 @@
+"""The courier's question: which stations can I walk to soonest, and how?
+
+:class:`NearestIndex` is built once from a coverage result: for every network
+node, the stations that reach it within the limit and how far they are, plus
+each station's shortest-path tree. A query snaps the courier's position to the
+nearest walkable edge, reads the stations at that edge's two ends (and any on
+the edge itself), filters and sorts them, and walks the tree back for the
+route: no graph search per query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo.coverage import Coverage
+from geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from geo.errors import InputError, SettingsError
+from geo.hours import Week, open_in, parse_hours
+
+
+@dataclass(frozen=True)
+class NearestStation:
+    """One answer: a station, the walk to it, and the route (lon/lat pairs)."""
+
+    index: int
+    id: str
+    name: str
+    distance_m: float
+    walk_min: float
+    amenities: list[str]
+    opening_hours: str
+    open_now: bool | None
+    lon: float
+    lat: float
+    route: list[tuple[float, float]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1),
+            "walk_min": round(self.walk_min, 2), "amenities": self.amenities,
+            "opening_hours": self.opening_hours, "open_now": self.open_now,
+            "lon": self.lon, "lat": self.lat,
+            "route": {"type": "LineString", "coordinates": [list(p) for p in self.route]},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class NearestIndex:
+    """Per-node station lists and per-station trees, for fast nearest queries."""
+
+    coverage: Coverage
+    indptr: NDArray[np.int64]
+    station: NDArray[np.int32]
+    dist_m: NDArray[np.float64]
+    trees: list[dict[int, int]]
+    on_edge: dict[int, list[int]]
+    ids: list[str]
+    names: list[str]
+    amenities: list[list[str]]
+    hours: list[str]
+    weeks: list[Week | None]
+    max_snap_m: float = 500.0
+
+    @classmethod
+    def build(cls, cov: Coverage, *, max_snap_m: float = 500.0) -> NearestIndex:
+        nr = cov.node_reach
+        n = cov.network.n_nodes
+        order = np.lexsort((nr.dist_m, nr.target))
+        counts = np.bincount(nr.target, minlength=n)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        assert nr.pred is not None
+        m = len(cov.stations)
+        # each station's shortest-path tree as {node: previous node}
+        cuts = np.searchsorted(nr.source, np.arange(1, m))
+        trees = [dict(zip(t.tolist(), p.tolist(), strict=True)) for t, p in
+                 zip(np.split(nr.target, cuts), np.split(nr.pred, cuts), strict=True)]
+        on_edge: dict[int, list[int]] = {}
+        for i, e in enumerate(cov.stations.snapped.edge.tolist()):
+            on_edge.setdefault(e, []).append(i)
+        frame = cov.stations.frame
+        def col(c: str) -> list[str]:
+            return [str(x) for x in frame[c]] if c in frame else [""] * m
+
+        hours = col("opening_hours")
+        return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge,
+                   col("id"), col("name"), [[a for a in x.split(";") if a]
+                                            for x in col("amenities")],
+                   hours, [parse_hours(h) for h in hours], max_snap_m)
+
+    @cached_property
+    def limit_m(self) -> float:
+        return self.coverage.settings.limit_m
+
+    @cached_property
+    def station_xy(self) -> NDArray[np.float64]:
+        return shapely.get_coordinates(self.coverage.stations.frame.geometry.to_numpy())
+
+    def _path(self, s: int, end: int) -> list[int]:
+        """Nodes from ``end`` back to where station ``s`` joins the network."""
+        n = self.coverage.network.n_nodes
+        tree = self.trees[s]
+        nodes = [end]
+        p = tree.get(end, -1)
+        while 0 <= p < n:
+            nodes.append(p)
+            p = tree.get(p, -1)
+        return nodes
+
+    def query(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        k: int = 3,
+        crs: str = "wgs84",
+        amenity: str | None = None,
+        open_now: bool = False,
+        when: datetime | None = None,
+    ) -> list[NearestStation]:
+        """The ``k`` stations nearest by walking time from (lon, lat).
+
+        Coordinates may be GCJ-02 or BD-09 (``crs``); the routes come back in
+        the same system. Only stations within the coverage limit are listed.
+        """
+        kind = check_input_crs(crs)
+        if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
+            raise InputError("position", f"lon={lon}, lat={lat} is not a valid coordinate")
+        if not 1 <= k <= 50:
+            raise SettingsError(f"k must be between 1 and 50, not {k}")
+        cov = self.coverage
+        net = cov.network
+        if kind != "wgs84":
+            c_lon, c_lat = to_wgs84(np.array([lon]), np.array([lat]), kind)
+            lon, lat = float(c_lon[0]), float(c_lat[0])
+        x, y = net.from_wgs84.transform(lon, lat)
+        xy = np.array([[x, y]])
+        e, off, geo_along = net.segment_index.nearest_one(x, y)
+        if off > self.max_snap_m:
+            raise InputError("position", f"lon={lon}, lat={lat} is {off:,.0f} m from the nearest "
+                             f"walkable street (the limit is {self.max_snap_m:,.0f} m); "
+                             "is it inside the service area?")
+        length = float(net.edge_length_m[e])
+        glen = float(net.segment_index.edge_geom_length[e])
+        along = length * min(1.0, geo_along / glen) if glen > 0 else 0.0
+        u, v = int(net.edge_u[e]), int(net.edge_v[e])
+        best: dict[int, tuple[float, int]] = {}  # station -> (metres, end node or -1)
+        for node, walk in ((u, along), (v, length - along)):
+            a, b = self.indptr[node], self.indptr[node + 1]
+            for s, d in zip(self.station[a:b].tolist(), self.dist_m[a:b].tolist(), strict=True):
+                total = off + walk + d
+                if s not in best or total < best[s][0]:
+                    best[s] = (total, node)
+        sn = cov.stations.snapped
+        for s in self.on_edge.get(e, []):
+            total = off + abs(along - float(sn.along_m[s])) + float(sn.off_m[s])
+            if s not in best or total < best[s][0]:
+                best[s] = (total, -1)
+        limit = self.limit_m
+        when = when or datetime.now()
+        out: list[NearestStation] = []
+        for s, (metres, end) in sorted(best.items(), key=lambda kv: kv[1][0]):
+            if metres > limit:
+                break
+            amen = self.amenities[s]
+            if amenity and amenity not in amen:
+                continue
+            is_open_now = open_in(self.weeks[s], when)
+            if open_now and is_open_now is not True:
+                continue
+            out.append(self._answer(s, metres, end, xy[0], amen, self.hours[s], is_open_now,
+                                    kind))
+            if len(out) == k:
+                break
+        return out
+
+    def _answer(self, s: int, metres: float, end: int, start_xy: NDArray[np.float64],
+                amen: list[str], hours: str, is_open_now: bool | None, kind: str
+                ) -> NearestStation:
+        cov = self.coverage
+        net = cov.network
+        st_xy = self.station_xy[s]
+        pts = [start_xy]
+        if end >= 0:
+            pts += [net.node_xy[n] for n in self._path(s, end)]
+        pts.append(st_xy)
+        arr = np.asarray(pts)
+        lon_r, lat_r = net.to_wgs84.transform(arr[:, 0], arr[:, 1])
+        ll = np.column_stack([lon_r, lat_r])
+        if kind == "gcj02":
+            ll = np.column_stack(wgs84_to_gcj02(ll[:, 0], ll[:, 1]))
+        elif kind == "bd09":
+            ll = np.column_stack(wgs84_to_bd09(ll[:, 0], ll[:, 1]))
+        route = np.round(ll, 6).tolist()
+        return NearestStation(
+            index=s, id=self.ids[s], name=self.names[s],
+            distance_m=metres, walk_min=metres / cov.settings.metres_per_minute,
+            amenities=amen, opening_hours=hours, open_now=is_open_now,
+            lon=route[-1][0], lat=route[-1][1],
+            route=[(a, b) for a, b in route],
+        )

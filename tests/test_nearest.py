@@ -1,0 +1,79 @@
+"""Nearest stations for a courier agree with an independent networkx search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from geo.coverage import CoverageSettings, compute_coverage
+from geo.crs import wgs84_to_gcj02
+from geo.errors import InputError
+from geo.layers import Stations
+from geo.nearest import NearestIndex
+from geo.snap import snap_points
+from tests.helpers import make_population, make_stations, points_near_streets
+from tests.reference import split_graph, within
+
+
+@pytest.fixture(scope="module")
+def index(liechtenstein):
+    net = liechtenstein
+    rng = np.random.default_rng(61)
+    st = make_stations(net, points_near_streets(net, 60, rng))
+    frame = st.frame.copy()
+    frame["amenities"] = ["water;charger" if i % 2 else "first_aid" for i in range(len(frame))]
+    frame["opening_hours"] = ["24/7" if i % 3 else "Mo-Fr 08:00-18:00" for i in range(len(frame))]
+    stations = Stations(gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs), st.snapped)
+    people = make_population(net, points_near_streets(net, 100, rng), rng)
+    cov = compute_coverage(net, stations, people, settings=CoverageSettings.of(20))
+    return NearestIndex.build(cov)
+
+
+def test_matches_networkx(index, liechtenstein):
+    net = liechtenstein
+    cov = index.coverage
+    rng = np.random.default_rng(5)
+    queries = points_near_streets(net, 8, rng, spread_m=30)
+    for lon, lat in queries:
+        got = index.query(lon, lat, k=5)
+        q = snap_points(net, net.project(np.array([lon]), np.array([lat])), max_dist_m=1e4)
+        G = split_graph(net, {"st": cov.stations.snapped, "q": q})
+        ref = within(G, ("q", 0), cov.settings.limit_m)
+        want = sorted((d, j) for (g, j), d in ((key, d) for key, d in ref.items()
+                                             if isinstance(key, tuple) and key[0] == "st"))
+        want = want[:5]
+        assert [r.index for r in got] == [j for _, j in want]
+        np.testing.assert_allclose([r.distance_m for r in got], [d for d, _ in want], atol=1e-3)
+        for r in got:
+            # the route starts at the courier and ends at the station, and is no shorter
+            # than the straight line
+            assert r.route[0] == pytest.approx((lon, lat), abs=1e-5)
+            assert r.route[-1] == pytest.approx((r.lon, r.lat))
+            xy = net.project(np.array([p[0] for p in r.route]), np.array([p[1] for p in r.route]))
+            length = np.hypot(*np.diff(xy, axis=0).T).sum()
+            assert length <= r.distance_m + 1.0
+            assert length >= np.hypot(*(xy[-1] - xy[0])) - 1.0
+
+
+def test_filters_and_gcj02(index, liechtenstein):
+    lon, lat = points_near_streets(liechtenstein, 1, np.random.default_rng(9))[0]
+    everything = index.query(lon, lat, k=20)
+    aid = index.query(lon, lat, k=20, amenity="first_aid")
+    assert [r.id for r in aid] == [r.id for r in everything if "first_aid" in r.amenities]
+    sunday = datetime(2026, 11, 29, 10, 0)
+    open_ = index.query(lon, lat, k=20, open_now=True, when=sunday)
+    assert [r.id for r in open_] == [r.id for r in everything if r.opening_hours == "24/7"]
+    # outside China GCJ-02 is WGS84; inside it would shift: the conversion is applied
+    g_lon, g_lat = wgs84_to_gcj02(lon, lat)
+    same = index.query(float(g_lon), float(g_lat), k=20, crs="gcj02")
+    assert [r.id for r in same] == [r.id for r in everything]
+
+
+def test_bad_positions(index):
+    with pytest.raises(InputError, match="not a valid coordinate"):
+        index.query(200.0, 47.1)
+    with pytest.raises(InputError, match="from the nearest walkable street"):
+        index.query(9.0, 46.0)
