@@ -453,7 +453,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--exclude-ids")
     g.add_argument("--time-limit", type=float, default=60.0)
     p_map.set_defaults(func=cmd_map)
+
+    p_serve = sub.add_parser(
+        "serve", help="run the web service (API, maps) on an area",
+        description="Runs the FastAPI service. The area and database come from CIRCLE15_* "
+                    "environment variables (see api/settings.py); with none set, the offline "
+                    "demo area with its example stations, in data/circle15.db.")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument("--workers", type=int, default=1)
+    p_serve.set_defaults(func=cmd_serve)
     return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info")
+    return 0
 
 
 def _add_map_options(p: argparse.ArgumentParser) -> None:

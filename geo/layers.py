@@ -340,6 +340,37 @@ def stations_from_table(
     return Stations(gdf, placement.snapped, source=source, input_crs=kind)
 
 
+def stations_from_records(
+    records: Sequence[dict[str, object]],
+    net: Network,
+    *,
+    crs: str = "wgs84",
+    source: str = "stations",
+    max_snap_m: float = STATION_MAX_SNAP_M,
+    check_crs: bool = True,
+) -> Stations:
+    """Validate station records (dicts with id, name, lon, lat, …) and place them.
+
+    The same checks as for a file: the API's create, update and import go
+    through here.
+    """
+    from geo.tables import range_problems
+
+    if not records:
+        raise InputError(source, "no stations given")
+    frame = pd.DataFrame([{k: ("" if v is None else v) for k, v in r.items()} for r in records])
+    for col in ("id", "name", "lon", "lat"):
+        if col not in frame:
+            frame[col] = ""
+    frame["id"] = frame["id"].astype(str)
+    ids = frame["id"].tolist()
+    lon, p_lon = parse_numbers(frame, "lon", what="longitude", ids=ids)
+    lat, p_lat = parse_numbers(frame, "lat", what="latitude", ids=ids)
+    problems = p_lon + p_lat + range_problems(lon, lat, ids=ids)
+    raw = RawTable(source, frame, lon, lat, tuple(problems))
+    return stations_from_table(raw, net, crs=crs, max_snap_m=max_snap_m, check_crs=check_crs)
+
+
 def read_stations(
     path: str | Path,
     net: Network,

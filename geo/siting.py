@@ -530,6 +530,13 @@ def solve(
         raise SettingsError(f"first_weight must be between 0 and 1, not {first_weight}")
     if problem.matrix.nnz == 0:
         raise SitingError("no candidate site is within walking reach of anyone")
+    deg = np.diff(problem.matrix.indptr)
+    helps = (problem.base_count == 0) if objective == "coverage" else (
+        problem.base_count < CROSS_COVERAGE)
+    if not (helps & (deg > 0) & (problem.weight > 0)).any():
+        who = "not yet covered" if objective == "coverage" else "not yet cross-covered"
+        raise SitingError(f"no candidate site is within walking reach of anyone {who}; "
+                          "add candidates nearer the gaps (see the gaps layer)")
     t0 = time.perf_counter()
     notes: list[str] = []
     if method == "greedy":

@@ -1,0 +1,1 @@
+"""circle15 service: FastAPI routers over ``geo`` and ``maps``."""

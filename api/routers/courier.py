@@ -1,0 +1,38 @@
+"""Courier endpoint: the nearest stations by walking time, with the route."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from api.deps import StateDep
+from api.schemas import CRS
+from geo.layers import AMENITY_ALIASES
+
+router = APIRouter(tags=["courier"])
+Amenity = Annotated[str | None, Query(description="only stations offering this: "
+                                      + ", ".join(AMENITY_ALIASES),
+                                      pattern="^(" + "|".join(AMENITY_ALIASES) + ")$")]
+
+
+@router.get("/nearest", summary="The k nearest stations by walking time, with routes",
+            openapi_extra={"x-example": "/nearest?lon=24.94&lat=60.17&k=3"})
+def nearest(
+    state: StateDep,
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude")],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude")],
+    k: Annotated[int, Query(ge=1, le=20)] = 3,
+    amenity: Amenity = None,
+    open_now: bool = False,
+    crs: Annotated[CRS, Query(description="coordinate system of lon/lat and of the answer")]
+    = "wgs84",
+) -> dict[str, Any]:
+    index = state.nearest()
+    when = datetime.now(ZoneInfo(state.settings.timezone)).replace(tzinfo=None)
+    found = index.query(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when)
+    return {"crs": crs, "walking_speed_kmh": index.coverage.settings.speed_kmh,
+            "limit_min": index.coverage.settings.minutes,
+            "stations": [f.as_dict() for f in found]}

@@ -1,0 +1,125 @@
+"""Planner endpoints: coverage, areas, isochrones, population, gaps, siting, what-if."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Response
+
+from api.deps import StateDep
+from api.errors import NotFoundError
+from api.routers.common import csv_response, geojson_response, records
+from api.schemas import SitingRequest, WhatIfRequest
+from geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
+from geo.errors import InputError
+from geo.gaps import find_gaps
+from geo.isochrones import isochrones
+from geo.layers import stations_from_records
+from geo.siting import build_problem, coverage_curve, solve, solve_target
+from geo.whatif import what_if
+
+router = APIRouter(tags=["planner"])
+Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+
+
+@router.get("/coverage/summary", summary="Covered, cross-covered, uncovered people per band")
+def coverage_summary(state: StateDep, format: Fmt = "json") -> Any:
+    cov = state.coverage()
+    table = cov.summary()
+    if format == "csv":
+        return csv_response(table, "coverage-summary")
+    return {"minutes": cov.settings.minutes, "speed_kmh": cov.settings.speed_kmh,
+            "stations": len(cov.stations), "counting_rule": cov.population.rule,
+            "bands": records(table)}
+
+
+@router.get("/coverage/areas", summary="Coverage per admin area")
+def coverage_areas(state: StateDep, format: Fmt = "json") -> Any:
+    if state.areas is None:
+        raise NotFoundError("no areas are configured (set CIRCLE15_AREAS)")
+    table = state.coverage().by_area(state.areas).drop(columns="geometry")
+    if format == "csv":
+        return csv_response(table, "coverage-areas")
+    return {"areas": records(table)}
+
+
+@router.get("/isochrones", summary="Isochrone polygons (GeoJSON), per station or union",
+            response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+def get_isochrones(
+    state: StateDep,
+    station: Annotated[str | None, Query(max_length=64, description="a station id")] = None,
+    minutes: Annotated[float | None, Query(gt=0, le=240, description="one band")] = None,
+) -> Response:
+    cov = state.coverage()
+    bands = cov.settings.bands_min
+    if minutes is not None and minutes not in bands:
+        raise InputError("minutes", f"minutes must be one of the bands {list(bands)}")
+    sel_bands = (minutes,) if minutes is not None else bands
+    if station is not None:
+        if station not in cov.stations.ids:
+            raise NotFoundError(f"no existing station with id {station!r}")
+        iso = isochrones(cov, union=False, station_bands_min=sel_bands)
+        iso = iso[iso["station"] == station]
+    else:
+        iso = isochrones(cov, per_station=False, bands_min=sel_bands)
+    return geojson_response(iso)
+
+
+@router.get("/population", summary="Population units with walking times and station counts",
+            response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+def population(state: StateDep) -> Response:
+    units = state.coverage().units_frame()
+    return geojson_response(units.drop(columns=["lon", "lat"]))
+
+
+@router.get("/gaps", summary="Gap areas, ranked by people not served",
+            response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+def gaps(
+    state: StateDep,
+    level: Annotated[Literal["covered", "cross"], Query()] = "covered",
+    hex_m: Annotated[float, Query(ge=50, le=5000)] = 300.0,
+    merge: bool = False,
+) -> Response:
+    return geojson_response(find_gaps(state.coverage(), level=level, hex_m=hex_m, merge=merge))
+
+
+@router.post("/siting", summary="Choose sites for new stations")
+def siting(body: SitingRequest, state: StateDep) -> dict[str, Any]:
+    cov = state.coverage()
+    parts = []
+    for kind in dict.fromkeys(body.candidates):
+        if kind == "nodes":
+            parts.append(candidates_from_nodes(state.network, spacing_m=body.node_spacing_m))
+        else:
+            parts.append(candidates_from_osm_shops(state.network, state.network_source))
+    problem = build_problem(cov, Candidates.concat(parts))
+    if body.objective == "target":
+        result = solve_target(problem, target=body.target, method=body.method,
+                              time_limit_s=body.time_limit_s)
+    else:
+        result = solve(problem, k=body.k, objective=body.objective, method=body.method,
+                       first_weight=body.first_weight, time_limit_s=body.time_limit_s)
+    sites = result.sites_frame()
+    curve = coverage_curve(problem, k_max=body.curve_k,
+                           objective="cross" if body.objective == "cross" else "coverage")
+    features = []
+    for rec in records(sites.drop(columns="geometry")):
+        features.append({"type": "Feature", "properties": rec,
+                         "geometry": {"type": "Point", "coordinates": [rec["lon"], rec["lat"]]}})
+    return {"summary": {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                        for k, v in result.summary().items()},
+            "sites": {"type": "FeatureCollection", "features": features},
+            "curve": records(curve)}
+
+
+@router.post("/whatif", summary="Coverage change if stations are added, moved or removed")
+def whatif(body: WhatIfRequest, state: StateDep) -> dict[str, Any]:
+    cov = state.coverage()
+    add = None
+    if body.add:
+        rows = [{**s.model_dump(), "amenities": ";".join(s.amenities)} for s in body.add]
+        add = stations_from_records(rows, state.network, crs=body.crs, source="add",
+                                    check_crs=len(rows) >= 3)
+    result = what_if(cov, add=add, remove=body.remove)
+    return {"delta": result.delta(), "bands": records(result.summary())}

