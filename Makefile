@@ -9,8 +9,9 @@ STAMP  := $(VENV)/.install-stamp
 .PHONY: install system demo test lint bench clean
 
 ASSETS := maps/node_modules/leaflet/dist/leaflet.js
-# Debian packages: a headless browser for the map tests, a CJK font for its screenshots
-DEBS   := chromium fonts-wqy-microhei
+# Debian packages: a headless browser for the map tests, a CJK font for its screenshots,
+# PostgreSQL with PostGIS for the storage tests, wrk for the service benchmark
+DEBS   := chromium fonts-wqy-microhei postgresql postgresql-15-postgis-3 wrk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,17 +36,20 @@ install: $(STAMP) $(ASSETS) system
 demo: $(STAMP) $(ASSETS)
 	$(BIN)/circle15 demo --out out/demo
 
+# the storage tests need a real PostgreSQL: started here on loopback, stopped afterwards
 test: install lint
-	$(BIN)/python -m pytest -q
+	scripts/pg.sh start
+	$(BIN)/python -m pytest -q; status=$$?; scripts/pg.sh stop; exit $$status
 
 lint: $(STAMP)
-	$(BIN)/ruff check geo circle15 tests bench
+	$(BIN)/ruff check geo maps api circle15 tests bench
 	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/bench_coverage.py
 	$(BIN)/python bench/bench_siting.py
 	$(BIN)/python bench/bench_map.py
+	$(BIN)/python bench/bench_api.py
 
 clean:
 	rm -rf $(VENV) out data/cache maps/node_modules

@@ -28,12 +28,15 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.circle15 = state or load_state(settings)
+        if getattr(app.state, "circle15", None) is None:
+            app.state.circle15 = load_state(settings)
         yield
-        app.state.circle15.store.close()
+        if state is None:
+            app.state.circle15.store.close()
 
     app = FastAPI(title="circle15", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
+    app.state.circle15 = state  # handed in (tests, benchmarks): no start-up load
     install_handlers(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,

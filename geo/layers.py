@@ -173,6 +173,10 @@ def place_points(
     xy = np.full((k, 2), np.nan)
     if good.any():
         xy[good] = net.project(lon[good], lat[good])
+    # far from the network's UTM zone the projection breaks down (inf): such
+    # points are certainly outside the area
+    far_away = good & ~np.isfinite(xy).all(axis=1)
+    good &= ~far_away
     snapped = snap_points(net, np.where(good[:, None], xy, 0.0), max_dist_m=max_snap_m)
     # points with no usable coordinate must not be snapped to (0, 0)
     edge = np.where(good, snapped.edge, -1)
@@ -185,7 +189,10 @@ def place_points(
         u=np.where(good, snapped.u, -1),
         v=np.where(good, snapped.v, -1),
     )
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(f"{what} at lon={lon[i]}, lat={lat[i]} is far outside the network area",
+                row=int(i) + 1, ident=None if ids is None else ids[i])
+        for i in np.flatnonzero(far_away).tolist()]
     far = np.flatnonzero(good & (edge < 0))
     if far.size:
         pts = shapely.points(xy[far])

@@ -140,6 +140,9 @@ class NearestIndex:
             c_lon, c_lat = to_wgs84(np.array([lon]), np.array([lat]), kind)
             lon, lat = float(c_lon[0]), float(c_lat[0])
         x, y = net.from_wgs84.transform(lon, lat)
+        if not (np.isfinite(x) and np.isfinite(y)):  # half a world away from the zone
+            raise InputError("position", f"lon={lon}, lat={lat} is far outside the service "
+                             "area")
         xy = np.array([[x, y]])
         e, off, geo_along = net.segment_index.nearest_one(x, y)
         if off > self.max_snap_m:

@@ -180,15 +180,18 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float) -> 
     edge = np.full(k, -1, dtype=np.int64)
     off = np.full(k, np.nan)
     along = np.full(k, np.nan)
-    if k:
-        e_idx, dist, geo_along = net.segment_index.nearest(np.asarray(xy, dtype=float))
-        hit = dist <= max_dist_m
-        e_idx = e_idx[hit]
-        edge[hit] = e_idx
-        off[hit] = dist[hit]
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    # far outside the network's UTM zone a projection gives inf: never a match
+    finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
+    if finite.size:
+        e_f, d_f, a_f = net.segment_index.nearest(pts[finite])
+        hit = d_f <= max_dist_m
+        rows, e_idx = finite[hit], e_f[hit]
+        edge[rows] = e_idx
+        off[rows] = d_f[hit]
         glen = net.segment_index.edge_geom_length[e_idx]
-        frac = np.divide(geo_along[hit], glen, out=np.zeros(e_idx.size), where=glen > 0)
-        along[hit] = np.clip(frac, 0.0, 1.0) * net.edge_length_m[e_idx]
+        frac = np.divide(a_f[hit], glen, out=np.zeros(e_idx.size), where=glen > 0)
+        along[rows] = np.clip(frac, 0.0, 1.0) * net.edge_length_m[e_idx]
     ok = edge >= 0
     length = np.where(ok, net.edge_length_m[np.where(ok, edge, 0)], np.nan)
     return Snapped(

@@ -1,0 +1,204 @@
+"""The service over the real Longgang extract, on SQLite and on PostgreSQL/PostGIS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from api.app import create_app
+from api.settings import Settings
+from geo.snap import snap_points
+from tests.conftest import shared
+from tests.helpers import points_near_streets
+from tests.pg import postgres_database
+from tests.reference import split_graph, within
+
+TOKEN = "planner-secret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def area(tmp_path_factory, longgang) -> dict[str, object]:
+    folder = tmp_path_factory.mktemp("area")
+    rng = np.random.default_rng(71)
+    pp = points_near_streets(longgang, 800, rng, spread_m=40)
+    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1],
+                  "population": rng.integers(1, 80, 800)}).to_csv(folder / "pop.csv",
+                                                                   index=False)
+    st = points_near_streets(longgang, 6, rng, spread_m=5)
+    pd.DataFrame({"id": [f"LG-{i + 1}" for i in range(6)],
+                  "name": [f"龙岗驿站{i + 1}" for i in range(6)],
+                  "lon": st[:, 0], "lat": st[:, 1],
+                  "amenities": ["water;charger", "first_aid", "water", "toilet", "seats",
+                                "water;first_aid"],
+                  "opening_hours": ["24/7"] * 6}).to_csv(folder / "seed.csv", index=False)
+    return {"folder": folder, "spare": points_near_streets(longgang, 20, rng, spread_m=5)}
+
+
+def _client(area, tmp_path: Path, database_url: str | None) -> TestClient:
+    settings = Settings(
+        network=str(shared("osm/shenzhen-longgang.osm")),
+        population=str(area["folder"] / "pop.csv"),
+        stations_seed=str(area["folder"] / "seed.csv"),
+        database_url=database_url, data_dir=tmp_path, planner_token=SecretStr(TOKEN),
+        max_upload_bytes=200_000, cors_origins=["http://example.test"],
+    )
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def client(request, area, tmp_path, monkeypatch, cache_dir) -> Iterator[TestClient]:
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    if request.param == "sqlite":
+        with _client(area, tmp_path, None) as c:
+            yield c
+    else:
+        with postgres_database() as url, _client(area, tmp_path, url) as c:
+            yield c
+
+
+def _count(client: TestClient) -> int:
+    return len(client.get("/stations").json()["features"])
+
+
+def test_crud_round_trip(client, area):
+    lon, lat = area["spare"][0]
+    body = {"id": "NEW-1", "name": "新驿站", "lon": lon, "lat": lat, "address": "路 1 号",
+            "amenities": ["饮水", "charger"], "opening_hours": "Mo-Fr 08:00-18:00"}
+    r = client.post("/stations", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert r.json()["amenities"] == ["water", "charger"]
+    got = client.get("/stations/NEW-1").json()
+    assert got["name"] == "新驿站" and got["lon"] == pytest.approx(lon)
+    lon2, lat2 = area["spare"][1]
+    r = client.put("/stations/NEW-1", json={**{k: v for k, v in body.items() if k != "id"},
+                                            "lon": lon2, "lat": lat2, "status": "planned"},
+                   headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert client.get("/stations/NEW-1").json()["status"] == "planned"
+    listing = client.get("/stations")
+    assert listing.headers["content-type"] == "application/geo+json"
+    assert {f["properties"]["id"] for f in listing.json()["features"]} >= {"NEW-1", "LG-1"}
+    assert client.delete("/stations/NEW-1", headers=AUTH).status_code == 204
+    assert client.get("/stations/NEW-1").status_code == 404
+    store = client.app.state.circle15.store
+    if store.is_postgres:  # PostGIS keeps a real geometry in step
+        points = dict(store.postgis_points())
+        row = store.get("LG-1")
+        assert points["LG-1"] == f"POINT({row['lon']} {row['lat']})"
+
+
+def test_import_with_one_bad_row_stores_nothing(client, area):
+    before = _count(client)
+    good = area["spare"][2:6]
+    rows = [{"id": f"IMP-{i}", "name": f"导入{i}", "lon": x, "lat": y}
+            for i, (x, y) in enumerate(good)]
+    rows[2]["lat"] = "north"
+    csv = pd.DataFrame(rows).to_csv(index=False).encode()
+    r = client.post("/stations/import", files={"file": ("batch.csv", csv, "text/csv")},
+                    headers=AUTH)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["problems"][0]["row"] == 3 and "latitude" in body["problems"][0]["message"]
+    assert _count(client) == before
+    rows[2]["lat"] = good[2][1]
+    csv = pd.DataFrame(rows).to_csv(index=False).encode()
+    r = client.post("/stations/import", files={"file": ("batch.csv", csv, "text/csv")},
+                    headers=AUTH)
+    assert r.status_code == 201 and r.json()["imported"] == 4
+    assert _count(client) == before + 4
+    # importing the same ids again clashes: nothing more is stored
+    r = client.post("/stations/import", files={"file": ("batch.csv", csv, "text/csv")},
+                    headers=AUTH)
+    assert r.status_code == 409 and "IMP-0" in r.json()["detail"]
+    assert _count(client) == before + 4
+
+
+def test_a_new_station_changes_coverage_and_nearest(client, area, longgang):
+    before = client.get("/coverage/summary").json()["bands"][-1]
+    # put a station where the nearest one is far away
+    far = client.get("/gaps").json()["features"][0]["properties"]
+    r = client.post("/stations", json={"id": "GAP-1", "name": "补缺", "lon": far["lon"],
+                                       "lat": far["lat"]}, headers=AUTH)
+    if r.status_code == 422:  # the gap centre may be off the streets: use a street spot
+        lon, lat = area["spare"][10]
+        r = client.post("/stations", json={"id": "GAP-1", "name": "补缺", "lon": lon,
+                                           "lat": lat}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    st = r.json()
+    after = client.get("/coverage/summary").json()["bands"][-1]
+    assert after["covered"] >= before["covered"]
+    assert after["cross_covered"] + after["covered"] > before["cross_covered"] + before["covered"]
+    near = client.get(f"/nearest?lon={st['lon']}&lat={st['lat']}&k=1").json()
+    assert near["stations"][0]["id"] == "GAP-1"
+    assert near["stations"][0]["walk_min"] < 1.0
+
+
+def test_writes_need_the_token(client):
+    body = {"id": "X-1", "name": "x", "lon": 114.2, "lat": 22.69}
+    assert client.post("/stations", json=body).status_code == 401
+    r = client.post("/stations", json=body, headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert client.delete("/stations/LG-1").status_code == 401
+    assert client.put("/stations/LG-1", json={"name": "y", "lon": 114.2, "lat": 22.69}
+                      ).status_code == 401
+    assert client.get("/stations/LG-1").status_code == 200  # reading is open
+
+
+def test_nearest_agrees_with_independent_shortest_paths(client, longgang):
+    cov = client.app.state.circle15.coverage()
+    rng = np.random.default_rng(8)
+    for lon, lat in points_near_streets(longgang, 4, rng, spread_m=20):
+        r = client.get(f"/nearest?lon={lon}&lat={lat}&k=3")
+        assert r.status_code == 200
+        got = r.json()["stations"]
+        q = snap_points(longgang, longgang.project(np.array([lon]), np.array([lat])),
+                        max_dist_m=1e4)
+        G = split_graph(longgang, {"st": cov.stations.snapped, "q": q})
+        ref = within(G, ("q", 0), cov.settings.limit_m)
+        want = sorted((d, cov.stations.ids[j]) for (key, d) in ref.items()
+                      if isinstance(key, tuple) and key[0] == "st"
+                      for j in [key[1]])[:3]
+        assert [g["id"] for g in got] == [w[1] for w in want]
+        np.testing.assert_allclose([g["distance_m"] for g in got], [w[0] for w in want],
+                                   atol=0.2)
+        assert all(g["route"]["type"] == "LineString" for g in got)
+
+
+def test_planner_reads(client):
+    assert client.get("/coverage/summary?format=csv").headers["content-type"].startswith(
+        "text/csv")
+    iso = client.get("/isochrones?minutes=15")
+    assert iso.status_code == 200 and iso.headers["content-type"] == "application/geo+json"
+    one = client.get("/isochrones?station=LG-1").json()["features"]
+    assert [f["properties"]["minutes"] for f in one] == [5.0, 10.0, 15.0]
+    assert {f["properties"]["station"] for f in one} == {"LG-1"}
+    units = client.get("/population").json()["features"]
+    assert len(units) == 800 and "walk_min" in units[0]["properties"]
+    siting = client.post("/siting", json={"k": 2, "node_spacing_m": 300}).json()
+    assert siting["summary"]["sites"] <= 2 and len(siting["curve"]) >= 2
+    what = client.post("/whatif", json={"remove": ["LG-1"]}).json()
+    assert what["delta"]["newly_covered"] == 0 and what["delta"]["lost_coverage"] >= 0
+    assert "<html" in client.get("/maps/planner?basemap=blank").text
+    assert "C15" in client.get("/maps/courier?basemap=blank").text
+    r = client.options("/stations", headers={"Origin": "http://example.test",
+                                             "Access-Control-Request-Method": "GET"})
+    assert r.headers.get("access-control-allow-origin") == "http://example.test"
+    assert client.get("/coverage/areas").status_code == 404
+
+
+def test_the_store_persists_across_restarts(area, tmp_path, monkeypatch, cache_dir):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    lon, lat = area["spare"][12]
+    with _client(area, tmp_path, None) as c:
+        assert c.post("/stations", json={"id": "KEEP", "name": "k", "lon": lon, "lat": lat},
+                      headers=AUTH).status_code == 201
+    with _client(area, tmp_path, None) as c:
+        assert c.get("/stations/KEEP").status_code == 200
+    assert (tmp_path / "circle15.db").is_file()
