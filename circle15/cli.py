@@ -462,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_serve.add_argument("--workers", type=int, default=1)
+    p_serve.add_argument("--access-log", action="store_true",
+                         help="log every request (off by default: it costs throughput)")
     p_serve.set_defaults(func=cmd_serve)
     return parser
 
@@ -470,7 +472,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+                workers=args.workers, log_level="info", access_log=args.access_log)
     return 0
 
 
