@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,6 +42,25 @@ def format_summary(table: pd.DataFrame, *, title: str = "") -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def _staged(out_dir: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A temporary folder inside ``out_dir``; the file names appended to the list
+    are moved into ``out_dir`` when the block ends without error, else nothing is."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".circle15-", dir=out_dir))
+    names: list[str] = []
+    try:
+        yield tmp, names
+        for name in names:
+            if (tmp / name).exists():
+                dest = out_dir / name
+                if dest.exists():
+                    dest.unlink()
+                shutil.move(str(tmp / name), dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:
     """Write ``coverage.gpkg``, ``summary.csv`` (and ``areas.csv``) into ``out_dir``.
 
@@ -47,35 +68,23 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None) 
     areas, ``areas``, all in WGS84. Returns the files written.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".circle15-", dir=out_dir))
-    try:
+    with _staged(out_dir) as (tmp, names):
         gpkg = tmp / "coverage.gpkg"
         _wgs84(cov.stations_frame()).to_file(gpkg, layer="stations", driver="GPKG")
-        units = cov.units_frame()
-        _wgs84(units).to_file(gpkg, layer="population", driver="GPKG")
+        _wgs84(cov.units_frame()).to_file(gpkg, layer="population", driver="GPKG")
         summary = cov.summary()
         summary["speed_kmh"] = cov.settings.speed_kmh
         summary["stations"] = len(cov.stations)
         summary["counting_rule"] = cov.population.rule
         summary["population_dropped"] = cov.population.dropped_population
         summary.to_csv(tmp / "summary.csv", index=False)
-        names = ["coverage.gpkg", "summary.csv"]
+        names += ["coverage.gpkg", "summary.csv"]
         if areas is not None:
             by_area = cov.by_area(areas)
             _wgs84(by_area).to_file(gpkg, layer="areas", driver="GPKG")
             pd.DataFrame(by_area.drop(columns="geometry")).to_csv(tmp / "areas.csv", index=False)
             names.append("areas.csv")
-        written = []
-        for name in names:
-            dest = out_dir / name
-            if dest.exists():
-                dest.unlink()
-            shutil.move(str(tmp / name), dest)
-            written.append(dest)
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return [out_dir / n for n in names]
 
 
 def write_frames(
@@ -89,28 +98,15 @@ def write_frames(
     first layer's attributes and ``<table>.csv`` for each extra table, moving
     them into ``out_dir`` only when all are written."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".circle15-", dir=out_dir))
-    try:
-        names = [f"{name}.gpkg", f"{name}.csv"]
+    with _staged(out_dir) as (tmp, names):
         for i, (layer, gdf) in enumerate(layers.items()):
             if len(gdf):
                 _wgs84(gdf).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG")
             if i == 0:
                 pd.DataFrame(gdf.drop(columns="geometry")).to_csv(tmp / f"{name}.csv",
                                                                   index=False)
+        names += [f"{name}.gpkg", f"{name}.csv"]
         for tname, table in (tables or {}).items():
             table.to_csv(tmp / f"{tname}.csv", index=False)
             names.append(f"{tname}.csv")
-        written = []
-        for fname in names:
-            if not (tmp / fname).exists():
-                continue
-            dest = out_dir / fname
-            if dest.exists():
-                dest.unlink()
-            shutil.move(str(tmp / fname), dest)
-            written.append(dest)
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return [out_dir / n for n in names if (out_dir / n).exists()]
