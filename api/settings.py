@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     population_column: str | None = None
     buildings_total: float | None = Field(
         None, description="estimate people from OSM buildings sharing this total")
+    census: str | None = Field(
+        None, description="census polygons with counts, spread over OSM residential buildings")
+    census_crs: str = "wgs84"
+    census_table: str | None = Field(None, description="counts joined on the area name")
     areas: str | None = Field(None, description="admin-area polygons with names")
     areas_crs: str = "wgs84"
     stations_seed: str | None = Field(

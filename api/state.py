@@ -20,7 +20,13 @@ from geo.errors import InputError
 from geo.layers import Population, Stations, read_population, stations_from_records
 from geo.nearest import NearestIndex
 from geo.network import Network, load_network
-from geo.population import buildings_population, raster_population, read_osm_buildings
+from geo.population import (
+    buildings_population,
+    dasymetric_population,
+    raster_population,
+    read_census,
+    read_osm_buildings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,15 @@ def load_state(settings: Settings) -> AppState:
         else:
             pop = read_population(path, net, column=settings.population_column,
                                   max_snap_m=settings.max_snap_m, on_far="drop")
+    elif settings.census:
+        if not Path(source).is_file():
+            raise InputError("population", "census spreading reads buildings from the OSM "
+                             "file given as CIRCLE15_NETWORK")
+        census = read_census(settings.census, crs=settings.census_crs,
+                             table=settings.census_table)
+        pop = dasymetric_population(census, read_osm_buildings(source, net), net,
+                                    source=settings.census).place(
+            net, max_snap_m=settings.max_snap_m)
     else:
         total = settings.buildings_total or DEMO_POPULATION
         if not Path(source).is_file():

@@ -193,3 +193,20 @@ def test_building_estimate_feeds_coverage(liechtenstein):
     cov = compute_coverage(net, make_stations(net, points_near_streets(net, 20, rng)), pop,
                            settings=CoverageSettings())
     assert 0 < cov.summary()["covered"].iloc[-1] < pop.total
+
+
+def test_service_builds_its_area_from_census_polygons(tmp_path, liechtenstein, monkeypatch,
+                                                      cache_dir):
+    from api.settings import Settings
+    from api.state import load_state
+
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    census = _census_grid(liechtenstein, np.array([20_000.0, 19_000.0]), n=1)
+    census = census.iloc[:1].assign(population=39_000.0)
+    census.to_file(tmp_path / "census.geojson", driver="GeoJSON")
+    state = load_state(Settings(network=str(shared("osm/liechtenstein.osm.pbf")),
+                                census=str(tmp_path / "census.geojson"), data_dir=tmp_path))
+    pop = state.population
+    assert pop.total + pop.dropped_population == pytest.approx(39_000)
+    assert "census polygons" in pop.rule
+    state.store.close()
