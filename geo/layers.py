@@ -202,9 +202,10 @@ def place_points(
         could_swap = (np.abs(lon[far]) <= 90)
         if could_swap.any():
             sw = net.project(lat[far][could_swap], lon[far][could_swap])
-            swapped_inside[could_swap] = (
-                shapely.distance(net.hull, shapely.points(sw)) <= max_snap_m
-            )
+            ok_sw = np.isfinite(sw).all(axis=1)  # inf: the swap lands far outside
+            near = np.zeros(sw.shape[0], dtype=bool)
+            near[ok_sw] = shapely.distance(net.hull, shapely.points(sw[ok_sw])) <= max_snap_m
+            swapped_inside[could_swap] = near
         for j, i in enumerate(far.tolist()):
             ident = None if ids is None else ids[i]
             if swapped_inside[j]:
