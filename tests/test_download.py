@@ -59,13 +59,13 @@ def fake_osm_services(tmp_path) -> Iterator[dict]:
             self.end_headers()
             self.wfile.write(raw)
 
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             query = parse_qs(self.rfile.read(length).decode())["data"][0]
             seen.append(query)
             self._send(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             seen.append(url.path)
             minx, miny, maxx, maxy = area.bounds
