@@ -316,25 +316,35 @@ def planner_map(
         fg.add_to(m)
         legend.append((t("gaps", lang_), GAP_COLOUR, "box"))
 
-    # stations
+    # stations: one GeoJSON layer (one page element, not three per station)
     st_frame = cov.stations_frame()
-    st_ll = _lonlat(st_frame, basemap)
+    pts = _display(st_frame, basemap)
+    table = gpd.GeoDataFrame({
+        "station": [f"{n or i} ({i})" for n, i in zip(st_frame["name"], st_frame["id"],
+                                                      strict=True)],
+        "address": st_frame.get("address", pd.Series([""] * len(st_frame))).replace("", "—"),
+        "amenities": [_amenity_words(a, lang_) or "—"
+                      for a in st_frame.get("amenities", pd.Series([""] * len(st_frame)))],
+        "hours": st_frame.get("opening_hours",
+                              pd.Series([""] * len(st_frame))).replace("", "—"),
+        "status": [t(v, lang_) for v in st_frame.get("status",
+                                                      pd.Series(["existing"] * len(st_frame)))],
+        "reached": [f"{v:,.0f}" for v in st_frame["population_reached"]],
+        "nearest": [f"{v:,.0f}" for v in st_frame["population_nearest"]],
+    }, geometry=pts.geometry.to_numpy(), crs=4326)
     fg = folium.FeatureGroup(name=t("stations", lang_), show=True)
-    for (lon, lat), rec in zip(st_ll, st_frame.to_dict("records"), strict=True):
-        name = rec.get("name") or rec["id"]
-        popup = _table([
-            (t("station", lang_), f"{name} ({rec['id']})"),
-            (t("address", lang_), rec.get("address") or "—"),
-            (t("amenities", lang_), _amenity_words(rec.get("amenities", ""), lang_) or "—"),
-            (t("hours", lang_), rec.get("opening_hours") or "—"),
-            (t("status", lang_), t(rec.get("status", "existing"), lang_)),
-            (t("served", lang_), f"{rec['population_reached']:,.0f}"),
-            (t("served_first", lang_), f"{rec['population_nearest']:,.0f}"),
-        ])
-        folium.CircleMarker([float(lat), float(lon)], radius=7, color="#fff", weight=2,
-                            fill=True, fill_color=STATION_COLOUR, fill_opacity=1.0,
-                            class_name="c15-station", tooltip=str(name),
-                            popup=folium.Popup(popup, max_width=320)).add_to(fg)
+    folium.GeoJson(
+        _geojson(table),
+        marker=folium.CircleMarker(radius=7, color="#fff", weight=2, fill=True,
+                                   fill_color=STATION_COLOUR, fill_opacity=1.0),
+        style_function=lambda f: {"className": "c15-station", "radius": 7, "color": "#fff",
+                                  "weight": 2, "fillColor": STATION_COLOUR, "fillOpacity": 1.0},
+        tooltip=folium.GeoJsonTooltip(["station"], labels=False),
+        popup=folium.GeoJsonPopup(
+            ["station", "address", "amenities", "hours", "status", "reached", "nearest"],
+            [t(k, lang_) for k in ("station", "address", "amenities", "hours", "status",
+                                   "served", "served_first")], max_width=320),
+    ).add_to(fg)
     fg.add_to(m)
     legend.append((t("stations", lang_), STATION_COLOUR, "dot"))
 
