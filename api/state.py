@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,17 @@ class AppState:
     _cached_revision: int = -1
     _coverage: Coverage | None = None
     _nearest: NearestIndex | None = None
+    _pages: dict[tuple[object, ...], str] = field(default_factory=dict)
+
+    def page(self, key: tuple[object, ...], build: Callable[[], str]) -> str:
+        """A rendered page, kept until the stations change (maps take a second to build)."""
+        rev = self.store.revision
+        full = (rev, *key)
+        if full not in self._pages:
+            html = build()
+            self._pages = {k: v for k, v in self._pages.items() if k[0] == rev}
+            self._pages[full] = html
+        return self._pages[full]
 
     def stations(self) -> Stations | None:
         """All stored stations, validated and placed (None when there are none)."""

@@ -202,3 +202,13 @@ def test_the_store_persists_across_restarts(area, tmp_path, monkeypatch, cache_d
     with _client(area, tmp_path, None) as c:
         assert c.get("/stations/KEEP").status_code == 200
     assert (tmp_path / "circle15.db").is_file()
+
+
+def test_map_pages_follow_the_stations(client, area):
+    first = client.get("/maps/courier?basemap=blank").text
+    assert client.get("/maps/courier?basemap=blank").text == first  # served again as built
+    lon, lat = area["spare"][15]
+    assert client.post("/stations", json={"id": "MAP-1", "name": "地图站", "lon": lon,
+                                          "lat": lat}, headers=AUTH).status_code == 201
+    after = client.get("/maps/courier?basemap=blank").text
+    assert "地图站" in after and "地图站" not in first

@@ -20,14 +20,19 @@ Lang = Annotated[Literal["zh", "en"], Query()]
 def planner(state: StateDep, lang: Lang = "zh",
             basemap: Annotated[Literal["osm", "amap", "blank"], Query()] = "osm") -> str:
     cov = state.coverage()
-    m = planner_map(cov, areas=state.areas, gaps=find_gaps(cov), basemap=basemap, lang=lang)
-    html: str = m.get_root().render()
-    return html
+
+    def build() -> str:
+        m = planner_map(cov, areas=state.areas, gaps=find_gaps(cov), basemap=basemap, lang=lang)
+        html: str = m.get_root().render()
+        return html
+
+    return state.page(("planner", lang, basemap), build)
 
 
 @router.get("/courier", response_class=HTMLResponse, summary="The courier page")
 def courier(state: StateDep, lang: Lang = "zh",
             basemap: Annotated[Literal["osm", "blank"], Query()] = "osm") -> str:
     cov = state.coverage()
-    return courier_page(state.network, cov.stations, lang=lang,
-                        speed_kmh=cov.settings.speed_kmh, basemap=basemap)
+    return state.page(("courier", lang, basemap), lambda: courier_page(
+        state.network, cov.stations, lang=lang, speed_kmh=cov.settings.speed_kmh,
+        basemap=basemap))
