@@ -318,7 +318,7 @@ def _write_maps(args: argparse.Namespace, loaded: _Loaded, html_path: Path,
     from maps.planner import planner_map, save_map
 
     cov = loaded.coverage
-    m = planner_map(cov, areas=loaded.areas, gaps=find_gaps(cov), sites=sites,
+    m = planner_map(cov, areas=loaded.areas, gaps=find_gaps(cov, hex_m=150), sites=sites,
                     basemap=args.basemap, lang=args.lang, data_date=args.data_date)
     save_map(m, html_path)
     loaded.step(f"wrote the planner map {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")

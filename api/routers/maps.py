@@ -22,7 +22,8 @@ def planner(state: StateDep, lang: Lang = "zh",
     cov = state.coverage()
 
     def build() -> str:
-        m = planner_map(cov, areas=state.areas, gaps=find_gaps(cov), basemap=basemap, lang=lang)
+        m = planner_map(cov, areas=state.areas, gaps=find_gaps(cov, hex_m=150), basemap=basemap,
+                        lang=lang)
         html: str = m.get_root().render()
         return html
 
