@@ -7,7 +7,6 @@ transaction: all of it is stored, or nothing.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Integer,
     MetaData,
     String,
     Table,
@@ -45,6 +45,12 @@ stations = Table(
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+#: one row counting writes, so that every worker process sees every change
+revisions = Table(
+    "station_revision", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", Integer, nullable=False),
 )
 
 
@@ -76,16 +82,19 @@ class StationStore:
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.execute(text("ALTER TABLE stations ADD COLUMN IF NOT EXISTS "
                                   "geom geometry(Point, 4326)"))
-        self._lock = threading.Lock()
-        self._revision = 0
+        with self.engine.begin() as conn:
+            if conn.execute(select(revisions.c.value)).first() is None:
+                conn.execute(insert(revisions).values(id=1, value=0))
 
     @property
     def revision(self) -> int:
-        return self._revision
+        """Changes with every write, in any process using this database."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(revisions.c.value)).scalar_one())
 
-    def _bump(self) -> None:
-        with self._lock:
-            self._revision += 1
+    @staticmethod
+    def _bump(conn: Any) -> None:
+        conn.execute(update(revisions).values(value=revisions.c.value + 1))
 
     def _sync_geom(self, conn: Any, ids: Iterable[str]) -> None:
         if self.is_postgres:
@@ -115,7 +124,7 @@ class StationStore:
                 raise DuplicateIdError(clash)
             conn.execute(insert(stations), [{**r, "updated_at": now} for r in records])
             self._sync_geom(conn, ids)
-        self._bump()
+            self._bump(conn)
 
     def update(self, station_id: str, record: dict[str, Any]) -> bool:
         with self.engine.begin() as conn:
@@ -123,15 +132,15 @@ class StationStore:
                 **{k: v for k, v in record.items() if k != "id"},
                 updated_at=datetime.now(UTC)))
             self._sync_geom(conn, [station_id])
-        if res.rowcount:
-            self._bump()
+            if res.rowcount:
+                self._bump(conn)
         return bool(res.rowcount)
 
     def delete(self, station_id: str) -> bool:
         with self.engine.begin() as conn:
             res = conn.execute(delete(stations).where(stations.c.id == station_id))
-        if res.rowcount:
-            self._bump()
+            if res.rowcount:
+                self._bump(conn)
         return bool(res.rowcount)
 
     def count(self) -> int:

@@ -212,3 +212,17 @@ def test_map_pages_follow_the_stations(client, area):
                                           "lat": lat}, headers=AUTH).status_code == 201
     after = client.get("/maps/courier?basemap=blank").text
     assert "地图站" in after and "地图站" not in first
+
+
+def test_a_second_process_sees_every_write(client, area):
+    # two app instances on one database stand for two worker processes
+    state = client.app.state.circle15
+    from api.store import StationStore
+
+    other = StationStore(state.store.url)
+    before = other.revision
+    lon, lat = area["spare"][16]
+    assert client.post("/stations", json={"id": "W-2", "name": "w", "lon": lon, "lat": lat},
+                       headers=AUTH).status_code == 201
+    assert other.revision == before + 1 and other.get("W-2") is not None
+    other.close()
