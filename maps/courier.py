@@ -7,7 +7,8 @@ walking route. Filters: an amenity, and open now.
 
 The page carries the walking network (node coordinates and a compact
 adjacency list) and walks it itself with Dijkstra's algorithm, so it works as
-a single file with no server and no internet.
+a single file with no server and no internet. Served by the service, it asks
+``/nearest`` instead and carries no network.
 """
 
 from __future__ import annotations
@@ -62,12 +63,19 @@ def courier_page(
     limit_min: float = 30.0,
     k: int = 3,
     basemap: str = "osm",
+    api: str | None = None,
 ) -> str:
-    """The courier page as one HTML string."""
+    """The courier page as one HTML string.
+
+    With ``api`` (the service's base URL, ``""`` for the same origin) the page
+    asks the service's ``/nearest`` and carries no network (small at any size);
+    without it, it carries the network and searches it itself (works offline).
+    """
     lang_ = check_lang(lang)
     labels = {key: LABELS[key][lang_] for key in LABELS}
     data = {
-        "network": _network_payload(net),
+        "network": None if api is not None else _network_payload(net),
+        "api": api,
         "stations": _stations_payload(stations),
         "speed_m_per_min": speed_kmh * 1000 / 60,
         "limit_m": limit_min * speed_kmh * 1000 / 60,
@@ -188,7 +196,10 @@ function route(q, end){var line=[], v=end;while(v>=0){line.push([N.lat[v],N.lon[
   return line.reverse();}
 var map=L.map('map',{zoomControl:true}), layer=L.layerGroup().addTo(map);
 if(D.basemap==='osm'){L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png',{maxZoom:19,attribution:'&copy; OpenStreetMap contributors'}).addTo(map);}
-var num=function(a,b){return a-b;}, lats=N.lat.slice().sort(num), lons=N.lon.slice().sort(num);
+var byId={}; D.stations.forEach(function(s){byId[s.id]=s;});
+var num=function(a,b){return a-b;};
+var lats=(N?N.lat:D.stations.map(function(s){return s.lat;})).slice().sort(num);
+var lons=(N?N.lon:D.stations.map(function(s){return s.lon;})).slice().sort(num);
 map.fitBounds([[lats[0],lons[0]],[lats[lats.length-1],lons[lons.length-1]]]);
 L.control.scale({imperial:false}).addTo(map);
 for(var i=0;i<D.stations.length;i++){var s=D.stations[i];
@@ -198,26 +209,35 @@ function amenityText(list){return list.map(function(a){return L_[a]||a;}).join(D
 var last=null;
 function show(lat, lon){
   last=[lat,lon]; layer.clearLayers();
-  var q=query(lat,lon), want=document.getElementById('amenity').value, onlyOpen=document.getElementById('opennow').checked, when=now();
+  var want=document.getElementById('amenity').value, onlyOpen=document.getElementById('opennow').checked;
   L.circleMarker([lat,lon],{radius:8,color:'#b2182b',fillColor:'#b2182b',fillOpacity:.8,className:'c15-me'}).bindTooltip(L_.your_position).addTo(layer);
-  var rows=[];for(var j=0;j<q.found.length;j++){var f=q.found[j],s=D.stations[f.i],open=isOpen(s.hours,when);
+  if(D.api!==null){  // served by circle15: ask the service
+    var url=D.api+'/nearest?lon='+lon+'&lat='+lat+'&k='+D.k+(want?'&amenity='+want:'')+(onlyOpen?'&open_now=true':'');
+    return fetch(url).then(function(r){return r.json();}).then(function(j){
+      return render((j.stations||[]).map(function(s){return {id:s.id,name:s.name,metres:s.distance_m,open:s.open_now,
+        amenities:s.amenities,address:(byId[s.id]||{}).address||'',
+        line:s.route.coordinates.map(function(c){return [c[1],c[0]];})};}));});}
+  var q=query(lat,lon), when=now(), rows=[];
+  for(var j=0;j<q.found.length;j++){var f=q.found[j],s=D.stations[f.i],open=isOpen(s.hours,when);
     if(want&&s.amenities.indexOf(want)<0)continue; if(onlyOpen&&open!==true)continue;
-    rows.push({f:f,s:s,open:open}); if(rows.length>=D.k)break;}
+    rows.push({id:s.id,name:s.name,metres:f.m,open:open,amenities:s.amenities,address:s.address,
+      line:[[lat,lon]].concat(route(q,f.end)).concat([[s.lat,s.lon]])}); if(rows.length>=D.k)break;}
+  return render(rows);}
+function render(rows){
   var list=document.getElementById('list'); list.innerHTML=''; document.getElementById('hint').style.display='none';
   if(!rows.length){list.innerHTML='<div class="c15-none">'+L_.none_found+'</div>';return [];}
-  rows.forEach(function(r,idx){var mins=r.f.m/D.speed_m_per_min, div=document.createElement('div');
-    div.className='c15-item'+(idx===0?' sel':''); div.dataset.id=r.s.id; div.dataset.minutes=mins.toFixed(2);
+  rows.forEach(function(r,idx){var mins=r.metres/D.speed_m_per_min, div=document.createElement('div');
+    div.className='c15-item'+(idx===0?' sel':''); div.dataset.id=r.id; div.dataset.minutes=mins.toFixed(2);
     var st=r.open===true?'<span class="c15-open">'+L_.open+'</span>':r.open===false?'<span class="c15-shut">'+L_.shut+'</span>':'<span class="c15-unknown">'+L_.hours_unknown+'</span>';
-    div.innerHTML='<span class="c15-time">'+mins.toFixed(0)+' '+L_.min+'</span><b>'+r.s.name+'</b><br>'+
-      Math.round(r.f.m)+' '+L_.m+' · '+st+'<br><small>'+amenityText(r.s.amenities)+(r.s.address?' · '+r.s.address:'')+'</small>';
+    div.innerHTML='<span class="c15-time">'+mins.toFixed(0)+' '+L_.min+'</span><b>'+r.name+'</b><br>'+
+      Math.round(r.metres)+' '+L_.m+' · '+st+'<br><small>'+amenityText(r.amenities)+(r.address?' · '+r.address:'')+'</small>';
     div.onclick=function(){draw(r);Array.prototype.forEach.call(list.children,function(c){c.classList.remove('sel');});div.classList.add('sel');};
     list.appendChild(div);});
   function draw(r){layer.eachLayer(function(l){if(l.options.className==='c15-route')layer.removeLayer(l);});
-    var line=[[lat,lon]].concat(route(q,r.f.end)).concat([[r.s.lat,r.s.lon]]);
-    var pl=L.polyline(line,{color:'#08519c',weight:5,opacity:.8,className:'c15-route'}).addTo(layer);
+    var pl=L.polyline(r.line,{color:'#08519c',weight:5,opacity:.8,className:'c15-route'}).addTo(layer);
     if(!map.getBounds().contains(pl.getBounds()))map.fitBounds(pl.getBounds().pad(0.3));}
   draw(rows[0]);
-  return rows.map(function(r){return {id:r.s.id, minutes:r.f.m/D.speed_m_per_min, open:r.open};});}
+  return rows.map(function(r){return {id:r.id, minutes:r.metres/D.speed_m_per_min, open:r.open};});}
 map.on('click',function(e){show(e.latlng.lat,e.latlng.lng);});
 document.getElementById('amenity').onchange=document.getElementById('opennow').onchange=function(){if(last)show(last[0],last[1]);};
 document.getElementById('locate').onclick=function(){if(!navigator.geolocation)return;

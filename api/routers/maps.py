@@ -34,6 +34,7 @@ def planner(state: StateDep, lang: Lang = "zh",
 def courier(state: StateDep, lang: Lang = "zh",
             basemap: Annotated[Literal["osm", "blank"], Query()] = "osm") -> str:
     cov = state.coverage()
+    # served here, the page asks /nearest on this origin and carries no network
     return state.page(("courier", lang, basemap), lambda: courier_page(
         state.network, cov.stations, lang=lang, speed_kmh=cov.settings.speed_kmh,
-        basemap=basemap))
+        basemap=basemap, api=""))

@@ -1,0 +1,76 @@
+"""The courier page as the service serves it: it asks /nearest over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from tests.browser import browser_page
+from tests.conftest import shared
+from tests.helpers import points_near_streets
+
+
+def test_served_courier_page_uses_the_service(tmp_path, longgang, monkeypatch, cache_dir):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    rng = np.random.default_rng(101)
+    pp = points_near_streets(longgang, 300, rng, spread_m=40)
+    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1], "population": 5}).to_csv(
+        tmp_path / "pop.csv", index=False)
+    st = points_near_streets(longgang, 8, rng, spread_m=5)
+    pd.DataFrame({"id": [f"C{i}" for i in range(8)], "name": [f"站{i}" for i in range(8)],
+                  "lon": st[:, 0], "lat": st[:, 1],
+                  "amenities": ["water", "charger"] * 4}).to_csv(tmp_path / "seed.csv",
+                                                                 index=False)
+    app = create_app(Settings(network=str(shared("osm/shenzhen-longgang.osm")),
+                              population=str(tmp_path / "pop.csv"),
+                              stations_seed=str(tmp_path / "seed.csv"), data_dir=tmp_path))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        tap = np.median(st, axis=0) + np.array([0.0003, 0.0])
+        with browser_page(tmp_path, allow=("file:", "data:", base)) as (page, requests):
+            page.goto(f"{base}/maps/courier?basemap=blank&lang=en")
+            page.wait_for_selector(".leaflet-container")
+            size = page.evaluate("() => document.documentElement.outerHTML.length")
+            rows = page.evaluate(f"() => c15.show({tap[1]}, {tap[0]})")
+            routes = page.evaluate("() => document.querySelectorAll('path.c15-route').length")
+            page.select_option("#amenity", "charger")
+            page.wait_for_timeout(300)
+            charger = page.evaluate("() => Array.from(document.querySelectorAll('.c15-item'))"
+                                    ".map(e => e.dataset.id)")
+            page.screenshot(path=str(tmp_path / "courier-served.png"))
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(f"{base}/nearest?lon={tap[0]}&lat={tap[1]}&k=3") as r:
+            answer = json.load(r)
+        with urllib.request.urlopen(
+                f"{base}/nearest?lon={tap[0]}&lat={tap[1]}&k=3&amenity=charger") as r:
+            answer_charger = json.load(r)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert requests.blocked == []
+    assert any("/nearest?" in u for u in requests.local)  # the page asked the service
+    assert [r["id"] for r in rows] == [s["id"] for s in answer["stations"]] and rows
+    np.testing.assert_allclose([r["minutes"] for r in rows],
+                               [s["walk_min"] for s in answer["stations"]], atol=0.01)
+    assert routes == 1
+    assert charger == [s["id"] for s in answer_charger["stations"]]
+    assert size < 400_000  # no network inside: the page stays small at any area size
