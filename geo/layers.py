@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo.crs import check_input_crs, in_china, to_wgs84
+from geo.crs import check_input_crs, in_china, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from geo.errors import InputError, Problem, SettingsError
 from geo.network import Network
 from geo.snap import Snapped, snap_points
@@ -124,9 +124,7 @@ def check_declared_crs(
     ok = np.isfinite(lon) & np.isfinite(lat)
     if ok.sum() < min_points or not in_china(lon[ok], lat[ok]).all():
         return
-    # raw numbers as the file holds them, in the declared system
-    from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
-
+    # the raw numbers as the file holds them, in the declared system
     kind = check_input_crs(declared)
     w_lon, w_lat = to_wgs84(lon[ok], lat[ok], kind)
     if kind == "wgs84":
