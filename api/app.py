@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from circle15.api.errors import install_handlers
+from circle15.api.routers import courier, maps, planner, stations
+from circle15.api.settings import Settings, get_settings
+from circle15.api.state import AppState, load_state
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-
-from api.errors import install_handlers
-from api.routers import courier, maps, planner, stations
-from api.settings import Settings, get_settings
-from api.state import AppState, load_state
 
 DESCRIPTION = """
 15-minute walking coverage of outdoor-worker stations (户外劳动者暖心驿站) on the

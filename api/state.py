@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.settings import Settings
-from api.store import StationStore
-from geo.coverage import Areas, Coverage, CoverageSettings, compute_coverage, read_areas
-from geo.errors import InputError
-from geo.layers import Population, Stations, read_population, stations_from_records
-from geo.nearest import NearestIndex
-from geo.network import Network, load_network
-from geo.population import (
+from circle15.api.settings import Settings
+from circle15.api.store import StationStore
+from circle15.geo.coverage import Areas, Coverage, CoverageSettings, compute_coverage, read_areas
+from circle15.geo.errors import InputError
+from circle15.geo.layers import Population, Stations, read_population, stations_from_records
+from circle15.geo.nearest import NearestIndex
+from circle15.geo.network import Network, load_network
+from circle15.geo.population import (
     buildings_population,
     dasymetric_population,
     raster_population,
@@ -103,7 +103,7 @@ def load_state(settings: Settings) -> AppState:
     if settings.network:
         source = settings.network
     else:
-        from geo.demo import demo_osm_path
+        from circle15.geo.demo import demo_osm_path
 
         source = str(demo_osm_path())
     net = load_network(source)
@@ -144,12 +144,12 @@ def _seed(store: StationStore, settings: Settings, net: Network) -> None:
     """Fill an empty database: the configured seed file, or the demo's examples."""
     import tempfile
 
-    from geo.layers import read_stations
+    from circle15.geo.layers import read_stations
 
     if settings.stations_seed:
         stations = read_stations(settings.stations_seed, net)
     elif not settings.network:
-        from geo.demo import write_demo_inputs
+        from circle15.geo.demo import write_demo_inputs
 
         with tempfile.TemporaryDirectory() as tmp:
             stations = read_stations(write_demo_inputs(net, Path(tmp)).stations_csv, net)

@@ -30,9 +30,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from geo.nearest import NearestIndex  # noqa: E402
-from geo.network import load_network  # noqa: E402
+from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.nearest import NearestIndex  # noqa: E402
+from circle15.geo.network import load_network  # noqa: E402
+
 from tests.helpers import make_population, make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

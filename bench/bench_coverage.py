@@ -37,9 +37,10 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from geo.layers import population_from_points  # noqa: E402
-from geo.network import Network, load_network  # noqa: E402
+from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.layers import population_from_points  # noqa: E402
+from circle15.geo.network import Network, load_network  # noqa: E402
+
 from tests.helpers import make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from geo.errors import Circle15Error
+from circle15.geo.errors import Circle15Error
 
 if TYPE_CHECKING:
-    from geo.candidates import Candidates
-    from geo.coverage import Areas, Coverage
-    from geo.layers import Population
-    from geo.network import Network
+    from circle15.geo.candidates import Candidates
+    from circle15.geo.coverage import Areas, Coverage
+    from circle15.geo.layers import Population
+    from circle15.geo.network import Network
 
 log = logging.getLogger("circle15")
 
@@ -111,9 +111,9 @@ class _Loaded:
 def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
                     population: Path | None, areas: Path | None) -> _Loaded:
     """Network, stations, population (and areas) read, checked and covered."""
-    from geo.coverage import CoverageSettings, compute_coverage, read_areas
-    from geo.layers import read_stations
-    from geo.network import load_network
+    from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
+    from circle15.geo.layers import read_stations
+    from circle15.geo.network import load_network
 
     step = _Steps(args.quiet)
     settings = CoverageSettings.of(args.minutes, speed_kmh=args.speed_kmh, bands_min=args.bands)
@@ -141,9 +141,9 @@ def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
 def _population(args: argparse.Namespace, net: Network, network: str,
                 population: Path | None) -> Population:
     """The population layer from whichever source was given."""
-    from geo.errors import InputError
-    from geo.layers import read_population
-    from geo.population import (
+    from circle15.geo.errors import InputError
+    from circle15.geo.layers import read_population
+    from circle15.geo.population import (
         buildings_population,
         dasymetric_population,
         raster_population,
@@ -177,7 +177,7 @@ def _population(args: argparse.Namespace, net: Network, network: str,
 
 def _report_coverage(args: argparse.Namespace, loaded: _Loaded) -> int:
     """Write the coverage files and print the tables."""
-    from geo.export import format_summary, write_coverage
+    from circle15.geo.export import format_summary, write_coverage
 
     cov, area_layer = loaded.coverage, loaded.areas
     written = write_coverage(cov, args.out, areas=area_layer)
@@ -208,8 +208,8 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from geo.export import write_frames
-    from geo.gaps import find_gaps
+    from circle15.geo.export import write_frames
+    from circle15.geo.gaps import find_gaps
 
     loaded = _load_and_cover(args, **_inputs(args))
     gaps = find_gaps(loaded.coverage, level=args.level, hex_m=args.hex_m, merge=args.merge)
@@ -226,7 +226,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 
 def _candidates(args: argparse.Namespace, net: Network, network_source: str) -> Candidates:
-    from geo.candidates import (
+    from circle15.geo.candidates import (
         Candidates,
         candidates_from_nodes,
         candidates_from_osm_shops,
@@ -234,7 +234,7 @@ def _candidates(args: argparse.Namespace, net: Network, network_source: str) -> 
         exclude,
         read_candidate_list,
     )
-    from geo.errors import InputError
+    from circle15.geo.errors import InputError
 
     parts = []
     for source in args.candidates:
@@ -263,8 +263,8 @@ def _candidates(args: argparse.Namespace, net: Network, network_source: str) -> 
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from geo.export import write_frames
-    from geo.siting import build_problem, coverage_curve, solve, solve_target
+    from circle15.geo.export import write_frames
+    from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
 
     inputs = _inputs(args)
     loaded = _load_and_cover(args, **inputs)
@@ -313,9 +313,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 def _write_maps(args: argparse.Namespace, loaded: _Loaded, html_path: Path,
                 courier_path: Path | None, sites: Any = None) -> None:
-    from geo.gaps import find_gaps
-    from maps.courier import courier_page, save_courier_page
-    from maps.planner import planner_map, save_map
+    from circle15.geo.gaps import find_gaps
+    from circle15.maps.courier import courier_page, save_courier_page
+    from circle15.maps.planner import planner_map, save_map
 
     cov = loaded.coverage
     m = planner_map(cov, areas=loaded.areas, gaps=find_gaps(cov, hex_m=150), sites=sites,
@@ -334,7 +334,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     loaded = _load_and_cover(args, **_inputs(args))
     sites = None
     if args.sites:
-        from geo.siting import build_problem, solve
+        from circle15.geo.siting import build_problem, solve
 
         cands = _candidates(args, loaded.net, _inputs(args)["network"])
         sites = solve(build_problem(loaded.coverage, cands), k=args.sites,
@@ -347,8 +347,8 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from geo.demo import demo_osm_path, write_demo_inputs
-    from geo.network import load_network
+    from circle15.geo.demo import demo_osm_path, write_demo_inputs
+    from circle15.geo.network import load_network
 
     osm = args.place or args.network or str(demo_osm_path())
     net = load_network(osm, use_cache=not args.no_cache,
@@ -471,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("circle15.api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info", access_log=args.access_log)
     return 0
 

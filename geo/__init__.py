@@ -4,6 +4,6 @@ The computation layer: it knows nothing about maps or the web. Every stage
 takes immutable inputs and returns a new typed object.
 """
 
-from geo.errors import Circle15Error, InputError, NetworkError
+from circle15.geo.errors import Circle15Error, InputError, NetworkError
 
 __all__ = ["Circle15Error", "InputError", "NetworkError"]

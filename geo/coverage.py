@@ -14,13 +14,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from numpy.typing import NDArray
-
-from geo.crs import check_input_crs, geometries_to_wgs84
-from geo.errors import InputError, SettingsError
-from geo.layers import Population, Stations
-from geo.network import Network
-from geo.reach import (
+from circle15.geo.crs import check_input_crs, geometries_to_wgs84
+from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.layers import Population, Stations
+from circle15.geo.network import Network
+from circle15.geo.reach import (
     Nearest,
     Reach,
     augmented_graph,
@@ -29,7 +27,8 @@ from geo.reach import (
     reach_within,
     same_edge_pairs,
 )
-from geo.tables import find_column
+from circle15.geo.tables import find_column
+from numpy.typing import NDArray
 
 #: walking speed: GB 50180-2018 puts the 15-minute life circle at 800-1,000 m,
 #: i.e. 1,000 m in 15 minutes
@@ -273,7 +272,7 @@ def read_areas(
     population is zero) but an area file that misses the network entirely is
     an error.
     """
-    from geo.tables import _check_size
+    from circle15.geo.tables import _check_size
 
     path = Path(path)
     source = str(path)

@@ -15,8 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-
-from geo.network import Network
+from circle15.geo.network import Network
 
 DEMO_NOTE = "generated example, not a real station"
 POP_NOTE = "synthetic population: proportional to street length nearby, not census data"

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-
-from geo.coverage import Areas, Coverage
+from circle15.geo.coverage import Areas, Coverage
 
 
 def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

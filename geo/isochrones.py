@@ -17,12 +17,11 @@ import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
 import shapely
+from circle15.geo.coverage import Coverage
+from circle15.geo.network import Network
+from circle15.geo.snap import Snapped
 from numpy.typing import NDArray
 from shapely import ops
-
-from geo.coverage import Coverage
-from geo.network import Network
-from geo.snap import Snapped
 
 #: default widening of the reached streets, metres (a walk off the street)
 MARGIN_M = 50.0

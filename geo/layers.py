@@ -19,13 +19,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from circle15.geo.crs import check_input_crs, in_china, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from circle15.geo.errors import InputError, Problem, SettingsError
+from circle15.geo.network import Network
+from circle15.geo.snap import Snapped, snap_points
+from circle15.geo.tables import RawTable, find_column, parse_numbers, read_table
 from numpy.typing import NDArray
-
-from geo.crs import check_input_crs, in_china, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from geo.errors import InputError, Problem, SettingsError
-from geo.network import Network
-from geo.snap import Snapped, snap_points
-from geo.tables import RawTable, find_column, parse_numbers, read_table
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +359,7 @@ def stations_from_records(
     The same checks as for a file: the API's create, update and import go
     through here.
     """
-    from geo.tables import range_problems
+    from circle15.geo.tables import range_problems
 
     if not records:
         raise InputError(source, "no stations given")

@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 import shapely
+from circle15.geo.coverage import Coverage
+from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.hours import Week, open_in, parse_hours
 from numpy.typing import NDArray
-
-from geo.coverage import Coverage
-from geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from geo.errors import InputError, SettingsError
-from geo.hours import Week, open_in, parse_hours
 
 
 @dataclass(frozen=True)

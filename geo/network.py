@@ -33,16 +33,14 @@ import numpy as np
 import pyproj
 import scipy.sparse as sp
 import shapely
+from circle15.geo.crs import transformer, utm_crs_for
+from circle15.geo.errors import NetworkError
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
-from geo.crs import transformer, utm_crs_for
-from geo.errors import NetworkError
-
 if TYPE_CHECKING:
     import networkx as nx
-
-    from geo.snap import SegmentIndex
+    from circle15.geo.snap import SegmentIndex
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +176,7 @@ class Network:
     @cached_property
     def segment_index(self) -> SegmentIndex:
         """Exact nearest-edge index over straight pieces of the edges."""
-        from geo.snap import SegmentIndex
+        from circle15.geo.snap import SegmentIndex
 
         return SegmentIndex.build(self.edge_geometry)
 

@@ -22,13 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from circle15.geo.crs import check_input_crs, geometries_to_wgs84
+from circle15.geo.errors import InputError, Problem, SettingsError
+from circle15.geo.layers import POPULATION_MAX_SNAP_M, Population, population_from_points
+from circle15.geo.network import Network
+from circle15.geo.tables import find_column, parse_numbers
 from numpy.typing import NDArray
-
-from geo.crs import check_input_crs, geometries_to_wgs84
-from geo.errors import InputError, Problem, SettingsError
-from geo.layers import POPULATION_MAX_SNAP_M, Population, population_from_points
-from geo.network import Network
-from geo.tables import find_column, parse_numbers
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +82,8 @@ def raster_population(
     is a count raster whose values imply implausible densities.
     """
     import rasterio
+    from circle15.geo.crs import transformer
     from rasterio.windows import from_bounds
-
-    from geo.crs import transformer
 
     path = Path(path)
     source = str(path)
@@ -275,7 +273,7 @@ def read_census(
         count, problems = parse_numbers(pd.DataFrame(gdf.drop(columns="geometry")), col,
                                         what="population")
     else:
-        from geo.tables import _read_csv
+        from circle15.geo.tables import _read_csv
 
         tpath = Path(table)
         tab = pd.read_excel(tpath, dtype=str) if tpath.suffix.lower() in (".xlsx", ".xlsm") \

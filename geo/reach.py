@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from circle15.geo.network import _MIN_LENGTH_M, Network
+from circle15.geo.snap import Snapped
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
-
-from geo.network import _MIN_LENGTH_M, Network
-from geo.snap import Snapped
 
 #: cells (sources × nodes) of one dense batch of the per-source search
 _BATCH_CELLS = 16_000_000

@@ -39,12 +39,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from circle15.geo.candidates import Candidates
+from circle15.geo.coverage import CROSS_COVERAGE, Coverage
+from circle15.geo.errors import Circle15Error, SettingsError
+from circle15.geo.reach import Reach, reach_within
 from numpy.typing import NDArray
-
-from geo.candidates import Candidates
-from geo.coverage import CROSS_COVERAGE, Coverage
-from geo.errors import Circle15Error, SettingsError
-from geo.reach import Reach, reach_within
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from circle15.geo.network import Network
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
-
-from geo.network import Network
 
 
 @dataclass(frozen=True)

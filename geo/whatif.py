@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from circle15.geo.coverage import CROSS_COVERAGE, Coverage, _summarise
+from circle15.geo.errors import InputError, Problem
+from circle15.geo.layers import Stations
+from circle15.geo.reach import reach_within
 from numpy.typing import NDArray
-
-from geo.coverage import CROSS_COVERAGE, Coverage, _summarise
-from geo.errors import InputError, Problem
-from geo.layers import Stations
-from geo.reach import reach_within
 
 
 @dataclass(frozen=True, eq=False)

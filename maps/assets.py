@@ -12,7 +12,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from geo.errors import Circle15Error
+from circle15.geo.errors import Circle15Error
 
 ASSET_DIR = Path(__file__).resolve().parent / "node_modules" / "leaflet" / "dist"
 

@@ -18,11 +18,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from geo.layers import AMENITY_ALIASES, Stations
-from geo.network import Network
-from maps.assets import inline_head
-from maps.i18n import LABELS, check_lang, t
+from circle15.geo.layers import AMENITY_ALIASES, Stations
+from circle15.geo.network import Network
+from circle15.maps.assets import inline_head
+from circle15.maps.i18n import LABELS, check_lang, t
 
 
 def _network_payload(net: Network) -> dict[str, object]:

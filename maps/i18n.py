@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from geo.errors import SettingsError
+from circle15.geo.errors import SettingsError
 
 Lang = Literal["zh", "en"]
 

@@ -21,16 +21,15 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, Figure, MacroElement
+from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.crs import wgs84_to_gcj02
+from circle15.geo.errors import SettingsError
+from circle15.geo.gaps import hex_cells, hex_polygons
+from circle15.geo.isochrones import isochrones
+from circle15.geo.siting import SitingResult
+from circle15.maps.assets import inline_head
+from circle15.maps.i18n import Lang, check_lang, t
 from jinja2 import Template
-
-from geo.coverage import Areas, Coverage
-from geo.crs import wgs84_to_gcj02
-from geo.errors import SettingsError
-from geo.gaps import hex_cells, hex_polygons
-from geo.isochrones import isochrones
-from geo.siting import SitingResult
-from maps.assets import inline_head
-from maps.i18n import Lang, check_lang, t
 
 Basemap = Literal["osm", "amap", "blank"]
 BASEMAPS = ("osm", "amap", "blank")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
-
-from geo.layers import Population, Stations, place_points, population_from_points
-from geo.network import Network
+from circle15.geo.layers import Population, Stations, place_points, population_from_points
+from circle15.geo.network import Network
 
 
 def points_near_streets(net: Network, k: int, rng: np.random.Generator,

@@ -13,9 +13,8 @@ from collections import defaultdict
 
 import networkx as nx
 import numpy as np
-
-from geo.network import Network
-from geo.snap import Snapped
+from circle15.geo.network import Network
+from circle15.geo.snap import Snapped
 
 
 def _add_min_edge(G: nx.Graph, a: object, b: object, w: float) -> None:

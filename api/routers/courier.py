@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+from circle15.api.deps import StateDep
+from circle15.api.schemas import CRS
+from circle15.geo.layers import AMENITY_ALIASES
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-
-from api.deps import StateDep
-from api.schemas import CRS
-from geo.layers import AMENITY_ALIASES
 
 router = APIRouter(tags=["courier"])
 Amenity = Annotated[str | None, Query(description="only stations offering this: "

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from circle15.api.deps import StateDep
+from circle15.geo.gaps import find_gaps
+from circle15.maps.courier import courier_page
+from circle15.maps.planner import planner_map
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-
-from api.deps import StateDep
-from geo.gaps import find_gaps
-from maps.courier import courier_page
-from maps.planner import planner_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Lang = Annotated[Literal["zh", "en"], Query()]

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
+from circle15.api.deps import StateDep
+from circle15.api.errors import NotFoundError
+from circle15.api.routers.common import csv_response, geojson_response, records
+from circle15.api.schemas import SitingRequest, WhatIfRequest
+from circle15.geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
+from circle15.geo.errors import InputError
+from circle15.geo.gaps import find_gaps
+from circle15.geo.isochrones import isochrones
+from circle15.geo.layers import stations_from_records
+from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
+from circle15.geo.whatif import what_if
 from fastapi import APIRouter, Query, Response
-
-from api.deps import StateDep
-from api.errors import NotFoundError
-from api.routers.common import csv_response, geojson_response, records
-from api.schemas import SitingRequest, WhatIfRequest
-from geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
-from geo.errors import InputError
-from geo.gaps import find_gaps
-from geo.isochrones import isochrones
-from geo.layers import stations_from_records
-from geo.siting import build_problem, coverage_curve, solve, solve_target
-from geo.whatif import what_if
 
 router = APIRouter(tags=["planner"])
 Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]

@@ -8,16 +8,15 @@ from typing import Annotated, Any
 
 import geopandas as gpd
 import shapely
+from circle15.api.deps import PlannerDep, StateDep
+from circle15.api.errors import NotFoundError, PayloadTooLargeError
+from circle15.api.routers.common import geojson_response
+from circle15.api.schemas import CRS, StationBody, StationIn
+from circle15.api.state import AppState, records_of
+from circle15.geo.errors import InputError
+from circle15.geo.layers import read_stations, stations_from_records
+from circle15.geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from fastapi import APIRouter, File, Query, Response, UploadFile
-
-from api.deps import PlannerDep, StateDep
-from api.errors import NotFoundError, PayloadTooLargeError
-from api.routers.common import geojson_response
-from api.schemas import CRS, StationBody, StationIn
-from api.state import AppState, records_of
-from geo.errors import InputError
-from geo.layers import read_stations, stations_from_records
-from geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 

@@ -10,10 +10,10 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
+from circle15.geo.errors import NetworkError
+from circle15.geo.network import is_walkable, load_network
 from scipy.sparse import csgraph
 
-from geo.errors import NetworkError
-from geo.network import is_walkable, load_network
 from tests.conftest import shared
 
 

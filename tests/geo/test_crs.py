@@ -7,17 +7,17 @@ import numpy as np
 import prcoords
 import pytest
 import shapely
-
-from geo.coverage import CoverageSettings, compute_coverage, read_areas
-from geo.crs import (
+from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.crs import (
     bd09_to_wgs84,
     gcj02_to_wgs84,
     to_wgs84,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from geo.errors import SettingsError
-from geo.network import haversine_m
+from circle15.geo.errors import SettingsError
+from circle15.geo.network import haversine_m
+
 from tests.conftest import make_network, shared
 from tests.helpers import make_population, make_stations
 

@@ -7,13 +7,13 @@ from datetime import datetime
 import geopandas as gpd
 import numpy as np
 import pytest
+from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.crs import wgs84_to_gcj02
+from circle15.geo.errors import InputError
+from circle15.geo.layers import Stations
+from circle15.geo.nearest import NearestIndex
+from circle15.geo.snap import snap_points
 
-from geo.coverage import CoverageSettings, compute_coverage
-from geo.crs import wgs84_to_gcj02
-from geo.errors import InputError
-from geo.layers import Stations
-from geo.nearest import NearestIndex
-from geo.snap import snap_points
 from tests.helpers import make_population, make_stations, points_near_streets
 from tests.reference import split_graph, within
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from circle15.api.app import create_app
+from circle15.api.settings import Settings
+from circle15.geo.snap import snap_points
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.settings import Settings
-from geo.snap import snap_points
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 from tests.pg import postgres_database
@@ -217,7 +217,7 @@ def test_map_pages_follow_the_stations(client, area):
 def test_a_second_process_sees_every_write(client, area):
     # two app instances on one database stand for two worker processes
     state = client.app.state.circle15
-    from api.store import StationStore
+    from circle15.api.store import StationStore
 
     other = StationStore(state.store.url)
     before = other.revision

@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pandas as pd
 import uvicorn
+from circle15.api.app import create_app
+from circle15.api.settings import Settings
 
-from api.app import create_app
-from api.settings import Settings
 from tests.browser import browser_page
 from tests.conftest import shared
 from tests.helpers import points_near_streets

@@ -20,8 +20,8 @@ import numpy as np
 import osmnx as ox
 import pytest
 import shapely
+from circle15.geo.network import is_walkable, load_network, network_from_place
 
-from geo.network import is_walkable, load_network, network_from_place
 from tests.conftest import shared
 
 

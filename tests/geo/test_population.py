@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-from rasterio.transform import from_origin
-
-from geo.coverage import CoverageSettings, compute_coverage
-from geo.errors import InputError
-from geo.network import haversine_m
-from geo.population import (
+from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.errors import InputError
+from circle15.geo.network import haversine_m
+from circle15.geo.population import (
     buildings_population,
     dasymetric_population,
     raster_population,
     read_census,
     read_osm_buildings,
 )
+from rasterio.transform import from_origin
+
 from tests.conftest import shared
 from tests.helpers import make_stations, points_near_streets
 
@@ -197,8 +197,8 @@ def test_building_estimate_feeds_coverage(liechtenstein):
 
 def test_service_builds_its_area_from_census_polygons(tmp_path, liechtenstein, monkeypatch,
                                                       cache_dir):
-    from api.settings import Settings
-    from api.state import load_state
+    from circle15.api.settings import Settings
+    from circle15.api.state import load_state
 
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
     census = _census_grid(liechtenstein, np.array([20_000.0, 19_000.0]), n=1)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
+from circle15.geo.errors import InputError
+from circle15.geo.layers import parse_amenities, read_population, read_stations
 
-from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
-from geo.errors import InputError
-from geo.layers import parse_amenities, read_population, read_stations
 from tests.helpers import points_near_streets
 
 
@@ -125,7 +125,7 @@ def test_swapped_coordinates_are_named(tmp_path, longgang, street_points):
 
 
 def _off_street_m(net, ll):
-    from geo.snap import snap_points
+    from circle15.geo.snap import snap_points
 
     return snap_points(net, net.project(ll[:, 0], ll[:, 1]), max_dist_m=1e4).off_m
 

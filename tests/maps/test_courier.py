@@ -8,12 +8,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from circle15.geo.hours import is_open
+from circle15.geo.layers import Stations
+from circle15.geo.network import haversine_m
+from circle15.maps.courier import courier_page, save_courier_page
 from scipy.sparse import csgraph
 
-from geo.hours import is_open
-from geo.layers import Stations
-from geo.network import haversine_m
-from maps.courier import courier_page, save_courier_page
 from tests.browser import browser_page
 from tests.helpers import make_stations, points_near_streets
 
@@ -104,7 +104,7 @@ def test_hours_agree_between_python_and_the_page(tmp_path, longgang, stations):
 
 
 def test_hours_parser():
-    from geo.hours import parse_hours
+    from circle15.geo.hours import parse_hours
 
     week = parse_hours("Mo-Fr 08:00-18:00; Sa 09:00-12:00")
     assert week is not None and week[0] == [(480, 1080)] and week[6] == []
