@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
 from circle15.api.errors import install_handlers
 from circle15.api.routers import courier, maps, planner, stations
 from circle15.api.settings import Settings, get_settings
 from circle15.api.state import AppState, load_state
-from fastapi import FastAPI, Request, Response
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 DESCRIPTION = """
 15-minute walking coverage of outdoor-worker stations (户外劳动者暖心驿站) on the

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from circle15.api.errors import AuthError
-from circle15.api.state import AppState
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from circle15.api.errors import AuthError
+from circle15.api.state import AppState
 
 _bearer = HTTPBearer(auto_error=False, description="the planner token (writes only)")
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from circle15.api.store import DuplicateIdError
-from circle15.geo.errors import Circle15Error, InputError, NetworkError, SettingsError
-from circle15.geo.siting import SitingError
-from circle15.maps.assets import MissingAssetsError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+from circle15.api.store import DuplicateIdError
+from circle15.geo.errors import Circle15Error, InputError, NetworkError, SettingsError
+from circle15.geo.siting import SitingError
+from circle15.maps.assets import MissingAssetsError
 
 
 class NotFoundError(Circle15Error, LookupError):

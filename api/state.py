@@ -20,7 +20,8 @@ from circle15.geo.coverage import Areas, Coverage, CoverageSettings, compute_cov
 from circle15.geo.errors import InputError
 from circle15.geo.layers import Population, Stations, read_population, stations_from_records
 from circle15.geo.nearest import NearestIndex
-from circle15.geo.network import Network, load_network
+from circle15.geo.network import Network
+from circle15.geo.network_cache import load_network
 from circle15.geo.population import (
     buildings_population,
     dasymetric_population,

@@ -39,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
 from circle15.geo.layers import population_from_points  # noqa: E402
-from circle15.geo.network import Network, load_network  # noqa: E402
-
+from circle15.geo.network import Network  # noqa: E402
+from circle15.geo.network_cache import load_network  # noqa: E402
+from circle15.geo.snap import segment_index  # noqa: E402
 from tests.helpers import make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -213,7 +214,7 @@ def main() -> None:
 
         def warm() -> Network:
             n = load_network(pbf, cache_dir=Path(tmp))
-            _ = n.csr, n.segment_index
+            _ = n.csr, segment_index(n)
             return n
 
         t_warm, _ = best_of(warm)

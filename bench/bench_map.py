@@ -23,14 +23,13 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_coverage import osmnx_recipe, osmnx_recipe_documented  # noqa: E402
 from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
 from circle15.geo.gaps import find_gaps  # noqa: E402
 from circle15.geo.isochrones import isochrones  # noqa: E402
-from circle15.geo.network import load_network  # noqa: E402
+from circle15.geo.network_cache import load_network  # noqa: E402
 from circle15.maps.courier import courier_page  # noqa: E402
 from circle15.maps.planner import planner_map, save_map  # noqa: E402
-
-from bench.bench_coverage import osmnx_recipe, osmnx_recipe_documented  # noqa: E402
 from tests.helpers import make_population, make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

@@ -23,9 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from circle15.geo.candidates import candidates_from_nodes  # noqa: E402
 from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.network import load_network  # noqa: E402
+from circle15.geo.network_cache import load_network  # noqa: E402
 from circle15.geo.siting import build_problem, solve  # noqa: E402
-
 from tests.helpers import make_population, make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

@@ -113,7 +113,7 @@ def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
     """Network, stations, population (and areas) read, checked and covered."""
     from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
     from circle15.geo.layers import read_stations
-    from circle15.geo.network import load_network
+    from circle15.geo.network_cache import load_network
 
     step = _Steps(args.quiet)
     settings = CoverageSettings.of(args.minutes, speed_kmh=args.speed_kmh, bands_min=args.bands)
@@ -348,7 +348,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from circle15.geo.demo import demo_osm_path, write_demo_inputs
-    from circle15.geo.network import load_network
+    from circle15.geo.network_cache import load_network
 
     osm = args.place or args.network or str(demo_osm_path())
     net = load_network(osm, use_cache=not args.no_cache,

@@ -14,13 +14,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
+
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84, to_wgs84
 from circle15.geo.errors import InputError, Problem, SettingsError
 from circle15.geo.layers import ID_NAMES, NAME_NAMES, place_points
 from circle15.geo.network import Network
 from circle15.geo.snap import Snapped, snap_points
 from circle15.geo.tables import find_column, read_table
-from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
+
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.layers import Population, Stations
@@ -28,7 +30,6 @@ from circle15.geo.reach import (
     same_edge_pairs,
 )
 from circle15.geo.tables import find_column
-from numpy.typing import NDArray
 
 #: walking speed: GB 50180-2018 puts the 15-minute life circle at 800-1,000 m,
 #: i.e. 1,000 m in 15 minutes

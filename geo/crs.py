@@ -18,8 +18,9 @@ from typing import Literal, get_args
 import numpy as np
 import pyproj
 import shapely
-from circle15.geo.errors import SettingsError
 from numpy.typing import ArrayLike, NDArray
+
+from circle15.geo.errors import SettingsError
 
 InputCRS = Literal["wgs84", "gcj02", "bd09"]
 INPUT_CRS: tuple[str, ...] = get_args(InputCRS)

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
 from circle15.geo.network import Network
 
 DEMO_NOTE = "generated example, not a real station"

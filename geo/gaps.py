@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from circle15.geo.coverage import CROSS_COVERAGE, Coverage
-from circle15.geo.errors import SettingsError
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
+
+from circle15.geo.coverage import CROSS_COVERAGE, Coverage
+from circle15.geo.errors import SettingsError
 
 GapLevel = Literal["covered", "cross"]
 _SQRT3 = np.sqrt(3.0)

@@ -17,11 +17,12 @@ import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
 import shapely
+from numpy.typing import NDArray
+from shapely import ops
+
 from circle15.geo.coverage import Coverage
 from circle15.geo.network import Network
 from circle15.geo.snap import Snapped
-from numpy.typing import NDArray
-from shapely import ops
 
 #: default widening of the reached streets, metres (a walk off the street)
 MARGIN_M = 50.0

@@ -19,12 +19,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
+
 from circle15.geo.crs import check_input_crs, in_china, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, Problem, SettingsError
 from circle15.geo.network import Network
 from circle15.geo.snap import Snapped, snap_points
 from circle15.geo.tables import RawTable, find_column, parse_numbers, read_table
-from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
+
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.hours import Week, open_in, parse_hours
-from numpy.typing import NDArray
+from circle15.geo.snap import segment_index
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,13 @@ class NearestIndex:
             raise InputError("position", f"lon={lon}, lat={lat} is far outside the service "
                              "area")
         xy = np.array([[x, y]])
-        e, off, geo_along = net.segment_index.nearest_one(x, y)
+        e, off, geo_along = segment_index(net).nearest_one(x, y)
         if off > self.max_snap_m:
             raise InputError("position", f"lon={lon}, lat={lat} is {off:,.0f} m from the nearest "
                              f"walkable street (the limit is {self.max_snap_m:,.0f} m); "
                              "is it inside the service area?")
         length = float(net.edge_length_m[e])
-        glen = float(net.segment_index.edge_geom_length[e])
+        glen = float(segment_index(net).edge_geom_length[e])
         along = length * min(1.0, geo_along / glen) if glen > 0 else 0.0
         u, v = int(net.edge_u[e]), int(net.edge_v[e])
         best: dict[int, tuple[float, int]] = {}  # station -> (metres, end node or -1)

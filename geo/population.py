@@ -22,12 +22,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
+
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, Problem, SettingsError
 from circle15.geo.layers import POPULATION_MAX_SNAP_M, Population, population_from_points
 from circle15.geo.network import Network
 from circle15.geo.tables import find_column, parse_numbers
-from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,9 @@ def raster_population(
     is a count raster whose values imply implausible densities.
     """
     import rasterio
-    from circle15.geo.crs import transformer
     from rasterio.windows import from_bounds
+
+    from circle15.geo.crs import transformer
 
     path = Path(path)
     source = str(path)

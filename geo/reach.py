@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from circle15.geo.network import _MIN_LENGTH_M, Network
-from circle15.geo.snap import Snapped
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
+
+from circle15.geo.network import MIN_LENGTH_M, Network
+from circle15.geo.snap import Snapped
 
 #: cells (sources × nodes) of one dense batch of the per-source search
 _BATCH_CELLS = 16_000_000
@@ -41,8 +42,8 @@ def augmented_graph(net: Network, sources: Snapped) -> sp.csr_matrix:
         raise ValueError(msg)
     n, m = net.n_nodes, len(sources)
     base = net.csr
-    w_u = np.maximum(sources.off_m + sources.to_u_m, _MIN_LENGTH_M)
-    w_v = np.maximum(sources.off_m + sources.to_v_m, _MIN_LENGTH_M)
+    w_u = np.maximum(sources.off_m + sources.to_u_m, MIN_LENGTH_M)
+    w_v = np.maximum(sources.off_m + sources.to_v_m, MIN_LENGTH_M)
     loop = sources.u == sources.v  # a loop edge: both arcs lead to one node
     # row i of the new block: [u_i, v_i], or [u_i] alone for a loop edge
     per_row = np.where(loop, 1, 2)

@@ -39,11 +39,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import NDArray
+
 from circle15.geo.candidates import Candidates
 from circle15.geo.coverage import CROSS_COVERAGE, Coverage
 from circle15.geo.errors import Circle15Error, SettingsError
 from circle15.geo.reach import Reach, reach_within
-from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,16 @@ from there it reaches the edge's two end nodes along the edge.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from circle15.geo.network import Network
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
+
+from circle15.geo.network import Network
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,20 @@ class SegmentIndex:
         return self.edge[best], best_d, along
 
 
+_INDEXES: weakref.WeakKeyDictionary[Network, SegmentIndex] = weakref.WeakKeyDictionary()
+_INDEX_LOCK = threading.Lock()
+
+
+def segment_index(net: Network) -> SegmentIndex:
+    """The network's nearest-edge index, built once per network and kept with it."""
+    with _INDEX_LOCK:
+        index = _INDEXES.get(net)
+        if index is None:
+            index = SegmentIndex.build(net.edge_geometry)
+            _INDEXES[net] = index
+        return index
+
+
 def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float) -> Snapped:
     """Snap (k, 2) points in the network's CRS to their nearest edges.
 
@@ -183,12 +200,12 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float) -> 
     # far outside the network's UTM zone a projection gives inf: never a match
     finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
     if finite.size:
-        e_f, d_f, a_f = net.segment_index.nearest(pts[finite])
+        e_f, d_f, a_f = segment_index(net).nearest(pts[finite])
         hit = d_f <= max_dist_m
         rows, e_idx = finite[hit], e_f[hit]
         edge[rows] = e_idx
         off[rows] = d_f[hit]
-        glen = net.segment_index.edge_geom_length[e_idx]
+        glen = segment_index(net).edge_geom_length[e_idx]
         frac = np.divide(a_f[hit], glen, out=np.zeros(e_idx.size), where=glen > 0)
         along[rows] = np.clip(frac, 0.0, 1.0) * net.edge_length_m[e_idx]
     ok = edge >= 0

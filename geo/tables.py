@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
-from circle15.geo.errors import InputError, Problem
 from numpy.typing import NDArray
+
+from circle15.geo.errors import InputError, Problem
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")

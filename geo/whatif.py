@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+
 from circle15.geo.coverage import CROSS_COVERAGE, Coverage, _summarise
 from circle15.geo.errors import InputError, Problem
 from circle15.geo.layers import Stations
 from circle15.geo.reach import reach_within
-from numpy.typing import NDArray
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pyproj
 import pytest
-from circle15.geo.network import Network, build_network, load_network
+
+from circle15.geo.network import Network, build_network
+from circle15.geo.network_cache import load_network
 
 #: the real extracts; ``CIRCLE15_SHARED_DATA`` points elsewhere if needed
 SHARED_DATA = Path(os.environ.get("CIRCLE15_SHARED_DATA")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+
 from circle15.geo.layers import Population, Stations, place_points, population_from_points
 from circle15.geo.network import Network
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import networkx as nx
 import numpy as np
+
 from circle15.geo.network import Network
 from circle15.geo.snap import Snapped
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
+from fastapi import APIRouter, Query, Response
+
 from circle15.api.deps import StateDep
 from circle15.api.errors import NotFoundError
 from circle15.api.routers.common import csv_response, geojson_response, records
@@ -16,7 +18,6 @@ from circle15.geo.isochrones import isochrones
 from circle15.geo.layers import stations_from_records
 from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
 from circle15.geo.whatif import what_if
-from fastapi import APIRouter, Query, Response
 
 router = APIRouter(tags=["planner"])
 Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from circle15.api.app import create_app
-from circle15.api.settings import Settings
-from circle15.geo.snap import snap_points
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from circle15.api.app import create_app
+from circle15.api.settings import Settings
+from circle15.geo.snap import snap_points
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 from tests.pg import postgres_database

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from circle15.api.app import create_app
-from circle15.api.settings import Settings
-from circle15.geo.crs import wgs84_to_gcj02
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from circle15.api.app import create_app
+from circle15.api.settings import Settings
+from circle15.geo.crs import wgs84_to_gcj02
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 

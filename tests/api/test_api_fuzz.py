@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import schemathesis
-from circle15.api.app import create_app
-from circle15.api.settings import Settings
-from circle15.api.state import load_state
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
+from circle15.api.app import create_app
+from circle15.api.settings import Settings
+from circle15.api.state import load_state
 from tests.conftest import SHARED_DATA, shared
 from tests.helpers import points_near_streets
 
@@ -21,7 +21,7 @@ TOKEN = "fuzz-token"
 def _app():
     import tempfile
 
-    from circle15.geo.network import load_network
+    from circle15.geo.network_cache import load_network
 
     folder = tempfile.mkdtemp(prefix="c15fuzz-")
     net = load_network(shared("osm/shenzhen-longgang.osm"))

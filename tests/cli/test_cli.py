@@ -6,10 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from circle15.geo.coverage import CoverageSettings, compute_coverage
-from circle15.geo.layers import read_population, read_stations
 
 from circle15.cli import main
+from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.layers import read_population, read_stations
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 

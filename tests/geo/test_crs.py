@@ -7,6 +7,7 @@ import numpy as np
 import prcoords
 import pytest
 import shapely
+
 from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
 from circle15.geo.crs import (
     bd09_to_wgs84,
@@ -17,7 +18,6 @@ from circle15.geo.crs import (
 )
 from circle15.geo.errors import SettingsError
 from circle15.geo.network import haversine_m
-
 from tests.conftest import make_network, shared
 from tests.helpers import make_population, make_stations
 

@@ -20,8 +20,10 @@ import numpy as np
 import osmnx as ox
 import pytest
 import shapely
-from circle15.geo.network import is_walkable, load_network, network_from_place
 
+from circle15.geo.network_cache import load_network
+from circle15.geo.osm_read import network_from_place
+from circle15.geo.osm_tags import is_walkable
 from tests.conftest import shared
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from circle15.geo.coverage import CoverageSettings, compute_coverage
-from circle15.geo.isochrones import MARGIN_M, SIMPLIFY_M, isochrones
 from scipy.spatial import cKDTree
 
+from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.isochrones import MARGIN_M, SIMPLIFY_M, isochrones
 from tests.conftest import make_network, metres_to_lonlat
 from tests.helpers import make_population, make_stations, points_near_streets
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError
 from circle15.geo.layers import parse_amenities, read_population, read_stations
-
 from tests.helpers import points_near_streets
 
 

@@ -10,10 +10,11 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
-from circle15.geo.errors import NetworkError
-from circle15.geo.network import is_walkable, load_network
 from scipy.sparse import csgraph
 
+from circle15.geo.errors import NetworkError
+from circle15.geo.network_cache import load_network
+from circle15.geo.osm_tags import is_walkable
 from tests.conftest import shared
 
 

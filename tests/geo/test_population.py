@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from rasterio.transform import from_origin
+
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError
 from circle15.geo.network import haversine_m
@@ -17,8 +19,6 @@ from circle15.geo.population import (
     read_census,
     read_osm_buildings,
 )
-from rasterio.transform import from_origin
-
 from tests.conftest import shared
 from tests.helpers import make_stations, points_near_streets
 

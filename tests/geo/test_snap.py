@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from circle15.geo.snap import snap_points, snapped_xy
 
+from circle15.geo.snap import snap_points, snapped_xy
 from tests.helpers import points_near_streets
 
 

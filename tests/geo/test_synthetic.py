@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.errors import NetworkError
 from circle15.geo.layers import Stations, place_points, population_from_points
-
 from tests.conftest import make_network, metres_to_lonlat
 
 #      4 (100,100)

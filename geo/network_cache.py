@@ -1,0 +1,169 @@
+"""The on-disk network cache, and :func:`load_network`: a file or a place name
+to a :class:`~circle15.geo.network.Network`, built once and then read back.
+
+A built network is kept as one ``.npz`` file under a key made from a hash of the
+source's content and the settings, so a second start reads a few arrays instead
+of the OSM file. The cache lives in the user's cache folder (platformdirs), or
+in ``$CIRCLE15_CACHE_DIR``; never inside the installed package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+
+from circle15.geo.errors import NetworkError
+from circle15.geo.network import Network, line_coords_to_geoms
+from circle15.geo.osm_read import network_from_graphml, network_from_osm_file, network_from_place
+
+log = logging.getLogger(__name__)
+
+#: bump when the cached layout or the way filter changes, so old caches are ignored
+CACHE_VERSION = "4"
+
+
+def default_cache_dir() -> Path:
+    """``$CIRCLE15_CACHE_DIR``, else the user's cache folder (e.g. ``~/.cache/circle15``)."""
+    env = os.environ.get("CIRCLE15_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("circle15", appauthor=False)) / "networks"
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_key(source: str, *, keep_all_components: bool) -> str:
+    """Key of a network in the cache: a hash of the source content and settings."""
+    path = Path(source)
+    content = _file_digest(path) if path.is_file() else f"name:{source}"
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"v{CACHE_VERSION}|{content}|all={keep_all_components}".encode())
+    return h.hexdigest()
+
+
+def _flat(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(index, minlength=geoms.shape[0])
+    return coords, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def _bounds(value: list[float] | None) -> tuple[float, float, float, float] | None:
+    return None if value is None else (value[0], value[1], value[2], value[3])
+
+
+def save_network(net: Network, path: Path) -> None:
+    """Write a network to one ``.npz`` file (atomically)."""
+    coords, offsets = _flat(net.edge_geometry)
+    dropped_coords, dropped_offsets = _flat(net.dropped_geometry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(
+            tmp,
+            crs=np.array(net.crs.to_wkt()),
+            source=np.array(net.source),
+            node_osmid=net.node_osmid,
+            node_xy=net.node_xy,
+            node_lonlat=net.node_lonlat,
+            edge_u=net.edge_u,
+            edge_v=net.edge_v,
+            edge_length_m=net.edge_length_m,
+            edge_coords=coords,
+            edge_offsets=offsets,
+            edge_way=net.edge_way,
+            edge_join_flags=net.edge_join_flags,
+            dropped_coords=dropped_coords,
+            dropped_offsets=dropped_offsets,
+            bounds=np.array(json.dumps(net.bounds_lonlat)),
+        )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_network(path: Path) -> Network:
+    """Read a network written by :func:`save_network`."""
+    with np.load(path, allow_pickle=False) as z:
+        return Network(
+            crs=pyproj.CRS.from_wkt(str(z["crs"])),
+            node_osmid=z["node_osmid"],
+            node_xy=z["node_xy"],
+            node_lonlat=z["node_lonlat"],
+            edge_u=z["edge_u"],
+            edge_v=z["edge_v"],
+            edge_length_m=z["edge_length_m"],
+            edge_geometry=line_coords_to_geoms(z["edge_coords"], z["edge_offsets"]),
+            edge_way=z["edge_way"],
+            edge_join_flags=z["edge_join_flags"],
+            dropped_geometry=line_coords_to_geoms(z["dropped_coords"], z["dropped_offsets"]),
+            bounds_lonlat=_bounds(json.loads(str(z["bounds"]))),
+            source=str(z["source"]),
+            info={"from_cache": str(path)},
+        )
+
+
+def load_network(
+    source: str | Path,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    keep_all_components: bool = False,
+) -> Network:
+    """Load a walking network from a file or a place name, through the cache.
+
+    Parameters
+    ----------
+    source
+        An OSM file (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.osm.gz``), an osmnx
+        GraphML file (``.graphml``), or a place name for osmnx to geocode and
+        download (e.g. ``"Shunyi District, Beijing, China"``).
+    cache_dir
+        Where built networks are kept; default :func:`default_cache_dir`.
+    use_cache
+        Read and write the cache (a changed file gets a new key automatically).
+    keep_all_components
+        Keep every connected part instead of only the largest.
+    """
+    text = str(source)
+    path = Path(text)
+    looks_like_file = path.suffix.lower() in {".pbf", ".osm", ".bz2", ".gz", ".xml", ".graphml"}
+    if looks_like_file and not path.is_file():
+        msg = f"{path}: no such file"
+        raise NetworkError(msg)
+    cache_file = None
+    if use_cache:
+        key = cache_key(text, keep_all_components=keep_all_components)
+        cache_file = (cache_dir or default_cache_dir()) / f"network-{key}.npz"
+        if cache_file.is_file():
+            try:
+                return read_network(cache_file)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable cache %s (%s)", cache_file, exc)
+    if path.is_file():
+        if path.suffix.lower() == ".graphml":
+            net = network_from_graphml(path, keep_all_components=keep_all_components)
+        else:
+            net = network_from_osm_file(path, keep_all_components=keep_all_components)
+    else:
+        net = network_from_place(text, keep_all_components=keep_all_components)
+    if cache_file is not None:
+        save_network(net, cache_file)
+    return net
