@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from circle15.api.errors import AuthError
 from circle15.api.state import AppState
+from circle15.geo.errors import AuthError
 
 _bearer = HTTPBearer(auto_error=False, description="the planner token (writes only)")
 

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from circle15.geo.errors import DuplicateIdError
+
 Record = dict[str, Any]
 
 FIELDS = ("id", "name", "address", "amenities", "opening_hours", "status", "lon", "lat")
@@ -52,14 +54,6 @@ revisions = Table(
     Column("id", Integer, primary_key=True),
     Column("value", Integer, nullable=False),
 )
-
-
-class DuplicateIdError(KeyError):
-    """Ids that already exist."""
-
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__(ids)
-        self.ids = ids
 
 
 class StationStore:

@@ -135,7 +135,7 @@ class Coverage:
 
     def summary(self) -> pd.DataFrame:
         """Population covered, cross-covered and uncovered, one row per band."""
-        return _summarise(self.population.count, self.unit_count, self.settings)
+        return summarise_counts(self.population.count, self.unit_count, self.settings)
 
     def units_frame(self) -> gpd.GeoDataFrame:
         """Population units with nearest station, minutes and station counts."""
@@ -183,7 +183,7 @@ class Coverage:
         pop = self.population.count
         for j in range(len(areas.frame)):
             sel = u_idx[a_idx == j]
-            rows.append(_summarise(pop[sel], self.unit_count[:, sel], self.settings)
+            rows.append(summarise_counts(pop[sel], self.unit_count[:, sel], self.settings)
                         .iloc[-1].to_dict())
         stats = pd.DataFrame(rows)
         out = areas.frame[["name", "geometry"]].copy()
@@ -193,7 +193,7 @@ class Coverage:
         return out
 
 
-def _summarise(
+def summarise_counts(
     pop: NDArray[np.float64], counts: NDArray[np.int64], settings: CoverageSettings
 ) -> pd.DataFrame:
     total = float(pop.sum())
@@ -273,11 +273,11 @@ def read_areas(
     population is zero) but an area file that misses the network entirely is
     an error.
     """
-    from circle15.geo.tables import _check_size
+    from circle15.geo.tables import check_size
 
     path = Path(path)
     source = str(path)
-    _check_size(path)
+    check_size(path)
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several kinds on bad input

@@ -275,11 +275,11 @@ def read_census(
         count, problems = parse_numbers(pd.DataFrame(gdf.drop(columns="geometry")), col,
                                         what="population")
     else:
-        from circle15.geo.tables import _read_csv
+        from circle15.geo.tables import read_csv
 
         tpath = Path(table)
         tab = pd.read_excel(tpath, dtype=str) if tpath.suffix.lower() in (".xlsx", ".xlsm") \
-            else _read_csv(tpath)
+            else read_csv(tpath)
         t_name = find_column(tab, ("区县", "name", "名称", "district"),
                              explicit=table_name_column, source=str(tpath))
         t_count = find_column(tab, ("人口数_合计", "population", "人口", "pop"),

@@ -87,7 +87,7 @@ def parse_numbers(
     return values, problems
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     # Chinese spreadsheets are often saved as GB18030/GBK rather than UTF-8
     for encoding in ("utf-8-sig", "gb18030"):
@@ -102,7 +102,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     raise InputError(str(path), f"cannot decode the text as UTF-8 or GB18030 ({last})")
 
 
-def _check_size(path: Path) -> None:
+def check_size(path: Path) -> None:
     if not path.is_file():
         raise InputError(str(path), "no such file")
     size = path.stat().st_size
@@ -128,7 +128,7 @@ def read_table(
     """
     path = Path(path)
     source = str(path)
-    _check_size(path)
+    check_size(path)
     suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path)
@@ -139,7 +139,7 @@ def read_table(
             raise InputError(source, f"not a readable Excel workbook ({exc})") from exc
         frame = frame.where(pd.notna(frame), "")
     elif suffix in (".csv", ".txt"):
-        frame = _read_csv(path)
+        frame = read_csv(path)
     else:
         msg = f"unsupported file type {suffix!r}; use {', '.join(TABLE_SUFFIXES + VECTOR_SUFFIXES)}"
         raise InputError(source, msg)

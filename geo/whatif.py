@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from circle15.geo.coverage import CROSS_COVERAGE, Coverage, _summarise
+from circle15.geo.coverage import CROSS_COVERAGE, Coverage, summarise_counts
 from circle15.geo.errors import InputError, Problem
 from circle15.geo.layers import Stations
 from circle15.geo.reach import reach_within
@@ -33,7 +33,7 @@ class WhatIf:
     def summary(self) -> pd.DataFrame:
         """Before and after, one row per band, with the change."""
         before = self.coverage.summary()
-        after = _summarise(self.coverage.population.count, self.unit_count_after,
+        after = summarise_counts(self.coverage.population.count, self.unit_count_after,
                            self.coverage.settings)
         out = before[["minutes", "population"]].copy()
         for col in ("covered", "cross_covered", "uncovered", "covered_share", "cross_share"):

@@ -12,13 +12,9 @@ import re
 from functools import cache
 from pathlib import Path
 
-from circle15.geo.errors import Circle15Error
+from circle15.geo.errors import MissingAssetsError
 
 ASSET_DIR = Path(__file__).resolve().parent / "node_modules" / "leaflet" / "dist"
-
-
-class MissingAssetsError(Circle15Error, FileNotFoundError):
-    """Leaflet is not installed next to the maps package."""
 
 
 def _read(name: str) -> str:

@@ -8,11 +8,10 @@ import numpy as np
 from fastapi import APIRouter, Query, Response
 
 from circle15.api.deps import StateDep
-from circle15.api.errors import NotFoundError
 from circle15.api.routers.common import csv_response, geojson_response, records
 from circle15.api.schemas import SitingRequest, WhatIfRequest
 from circle15.geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
-from circle15.geo.errors import InputError
+from circle15.geo.errors import InputError, NotFoundError
 from circle15.geo.gaps import find_gaps
 from circle15.geo.isochrones import isochrones
 from circle15.geo.layers import stations_from_records

@@ -11,11 +11,10 @@ import shapely
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from circle15.api.deps import PlannerDep, StateDep
-from circle15.api.errors import NotFoundError, PayloadTooLargeError
 from circle15.api.routers.common import geojson_response
 from circle15.api.schemas import CRS, StationBody, StationIn
 from circle15.api.state import AppState, records_of
-from circle15.geo.errors import InputError
+from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError
 from circle15.geo.layers import read_stations, stations_from_records
 from circle15.geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 

@@ -1,0 +1,53 @@
+"""Where should the next stations go? Coverage models with existing stations fixed.
+
+Every model works on the same data: for each candidate site, the population
+units it reaches within the walking limit (from bounded network searches,
+stored sparse), and for each unit how many existing stations already reach it.
+
+Models (``w_i`` people in unit ``i``, ``x_j`` = 1 if site ``j`` is opened,
+``N_i`` the candidates reaching ``i``, ``c_i`` existing stations reaching ``i``):
+
+- **coverage** (maximal covering, MCLP): maximise ``sum w_i y_i`` over units
+  with ``c_i = 0`` subject to ``y_i <= sum_{j in N_i} x_j``, ``sum x_j <= k``,
+  ``0 <= y_i <= 1``.
+- **cross** (backup / cross coverage, 交叉覆盖): maximise the people newly
+  reached by two or more stations, ``sum w_i z_i`` with binary ``z_i`` and
+  ``2 z_i <= c_i + sum_{j in N_i} x_j`` over units with ``c_i <= 1``; with
+  ``first_weight`` > 0 newly covered people also count, at that weight.
+- **target** (partial set cover): the fewest sites such that at least a
+  ``target`` share of the coverable population (people some existing station
+  or candidate can reach) is covered.
+
+Each is solved exactly by HiGHS (highspy) under a time limit, started from
+the greedy solution so that it never returns less than greedy (at the limit it
+returns the best solution found with its gap), or greedily. Units that no
+candidate can help are dropped and units with the same set of candidates are
+merged before solving, which leaves the optimum unchanged and shrinks the
+model.
+"""
+
+from __future__ import annotations
+
+from circle15.geo.errors import SitingError
+from circle15.geo.siting.problem import (
+    OBJECTIVES,
+    Method,
+    Objective,
+    SitingProblem,
+    SitingResult,
+    build_problem,
+)
+from circle15.geo.siting.solve import coverage_curve, solve, solve_target
+
+__all__ = [
+    "OBJECTIVES",
+    "Method",
+    "Objective",
+    "SitingError",
+    "SitingProblem",
+    "SitingResult",
+    "build_problem",
+    "coverage_curve",
+    "solve",
+    "solve_target",
+]

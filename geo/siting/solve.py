@@ -1,0 +1,186 @@
+"""The public siting entry points: k sites, a coverage target, the k-curve."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from circle15.geo.coverage import CROSS_COVERAGE
+from circle15.geo.errors import SettingsError, SitingError
+from circle15.geo.siting.greedy import greedy, greedy_best
+from circle15.geo.siting.milp import exact_k, exact_target
+from circle15.geo.siting.problem import (
+    Method,
+    SitingProblem,
+    SitingResult,
+    column,
+    objective_of,
+    rank_sites,
+)
+
+# ---------------------------------------------------------------------------
+# the public entry points
+
+
+def finish(problem: SitingProblem, chosen: NDArray[np.int64], *, objective: str, method: str,
+            first_weight: float, t0: float, status: str, gap: float | None,
+            bound: float | None, notes: list[str]) -> SitingResult:
+    rank_objective = "coverage" if objective == "target" else objective
+    order, gains = rank_sites(problem, chosen, rank_objective, first_weight)
+    after = problem.counts_with(order)
+    w, c0 = problem.weight, problem.base_count
+    value = (float(order.size) if objective == "target"
+             else objective_of(problem, after, objective, first_weight))
+    return SitingResult(
+        objective=objective, method=method, chosen=order, marginal_gain=gains,
+        objective_value=value, bound=bound, gap=gap,
+        solve_time_s=time.perf_counter() - t0, status=status, population=problem.total,
+        covered_before=float(w[c0 >= 1].sum()), covered_after=float(w[after >= 1].sum()),
+        cross_before=float(w[c0 >= CROSS_COVERAGE].sum()),
+        cross_after=float(w[after >= CROSS_COVERAGE].sum()),
+        candidates=problem.candidates, notes=tuple(notes),
+    )
+
+
+def solve(
+    problem: SitingProblem,
+    *,
+    k: int,
+    objective: Literal["coverage", "cross"] = "coverage",
+    method: Method = "exact",
+    first_weight: float = 0.0,
+    time_limit_s: float = 60.0,
+) -> SitingResult:
+    """Choose ``k`` new sites maximising newly covered or cross-covered people.
+
+    ``exact`` returns the proven optimum, or at the time limit the best
+    solution found with its gap; if the solver found none in time, the greedy
+    solution is returned and the status says so.
+    """
+    if objective not in ("coverage", "cross"):
+        raise SettingsError(f"objective must be 'coverage' or 'cross', not {objective!r}")
+    if method not in ("exact", "greedy"):
+        raise SettingsError(f"method must be 'exact' or 'greedy', not {method!r}")
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise SettingsError(f"k must be a whole number of at least 1, not {k!r}")
+    if k > problem.n_candidates:
+        raise SettingsError(f"k = {k} is more than the {problem.n_candidates} candidate sites")
+    if not 0 <= first_weight <= 1:
+        raise SettingsError(f"first_weight must be between 0 and 1, not {first_weight}")
+    if problem.matrix.nnz == 0:
+        raise SitingError("no candidate site is within walking reach of anyone")
+    deg = np.diff(problem.matrix.indptr)
+    helps = (problem.base_count == 0) if objective == "coverage" else (
+        problem.base_count < CROSS_COVERAGE)
+    if not (helps & (deg > 0) & (problem.weight > 0)).any():
+        who = "not yet covered" if objective == "coverage" else "not yet cross-covered"
+        raise SitingError(f"no candidate site is within walking reach of anyone {who}; "
+                          "add candidates nearer the gaps (see the gaps layer)")
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    if method == "greedy":
+        chosen = greedy_best(problem, k, objective, first_weight)
+        status, gap, bound = "greedy", None, None
+    else:
+        found, status, gap, bound = exact_k(problem, k, objective, first_weight, time_limit_s)
+        if found is None:
+            notes.append(f"the solver found no solution ({status}); greedy result returned")
+            chosen, method = greedy_best(problem, k, objective, first_weight), "greedy"
+        else:
+            chosen = found
+    if chosen.size < k:
+        notes.append(f"only {chosen.size} of the {k} sites add anything; more sites would not "
+                     "raise the objective")
+    return finish(problem, chosen, objective=objective, method=method,
+                   first_weight=first_weight, t0=t0, status=status, gap=gap, bound=bound,
+                   notes=notes)
+
+
+def solve_target(
+    problem: SitingProblem,
+    *,
+    target: float,
+    method: Method = "exact",
+    time_limit_s: float = 60.0,
+) -> SitingResult:
+    """The fewest new sites so that ``target`` of the coverable population is covered.
+
+    The coverable population is everyone some existing station or candidate
+    can reach; a target above 1 of it is refused with what is coverable.
+    """
+    coverable = problem.coverable()
+    total = problem.total
+    if not target > 0:
+        raise SettingsError(f"target must be a share above 0, not {target}")
+    if target > 1:
+        msg = (f"a target of {target:.0%} is above what is coverable: the existing stations and "
+               f"all candidate sites together reach {coverable:,.0f} of {total:,.0f} people "
+               f"({coverable / total:.1%}); the target is a share of those, so at most 1.0")
+        raise SitingError(msg)
+    covered_now = float(problem.weight[problem.base_count >= 1].sum())
+    goal = target * coverable
+    t0 = time.perf_counter()
+    notes = [f"coverable population {coverable:,.0f} of {total:,.0f} "
+             f"({coverable / total:.1%}); target {target:.0%} of it = {goal:,.0f} people"]
+    if covered_now >= goal - 1e-9:
+        notes.append("existing stations already meet the target")
+        return finish(problem, np.empty(0, dtype=np.int64), objective="target", method=method,
+                       first_weight=0.0, t0=t0, status="optimal", gap=0.0, bound=0.0,
+                       notes=notes)
+    if method == "greedy":
+        chosen = greedy(problem, problem.n_candidates, "coverage", 0.0, stop_when=goal)
+        status, gap, bound = "greedy", None, None
+    else:
+        found, status, gap, bound = exact_target(problem, goal - covered_now, time_limit_s)
+        if found is None:
+            notes.append(f"the solver found no solution ({status}); greedy result returned")
+            chosen = greedy(problem, problem.n_candidates, "coverage", 0.0, stop_when=goal)
+            method = "greedy"
+        else:
+            chosen = found
+    return finish(problem, chosen, objective="target", method=method, first_weight=0.0,
+                   t0=t0, status=status, gap=gap, bound=bound, notes=notes)
+
+
+def coverage_curve(
+    problem: SitingProblem,
+    *,
+    k_max: int,
+    objective: Literal["coverage", "cross"] = "coverage",
+    method: Method = "greedy",
+    first_weight: float = 0.0,
+    time_limit_s: float = 30.0,
+) -> pd.DataFrame:
+    """Covered and cross-covered people for k = 0 .. k_max new sites.
+
+    Greedy gives one nested sequence (each k adds one site to k - 1); exact
+    solves every k on its own, each under ``time_limit_s``.
+    """
+    if k_max < 1:
+        raise SettingsError(f"k_max must be at least 1, not {k_max}")
+    k_max = min(k_max, problem.n_candidates)
+    w = problem.weight
+    rows: list[dict[str, float | None]] = [
+        {"k": 0, "covered": float(w[problem.base_count >= 1].sum()),
+         "cross_covered": float(w[problem.base_count >= CROSS_COVERAGE].sum())}]
+    if method == "greedy":
+        order = greedy_best(problem, k_max, objective, first_weight)
+        counts = problem.base_count.copy()
+        for i, j in enumerate(order.tolist(), start=1):
+            counts = counts + column(problem, j)
+            rows.append({"k": i, "covered": float(w[counts >= 1].sum()),
+                         "cross_covered": float(w[counts >= CROSS_COVERAGE].sum())})
+    else:
+        for k in range(1, k_max + 1):
+            res = solve(problem, k=k, objective=objective, method="exact",
+                        first_weight=first_weight, time_limit_s=time_limit_s)
+            rows.append({"k": k, "covered": res.covered_after, "cross_covered": res.cross_after,
+                         "gap": res.gap})
+    curve = pd.DataFrame(rows)
+    curve["covered_share"] = curve["covered"] / problem.total
+    curve["cross_share"] = curve["cross_covered"] / problem.total
+    return curve
