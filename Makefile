@@ -1,10 +1,17 @@
 # One entry point for installing, the demo and the tests.
-#   make demo   installs everything into .venv and runs the offline demo
-#   make test   installs everything into .venv and runs the test suite
+#   make demo    installs what the demo needs into .venv (no test or benchmark tools) and runs it
+#   make test    installs the dev extra and the Debian packages, lints and runs the test suite
+#   make install the same installation as `make test`, without running anything
+#   make bench   adds the bench extra and runs the benchmarks
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.install-stamp
+# One stamp per set of extras, kept inside the venv (so `rm -rf .venv` resets them). Each
+# is redone when pyproject.toml changes; a wider install also refreshes the narrower stamps,
+# and a venv made by `make demo` gets the dev extra at the next `make test`.
+STAMP_RUN   := $(VENV)/.stamp-run
+STAMP_DEV   := $(VENV)/.stamp-dev
+STAMP_BENCH := $(VENV)/.stamp-bench
 
 .PHONY: install system demo test lint bench clean
 
@@ -13,15 +20,25 @@ ASSETS := maps/node_modules/leaflet/dist/leaflet.js
 # PostgreSQL with PostGIS for the storage tests, wrk for the service benchmark
 DEBS   := chromium fonts-wqy-microhei postgresql postgresql-15-postgis-3 wrk
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
 
-# Leaflet from the npm registry, inlined into every map page (no CDN)
-$(ASSETS): maps/package.json
-	cd maps && npm install --no-audit --no-fund --loglevel=error
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@ $(STAMP_DEV) $(STAMP_RUN)
+
+# Leaflet from the npm registry, inlined into every map page (no CDN) and shipped in the wheel
+$(ASSETS): maps/package.json maps/package-lock.json
+	cd maps && npm ci --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
 system:
@@ -31,9 +48,9 @@ system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-install: $(STAMP) $(ASSETS) system
+install: $(STAMP_DEV) $(ASSETS) system
 
-demo: $(STAMP) $(ASSETS)
+demo: $(STAMP_RUN) $(ASSETS)
 	$(BIN)/circle15 demo --out out/demo
 
 # the storage tests need a real PostgreSQL: started here on loopback, stopped afterwards
@@ -41,15 +58,15 @@ test: install lint
 	scripts/pg.sh start
 	$(BIN)/python -m pytest -q; status=$$?; scripts/pg.sh stop; exit $$status
 
-lint: $(STAMP)
+lint: $(STAMP_DEV)
 	$(BIN)/ruff check geo maps api circle15 tests bench
 	$(BIN)/mypy
 
-bench: install
+bench: $(STAMP_BENCH) $(ASSETS) system
 	$(BIN)/python bench/bench_coverage.py
 	$(BIN)/python bench/bench_siting.py
 	$(BIN)/python bench/bench_map.py
 	$(BIN)/python bench/bench_api.py
 
 clean:
-	rm -rf $(VENV) out data/cache maps/node_modules
+	rm -rf $(VENV) out data/cache maps/node_modules build dist

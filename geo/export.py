@@ -3,42 +3,156 @@
 Files are written into a temporary folder next to the destination and moved
 into place only when all of them are complete, so a failure leaves no partial
 output behind.
+
+CSV files carry numbers at the precision their units deserve (the GeoPackage
+keeps full precision for further analysis); the decimals follow from the
+column name (:func:`csv_decimals`):
+
+- people (``population*``, ``covered*``, ``cross*``, ``uncovered*``,
+  ``*_gain``, ``objective_value``, ``bound``): 1 decimal. Populations spread
+  over buildings or cells are fractional; a tenth of a person keeps small
+  units and the sums honest without printing float noise;
+- shares (``*_share``, ``gap``): 4 decimals (0.01 percentage point);
+- minutes (``minutes``, ``*_min``): 2 decimals (under a second of walking);
+- metres (``*_m``): 1 decimal (10 cm); areas (``*_km2``): 4 decimals (100 m²);
+- coordinates (``lon``, ``lat``, WGS84 degrees): 7 decimals (about 1 cm);
+- seconds (``*_s``): 3 decimals; speeds (``*_kmh``): 2 decimals.
+
+Integer, boolean and text columns are written as they are.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+
 from circle15.geo.coverage import Areas, Coverage
+
+#: (suffix or exact name, decimals) for CSV columns, first match wins
+_UNIT_DECIMALS: tuple[tuple[str, int], ...] = (
+    ("_share", 4), ("_km2", 4), ("_kmh", 2), ("_min", 2), ("_m", 1), ("_s", 3),
+)
+_EXACT_DECIMALS = {"gap": 4, "minutes": 2, "lon": 7, "lat": 7,
+                   "objective_value": 1, "bound": 1}
+_PEOPLE_PREFIXES = ("population", "covered", "cross", "uncovered")
+PEOPLE_DECIMALS = 1
+
+
+def csv_decimals(column: str) -> int | None:
+    """Decimals a float column keeps in CSV files, from its name (None: as is)."""
+    if column in _EXACT_DECIMALS:
+        return _EXACT_DECIMALS[column]
+    for suffix, decimals in _UNIT_DECIMALS:
+        if column.endswith(suffix):
+            return decimals
+    if column.startswith(_PEOPLE_PREFIXES) or column.endswith("_gain"):
+        return PEOPLE_DECIMALS
+    return None
+
+
+def round_for_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` with float columns rounded by :func:`csv_decimals`."""
+    out = pd.DataFrame(table).copy()
+    for col in out.columns:
+        decimals = csv_decimals(str(col))
+        if decimals is not None and pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(decimals)
+    return out
+
+
+def _to_csv(table: pd.DataFrame, path: Path) -> None:
+    frame = table.drop(columns="geometry") if "geometry" in table.columns else table
+    round_for_csv(pd.DataFrame(frame)).to_csv(path, index=False)
 
 
 def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(4326)
 
 
+# ---------------------------------------------------------------------------
+# console tables
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: East Asian wide and fullwidth
+    characters (汉字, fullwidth punctuation) take two, combining marks none."""
+    return sum(0 if unicodedata.combining(ch)
+               else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+               for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns (ending in ``..`` when cut) and
+    padded with spaces to exactly ``width`` columns."""
+    if display_width(text) > width:
+        kept, used = [], 0
+        for ch in text:
+            w = display_width(ch)
+            if used + w > width - 2:
+                break
+            kept.append(ch)
+            used += w
+        text = "".join(kept) + ".."
+    return text + " " * (width - display_width(text))
+
+
+#: label column width; the label itself keeps one column free as a gap
+_LABEL_W = 28
+#: (header, value column, format, width) of the numeric columns
+_SUMMARY_COLUMNS = (
+    ("population", "population", ",.0f", 12),
+    ("covered", "covered", ",.0f", 12),
+    ("%", "covered_pct", ".1f", 7),
+    ("cross", "cross_covered", ",.0f", 12),
+    ("%", "cross_pct", ".1f", 7),
+    ("uncovered", "uncovered", ",.0f", 12),
+)
+
+
 def format_summary(table: pd.DataFrame, *, title: str = "") -> str:
-    """Summary rows as an aligned text table (people rounded, shares in %)."""
+    """Summary rows as an aligned text table (people rounded, shares in %).
+
+    ``table`` is :meth:`Coverage.summary` (one row per time band, labelled
+    ``within N min``) or :meth:`Coverage.by_area` (one row per area, labelled
+    by ``name``). Columns line up by display width, so Chinese area names
+    (two columns per character) keep the numbers under their headers; names
+    longer than the label column are cut.
+    """
+    if "name" in table.columns:
+        labels = [str(name) for name in table["name"]]
+    else:
+        labels = [f"within {m:g} min" for m in table["minutes"]]
+    population = table["population"].to_numpy(dtype=float)
+    has_people = population > 0
+    values: dict[str, NDArray[np.float64]] = {
+        "population": population,
+        "covered": table["covered"].to_numpy(dtype=float),
+        "covered_pct": np.where(has_people, table["covered_share"].to_numpy(dtype=float) * 100,
+                                np.nan),
+        "cross_covered": table["cross_covered"].to_numpy(dtype=float),
+        "cross_pct": np.where(has_people, table["cross_share"].to_numpy(dtype=float) * 100,
+                              np.nan),
+        "uncovered": table["uncovered"].to_numpy(dtype=float),
+    }
     lines = [title] if title else []
-    head = (f"{'':<28}{'population':>12}{'covered':>12}{'%':>7}{'cross':>12}{'%':>7}"
-            f"{'uncovered':>12}")
-    lines.append(head)
-    label_col = "name" if "name" in table.columns else "minutes"
-    for _, row in table.iterrows():
-        label = (f"within {row['minutes']:g} min" if label_col == "minutes"
-                 else str(row["name"])[:27])
-        share = row["covered_share"] * 100 if row["population"] else float("nan")
-        cross = row["cross_share"] * 100 if row["population"] else float("nan")
-        lines.append(
-            f"{label:<28}{row['population']:>12,.0f}{row['covered']:>12,.0f}{share:>7.1f}"
-            f"{row['cross_covered']:>12,.0f}{cross:>7.1f}{row['uncovered']:>12,.0f}"
-        )
+    lines.append(" " * _LABEL_W + "".join(f"{head:>{w}}" for head, _, _, w in _SUMMARY_COLUMNS))
+    for i, label in enumerate(labels):
+        numbers = "".join(f"{values[col][i]:>{w}{fmt}}" for _, col, fmt, w in _SUMMARY_COLUMNS)
+        lines.append(_fit(label, _LABEL_W - 1) + " " + numbers)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# files
 
 
 @contextmanager
@@ -64,7 +178,8 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None) 
     """Write ``coverage.gpkg``, ``summary.csv`` (and ``areas.csv``) into ``out_dir``.
 
     The GeoPackage holds the layers ``stations``, ``population`` and, with
-    areas, ``areas``, all in WGS84. Returns the files written.
+    areas, ``areas``, all in WGS84. The CSV numbers are rounded as the module
+    docstring lists. Returns the files written.
     """
     out_dir = Path(out_dir)
     with _staged(out_dir) as (tmp, names):
@@ -76,12 +191,12 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None) 
         summary["stations"] = len(cov.stations)
         summary["counting_rule"] = cov.population.rule
         summary["population_dropped"] = cov.population.dropped_population
-        summary.to_csv(tmp / "summary.csv", index=False)
+        _to_csv(summary, tmp / "summary.csv")
         names += ["coverage.gpkg", "summary.csv"]
         if areas is not None:
             by_area = cov.by_area(areas)
             _wgs84(by_area).to_file(gpkg, layer="areas", driver="GPKG")
-            pd.DataFrame(by_area.drop(columns="geometry")).to_csv(tmp / "areas.csv", index=False)
+            _to_csv(by_area, tmp / "areas.csv")
             names.append("areas.csv")
     return [out_dir / n for n in names]
 
@@ -95,17 +210,17 @@ def write_frames(
 ) -> list[Path]:
     """Write ``<name>.gpkg`` (one layer per frame, WGS84), ``<name>.csv`` of the
     first layer's attributes and ``<table>.csv`` for each extra table, moving
-    them into ``out_dir`` only when all are written."""
+    them into ``out_dir`` only when all are written. CSV numbers are rounded
+    as the module docstring lists."""
     out_dir = Path(out_dir)
     with _staged(out_dir) as (tmp, names):
         for i, (layer, gdf) in enumerate(layers.items()):
             if len(gdf):
                 _wgs84(gdf).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG")
             if i == 0:
-                pd.DataFrame(gdf.drop(columns="geometry")).to_csv(tmp / f"{name}.csv",
-                                                                  index=False)
+                _to_csv(gdf, tmp / f"{name}.csv")
         names += [f"{name}.gpkg", f"{name}.csv"]
         for tname, table in (tables or {}).items():
-            table.to_csv(tmp / f"{tname}.csv", index=False)
+            _to_csv(table, tmp / f"{tname}.csv")
             names.append(f"{tname}.csv")
     return [out_dir / n for n in names if (out_dir / n).exists()]
