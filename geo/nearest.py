@@ -10,10 +10,11 @@ route: no graph search per query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -22,34 +23,63 @@ from numpy.typing import NDArray
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.hours import Week, open_in, parse_hours
 from circle15.geo.snap import segment_index
+from circle15.geo.station_hours import Hours, area_timezone
+
+
+@dataclass(frozen=True)
+class LineString:
+    """A walking route as a GeoJSON LineString: (lon, lat) pairs, courier first."""
+
+    type: Literal["LineString"]
+    coordinates: list[tuple[float, float]]
 
 
 @dataclass(frozen=True)
 class NearestStation:
-    """One answer: a station, the walk to it, and the route (lon/lat pairs)."""
+    """One answer: a station, the walk to it, and the route.
 
-    index: int
+    The one nearest-station type of circle15: geo returns it, the service
+    answers ``/nearest`` with it (:meth:`as_dict`), and the courier page
+    lists rows with the same fields.
+    """
+
     id: str
     name: str
     distance_m: float
     walk_min: float
     amenities: list[str]
     opening_hours: str
+    #: open at the time asked; None when the hours are unknown
     open_now: bool | None
     lon: float
     lat: float
-    route: list[tuple[float, float]] = field(default_factory=list)
+    route: LineString
 
     def as_dict(self) -> dict[str, Any]:
+        """As JSON wants it: metres to 0.1, minutes to 0.01."""
         return {
             "id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1),
             "walk_min": round(self.walk_min, 2), "amenities": self.amenities,
             "opening_hours": self.opening_hours, "open_now": self.open_now,
             "lon": self.lon, "lat": self.lat,
-            "route": {"type": "LineString", "coordinates": [list(p) for p in self.route]},
+            "route": {"type": self.route.type,
+                      "coordinates": [list(p) for p in self.route.coordinates]},
         }
+
+
+@dataclass(frozen=True)
+class NearestAnswer:
+    """The stations nearest first, with what they were measured by; coordinates in ``crs``."""
+
+    crs: str
+    walking_speed_kmh: float
+    limit_min: float
+    stations: list[NearestStation]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"crs": self.crs, "walking_speed_kmh": self.walking_speed_kmh,
+                "limit_min": self.limit_min, "stations": [s.as_dict() for s in self.stations]}
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,12 +95,17 @@ class NearestIndex:
     ids: list[str]
     names: list[str]
     amenities: list[list[str]]
-    hours: list[str]
-    weeks: list[Week | None]
+    hours: list[Hours]
     max_snap_m: float = 500.0
 
     @classmethod
-    def build(cls, cov: Coverage, *, max_snap_m: float = 500.0) -> NearestIndex:
+    def build(cls, cov: Coverage, *, max_snap_m: float = 500.0,
+              timezone: ZoneInfo | str | None = None) -> NearestIndex:
+        """The index for a coverage result.
+
+        ``timezone`` is the area's, for opening hours; by default the one at
+        the stations' median position.
+        """
         nr = cov.node_reach
         n = cov.network.n_nodes
         order = np.lexsort((nr.dist_m, nr.target))
@@ -89,11 +124,15 @@ class NearestIndex:
         def col(c: str) -> list[str]:
             return [str(x) for x in frame[c]] if c in frame else [""] * m
 
-        hours = col("opening_hours")
+        lonlat = frame[["lon", "lat"]].to_numpy(dtype=float) if m else np.zeros((0, 2))
+        if timezone is None and m:
+            timezone = area_timezone(*np.median(lonlat, axis=0).tolist())
+        hours = [Hours.read(h, timezone=timezone, lonlat=(lon, lat))
+                 for h, (lon, lat) in zip(col("opening_hours"), lonlat.tolist(), strict=True)]
         return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge,
                    col("id"), col("name"), [[a for a in x.split(";") if a]
                                             for x in col("amenities")],
-                   hours, [parse_hours(h) for h in hours], max_snap_m)
+                   hours, max_snap_m)
 
     @cached_property
     def limit_m(self) -> float:
@@ -129,6 +168,8 @@ class NearestIndex:
 
         Coordinates may be GCJ-02 or BD-09 (``crs``); the routes come back in
         the same system. Only stations within the coverage limit are listed.
+        ``when`` (default: now) decides ``open_now``; a naive datetime is
+        wall-clock time in the area's time zone.
         """
         kind = check_input_crs(crs)
         if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
@@ -167,7 +208,8 @@ class NearestIndex:
             if s not in best or total < best[s][0]:
                 best[s] = (total, -1)
         limit = self.limit_m
-        when = when or datetime.now()
+        if when is None:
+            when = datetime.now(UTC)
         out: list[NearestStation] = []
         for s, (metres, end) in sorted(best.items(), key=lambda kv: kv[1][0]):
             if metres > limit:
@@ -175,18 +217,33 @@ class NearestIndex:
             amen = self.amenities[s]
             if amenity and amenity not in amen:
                 continue
-            is_open_now = open_in(self.weeks[s], when)
+            is_open_now = self.hours[s].is_open(when)
             if open_now and is_open_now is not True:
                 continue
-            out.append(self._answer(s, metres, end, xy[0], amen, self.hours[s], is_open_now,
-                                    kind))
+            out.append(self._answer(s, metres, end, xy[0], amen, is_open_now, kind))
             if len(out) == k:
                 break
         return out
 
+    def answer(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        k: int = 3,
+        crs: str = "wgs84",
+        amenity: str | None = None,
+        open_now: bool = False,
+        when: datetime | None = None,
+    ) -> NearestAnswer:
+        """:meth:`query` with the walking assumptions it was measured by."""
+        found = self.query(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when)
+        settings = self.coverage.settings
+        return NearestAnswer(crs=crs, walking_speed_kmh=settings.speed_kmh,
+                             limit_min=settings.minutes, stations=found)
+
     def _answer(self, s: int, metres: float, end: int, start_xy: NDArray[np.float64],
-                amen: list[str], hours: str, is_open_now: bool | None, kind: str
-                ) -> NearestStation:
+                amen: list[str], is_open_now: bool | None, kind: str) -> NearestStation:
         cov = self.coverage
         net = cov.network
         st_xy = self.station_xy[s]
@@ -203,9 +260,9 @@ class NearestIndex:
             ll = np.column_stack(wgs84_to_bd09(ll[:, 0], ll[:, 1]))
         route = np.round(ll, 6).tolist()
         return NearestStation(
-            index=s, id=self.ids[s], name=self.names[s],
+            id=self.ids[s], name=self.names[s],
             distance_m=metres, walk_min=metres / cov.settings.metres_per_minute,
-            amenities=amen, opening_hours=hours, open_now=is_open_now,
+            amenities=amen, opening_hours=self.hours[s].spec, open_now=is_open_now,
             lon=route[-1][0], lat=route[-1][1],
-            route=[(a, b) for a, b in route],
+            route=LineString("LineString", [(a, b) for a, b in route]),
         )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Response
 
 from circle15.api.deps import StateDep
 from circle15.api.schemas import CRS
-from circle15.geo.layers import AMENITY_ALIASES
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from circle15.geo.nearest import NearestAnswer
+from circle15.geo.stations import AMENITY_ALIASES
 
 router = APIRouter(tags=["courier"])
 Amenity = Annotated[str | None, Query(description="only stations offering this: "
@@ -19,33 +20,8 @@ Amenity = Annotated[str | None, Query(description="only stations offering this: 
                                       pattern="^(" + "|".join(AMENITY_ALIASES) + ")$")]
 
 
-class Route(BaseModel):
-    type: Literal["LineString"]
-    coordinates: list[list[float]]
-
-
-class NearestStationOut(BaseModel):
-    id: str
-    name: str
-    distance_m: float
-    walk_min: float
-    amenities: list[str]
-    opening_hours: str
-    open_now: bool | None
-    lon: float
-    lat: float
-    route: Route
-
-
-class NearestAnswer(BaseModel):
-    """The stations, nearest first; coordinates in ``crs``."""
-
-    crs: str
-    walking_speed_kmh: float
-    limit_min: float
-    stations: list[NearestStationOut]
-
-
+# the answer's schema is geo's own result type (a dataclass): one definition for
+# geo, this endpoint and the courier page
 @router.get("/nearest", summary="The k nearest stations by walking time, with routes",
             response_model=NearestAnswer,
             openapi_extra={"x-example": "/nearest?lon=24.94&lat=60.17&k=3"})
@@ -62,10 +38,8 @@ async def nearest(
     # a sub-millisecond lookup: answered on the event loop and serialised directly
     # (FastAPI's generic encoder would cost more than the search itself)
     index = state.nearest()
-    when = datetime.now(ZoneInfo(state.settings.timezone)).replace(tzinfo=None)
-    found = index.query(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when)
-    body = {"crs": crs, "walking_speed_kmh": index.coverage.settings.speed_kmh,
-            "limit_min": index.coverage.settings.minutes,
-            "stations": [f.as_dict() for f in found]}
-    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    # an aware time: the stations' hours convert it to the area's own zone
+    when = datetime.now(ZoneInfo(state.settings.timezone))
+    answer = index.answer(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when)
+    return Response(json.dumps(answer.as_dict(), ensure_ascii=False, separators=(",", ":")),
                     media_type="application/json")

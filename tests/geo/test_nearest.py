@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
 import pytest
+
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.errors import InputError
-from circle15.geo.layers import Stations
 from circle15.geo.nearest import NearestIndex
 from circle15.geo.snap import snap_points
-
+from circle15.geo.stations import Stations
 from tests.helpers import make_population, make_stations, points_near_streets
 from tests.reference import split_graph, within
 
@@ -40,32 +40,50 @@ def test_matches_networkx(index, liechtenstein):
     for lon, lat in queries:
         got = index.query(lon, lat, k=5)
         q = snap_points(net, net.project(np.array([lon]), np.array([lat])), max_dist_m=1e4)
-        G = split_graph(net, {"st": cov.stations.snapped, "q": q})
+        G = split_graph(net, {"st": cov.stations.snapped, "q": q}, targets=frozenset({"st"}))
         ref = within(G, ("q", 0), cov.settings.limit_m)
         want = sorted((d, j) for (g, j), d in ((key, d) for key, d in ref.items()
                                              if isinstance(key, tuple) and key[0] == "st"))
         want = want[:5]
-        assert [r.index for r in got] == [j for _, j in want]
+        assert [r.id for r in got] == [cov.stations.ids[j] for _, j in want]
         np.testing.assert_allclose([r.distance_m for r in got], [d for d, _ in want], atol=1e-3)
         for r in got:
             # the route starts at the courier and ends at the station, and is no shorter
             # than the straight line
-            assert r.route[0] == pytest.approx((lon, lat), abs=1e-5)
-            assert r.route[-1] == pytest.approx((r.lon, r.lat))
-            xy = net.project(np.array([p[0] for p in r.route]), np.array([p[1] for p in r.route]))
+            line = r.route.coordinates
+            assert r.route.type == "LineString"
+            assert line[0] == pytest.approx((lon, lat), abs=1e-5)
+            assert line[-1] == pytest.approx((r.lon, r.lat))
+            xy = net.project(np.array([p[0] for p in line]), np.array([p[1] for p in line]))
             length = np.hypot(*np.diff(xy, axis=0).T).sum()
             assert length <= r.distance_m + 1.0
             assert length >= np.hypot(*(xy[-1] - xy[0])) - 1.0
 
 
-def test_filters_and_gcj02(index, liechtenstein):
-    lon, lat = points_near_streets(liechtenstein, 1, np.random.default_rng(9))[0]
+@pytest.fixture(scope="module")
+def busy_spot(index):
+    """A spot next to a station with the most other stations within reach."""
+    spots = index.coverage.stations.frame[["lon", "lat"]].to_numpy() + np.array([0.0002, 0.0])
+    return max(map(tuple, spots), key=lambda p: len(index.query(*p, k=20)))
+
+
+def test_filters_and_gcj02(index, busy_spot):
+    lon, lat = busy_spot
     everything = index.query(lon, lat, k=20)
+    assert len(everything) >= 4
     aid = index.query(lon, lat, k=20, amenity="first_aid")
     assert [r.id for r in aid] == [r.id for r in everything if "first_aid" in r.amenities]
+    assert aid and len(aid) < len(everything)
     sunday = datetime(2026, 11, 29, 10, 0)
     open_ = index.query(lon, lat, k=20, open_now=True, when=sunday)
     assert [r.id for r in open_] == [r.id for r in everything if r.opening_hours == "24/7"]
+    assert open_ and len(open_) < len(everything)
+    # a weekday morning in Vaduz, asked as UTC: 08:30 there, 07:30 UTC
+    tuesday_utc = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
+    weekday = index.query(lon, lat, k=20, open_now=True, when=tuesday_utc)
+    assert [r.id for r in weekday] == [r.id for r in everything]
+    early = index.query(lon, lat, k=20, open_now=True, when=tuesday_utc - timedelta(hours=1))
+    assert [r.id for r in early] == [r.id for r in open_]
     # outside China GCJ-02 is WGS84; inside it would shift: the conversion is applied
     g_lon, g_lat = wgs84_to_gcj02(lon, lat)
     same = index.query(float(g_lon), float(g_lat), k=20, crs="gcj02")
@@ -77,3 +95,17 @@ def test_bad_positions(index):
         index.query(200.0, 47.1)
     with pytest.raises(InputError, match="from the nearest walkable street"):
         index.query(9.0, 46.0)
+
+
+def test_one_result_type_serialises_as_the_service_answers(index, busy_spot):
+    lon, lat = busy_spot
+    answer = index.answer(lon, lat, k=2, when=datetime(2026, 11, 24, 10, 0))
+    body = answer.as_dict()
+    assert body["crs"] == "wgs84" and body["limit_min"] == 20
+    first = body["stations"][0]
+    assert set(first) == {"id", "name", "distance_m", "walk_min", "amenities", "opening_hours",
+                          "open_now", "lon", "lat", "route"}
+    assert first["route"]["type"] == "LineString"
+    assert first["route"]["coordinates"][-1] == [first["lon"], first["lat"]]
+    assert first["open_now"] is True  # 24/7 or a weekday morning
+    assert first["distance_m"] == round(answer.stations[0].distance_m, 1)
