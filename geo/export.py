@@ -65,7 +65,8 @@ def round_for_csv(table: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         decimals = csv_decimals(str(col))
         if decimals is not None and pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(decimals)
+            # + 0.0 turns -0.0 (a tiny negative difference rounded) into 0.0
+            out[col] = out[col].round(decimals) + 0.0
     return out
 
 

@@ -107,7 +107,7 @@ def test_frames_csv_is_rounded_and_gpkg_keeps_full_precision(tmp_path):
          "off_network_m": [12.3456], "area_km2": [0.0123456], "lon": [lon], "lat": [lat]},
         geometry=[shapely.Point(lon, lat)], crs=4326)
     table = pd.DataFrame({"k": [0, 1], "covered": [10.04, 20.06], "cross_share": [1 / 3, 2 / 3],
-                          "solve_time_s": [0.123456, 1.0]})
+                          "solve_time_s": [0.123456, 1.0], "uncovered": [-1e-12, 0.0]})
     write_frames(tmp_path, "gaps", {"gaps": gdf}, tables={"curve": table})
     (row,) = _read_rows(tmp_path / "gaps.csv")
     assert row == {"rank": "1", "name": "仁和镇", "population": "1234.6", "units": "7",
@@ -118,6 +118,7 @@ def test_frames_csv_is_rounded_and_gpkg_keeps_full_precision(tmp_path):
     assert [r["covered"] for r in curve] == ["10.0", "20.1"]
     assert [r["cross_share"] for r in curve] == ["0.3333", "0.6667"]
     assert [r["solve_time_s"] for r in curve] == ["0.123", "1.0"]
+    assert [r["uncovered"] for r in curve] == ["0.0", "0.0"]  # no "-0.0" from float noise
     back = gpd.read_file(tmp_path / "gaps.gpkg", layer="gaps")
     assert back["population"].iloc[0] == pytest.approx(1234.56789, abs=1e-9)
 
