@@ -18,7 +18,6 @@ from circle15.api.settings import Settings
 from circle15.api.store import StationStore
 from circle15.geo.coverage import Areas, Coverage, CoverageSettings, compute_coverage, read_areas
 from circle15.geo.errors import InputError
-from circle15.geo.layers import Population, Stations, read_population, stations_from_records
 from circle15.geo.nearest import NearestIndex
 from circle15.geo.network import Network
 from circle15.geo.network_cache import load_network
@@ -29,6 +28,8 @@ from circle15.geo.population import (
     read_census,
     read_osm_buildings,
 )
+from circle15.geo.population_points import Population, read_population
+from circle15.geo.stations import Stations, stations_from_records
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def _seed(store: StationStore, settings: Settings, net: Network) -> None:
     """Fill an empty database: the configured seed file, or the demo's examples."""
     import tempfile
 
-    from circle15.geo.layers import read_stations
+    from circle15.geo.stations import read_stations
 
     if settings.stations_seed:
         stations = read_stations(settings.stations_seed, net)

@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.layers import population_from_points  # noqa: E402
 from circle15.geo.network import Network  # noqa: E402
 from circle15.geo.network_cache import load_network  # noqa: E402
+from circle15.geo.population_points import population_from_points  # noqa: E402
 from circle15.geo.snap import segment_index  # noqa: E402
 from tests.helpers import make_stations, points_near_streets  # noqa: E402
 

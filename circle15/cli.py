@@ -22,8 +22,8 @@ from circle15.geo.errors import Circle15Error
 if TYPE_CHECKING:
     from circle15.geo.candidates import Candidates
     from circle15.geo.coverage import Areas, Coverage
-    from circle15.geo.layers import Population
     from circle15.geo.network import Network
+    from circle15.geo.population_points import Population
 
 log = logging.getLogger("circle15")
 
@@ -112,8 +112,8 @@ def _load_and_cover(args: argparse.Namespace, *, network: str, stations: Path,
                     population: Path | None, areas: Path | None) -> _Loaded:
     """Network, stations, population (and areas) read, checked and covered."""
     from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
-    from circle15.geo.layers import read_stations
     from circle15.geo.network_cache import load_network
+    from circle15.geo.stations import read_stations
 
     step = _Steps(args.quiet)
     settings = CoverageSettings.of(args.minutes, speed_kmh=args.speed_kmh, bands_min=args.bands)
@@ -142,7 +142,6 @@ def _population(args: argparse.Namespace, net: Network, network: str,
                 population: Path | None) -> Population:
     """The population layer from whichever source was given."""
     from circle15.geo.errors import InputError
-    from circle15.geo.layers import read_population
     from circle15.geo.population import (
         buildings_population,
         dasymetric_population,
@@ -150,6 +149,7 @@ def _population(args: argparse.Namespace, net: Network, network: str,
         read_census,
         read_osm_buildings,
     )
+    from circle15.geo.population_points import read_population
 
     snap = args.population_max_snap_m
     if args.census or args.buildings_total:

@@ -18,9 +18,10 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84, to_wgs84
 from circle15.geo.errors import InputError, Problem, SettingsError
-from circle15.geo.layers import ID_NAMES, NAME_NAMES, place_points
 from circle15.geo.network import Network
-from circle15.geo.snap import Snapped, snap_points
+from circle15.geo.placement import place_points
+from circle15.geo.snap import DEFAULT_RULE, Snapped, SnapRule, snap_points
+from circle15.geo.stations import ID_NAMES, NAME_NAMES
 from circle15.geo.tables import find_column, read_table
 
 log = logging.getLogger(__name__)
@@ -131,14 +132,15 @@ def read_osm_shops(path: str | Path) -> pd.DataFrame:
 
 
 def candidates_from_osm_shops(
-    net: Network, path: str | Path, *, max_snap_m: float = SHOP_MAX_SNAP_M
+    net: Network, path: str | Path, *, max_snap_m: float = SHOP_MAX_SNAP_M,
+    rule: SnapRule = DEFAULT_RULE,
 ) -> Candidates:
     """Street-front shops and amenities of an OSM file within ``max_snap_m`` of a street."""
     shops = read_osm_shops(path)
     if shops.empty:
         raise InputError(str(path), "the OSM file has no shops or street-front amenities")
     xy = net.project(shops["lon"].to_numpy(), shops["lat"].to_numpy())
-    snapped = snap_points(net, xy, max_dist_m=max_snap_m)
+    snapped = snap_points(net, xy, max_dist_m=max_snap_m, rule=rule)
     ok = snapped.ok
     if not ok.any():
         raise InputError(str(path), f"no shop lies within {max_snap_m:g} m of a walkable street")
@@ -152,7 +154,8 @@ def candidates_from_osm_shops(
 
 
 def read_candidate_list(
-    path: str | Path, net: Network, *, crs: str = "wgs84", max_snap_m: float = 200.0
+    path: str | Path, net: Network, *, crs: str = "wgs84", max_snap_m: float = 200.0,
+    rule: SnapRule = DEFAULT_RULE,
 ) -> Candidates:
     """A planner's list of sites (CSV/XLSX/GeoJSON with id, name and location)."""
     raw = read_table(path)
@@ -173,7 +176,8 @@ def read_candidate_list(
                                     row=i + 1, column=id_col, ident=cid))
         seen.setdefault(cid, i)
     lon, lat = to_wgs84(raw.lon, raw.lat, check_input_crs(crs))
-    placement = place_points(net, lon, lat, max_snap_m=max_snap_m, ids=ids, what="candidate")
+    placement = place_points(net, lon, lat, max_snap_m=max_snap_m, ids=ids, what="candidate",
+                             rule=rule)
     problems += placement.problems
     if problems:
         raise InputError(source, sorted(problems, key=lambda p: p.row or 0))

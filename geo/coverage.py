@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.layers import Population, Stations
 from circle15.geo.network import Network
+from circle15.geo.population_points import Population
 from circle15.geo.reach import (
     Nearest,
     Reach,
@@ -29,6 +29,7 @@ from circle15.geo.reach import (
     reach_within,
     same_edge_pairs,
 )
+from circle15.geo.stations import Stations
 from circle15.geo.tables import find_column
 
 #: walking speed: GB 50180-2018 puts the 15-minute life circle at 800-1,000 m,
@@ -151,6 +152,15 @@ class Coverage:
             gdf[f"stations_{b:g}min"] = self.unit_count[j]
         gdf["covered"] = self.unit_count[-1] >= 1
         gdf["cross_covered"] = self.unit_count[-1] >= CROSS_COVERAGE
+        # where each unit joined the network: the join on its way to the nearest station
+        snapped = self.population.snapped
+        joins = snapped.all_joins()
+        row = self.nearest_any.target_join
+        used = row >= 0
+        edge = np.where(used, joins.edge[np.maximum(row, 0)], snapped.edge)
+        gdf["snap_way"] = self.network.edge_way[edge]
+        gdf["snap_m"] = np.round(np.where(used, joins.off_m[np.maximum(row, 0)],
+                                          snapped.off_m), 1)
         return gdf
 
     def stations_frame(self) -> gpd.GeoDataFrame:

@@ -67,7 +67,7 @@ def reached_lines(
 
     ``(group, edge, d_u, d_v)`` rows give the walking distance of a group
     (one station, or all stations together) to each end of an edge it reaches;
-    ``sources`` add the stretch of their own edge they reach directly.
+    ``sources`` add the stretch of the edges they join that they reach directly.
     """
     length = net.edge_length_m[edge]
     r_u = limit_m - d_u  # metres left on arriving at u (negative: not reached)
@@ -86,12 +86,13 @@ def reached_lines(
     a_list.append(length[from_v] - r_v[from_v])
     b_list.append(length[from_v])
     # each source's own edge, walked straight from where it stands
-    budget = limit_m - sources.off_m
+    joins = sources.all_joins()
+    budget = limit_m - joins.off_m
     own = budget > 0
-    groups.append(source_group[own])
-    edges.append(sources.edge[own])
-    a_list.append(sources.along_m[own] - budget[own])
-    b_list.append(sources.along_m[own] + budget[own])
+    groups.append(source_group[joins.point[own]])
+    edges.append(joins.edge[own])
+    a_list.append(joins.along_m[own] - budget[own])
+    b_list.append(joins.along_m[own] + budget[own])
     g = np.concatenate(groups)
     e = np.concatenate(edges)
     lines = _pieces(net, e, np.concatenate(a_list), np.concatenate(b_list))

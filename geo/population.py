@@ -1,7 +1,7 @@
 """Population from the sources planners have: rasters, census polygons, buildings.
 
 Every source ends as points with counts that go through the one placement
-path of :func:`geo.layers.population_from_points`:
+path of :func:`circle15.geo.population_points.population_from_points`:
 
 - a GeoTIFF of counts (or of densities, declared, converted with each cell's
   area) becomes cell-centre points, clipped to the network's area;
@@ -26,8 +26,9 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, Problem, SettingsError
-from circle15.geo.layers import POPULATION_MAX_SNAP_M, Population, population_from_points
 from circle15.geo.network import Network
+from circle15.geo.population_points import POPULATION_MAX_SNAP_M, Population, population_from_points
+from circle15.geo.snap import DEFAULT_RULE, SnapRule
 from circle15.geo.tables import find_column, parse_numbers
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,15 @@ class Estimate:
     source: str
     method: str
 
-    def place(self, net: Network, *, max_snap_m: float = POPULATION_MAX_SNAP_M) -> Population:
+    def place(self, net: Network, *, max_snap_m: float = POPULATION_MAX_SNAP_M,
+              rule: SnapRule = DEFAULT_RULE) -> Population:
         """Snap to the network; units too far from any street are dropped and counted."""
         pop = population_from_points(net, self.lon, self.lat, self.count, unit_ids=self.ids,
-                                     source=self.source, max_snap_m=max_snap_m, on_far="drop")
-        rule = f"{pop.rule}; population estimated by {self.method}"
+                                     source=self.source, max_snap_m=max_snap_m, on_far="drop",
+                                     rule=rule)
+        text = f"{pop.rule}; population estimated by {self.method}"
         return Population(pop.frame, pop.snapped, pop.source, pop.dropped_units,
-                          pop.dropped_population, rule)
+                          pop.dropped_population, text)
 
 
 # ---------------------------------------------------------------------------

@@ -25,66 +25,55 @@ from circle15.geo.snap import Snapped
 #: cells (sources × nodes) of one dense batch of the per-source search
 _BATCH_CELLS = 16_000_000
 
-#: (source, target, metres) of sources and targets that share an edge
-Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+#: (source, target, metres, target join row) of sources and targets that share an edge
+Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]
 
 
 def augmented_graph(net: Network, sources: Snapped) -> sp.csr_matrix:
     """The network plus one virtual node per source (indices n .. n+m-1).
 
-    A virtual node has arcs to its edge's two ends weighted by the off-network
-    walk plus the walk along the edge; nothing leads into it, so no path can
-    pass through another source. Built by appending rows to the network's CSR
-    arrays, without re-sorting them.
+    A virtual node has an arc to each node next to one of its joins, weighted
+    by the off-network walk plus the walk along the edge; nothing leads into
+    it, so no path can pass through another source. Built by appending rows to
+    the network's CSR arrays, without re-sorting them.
     """
     if not sources.ok.all():
         msg = "every source must be snapped to the network"
         raise ValueError(msg)
     n, m = net.n_nodes, len(sources)
     base = net.csr
-    w_u = np.maximum(sources.off_m + sources.to_u_m, MIN_LENGTH_M)
-    w_v = np.maximum(sources.off_m + sources.to_v_m, MIN_LENGTH_M)
-    loop = sources.u == sources.v  # a loop edge: both arcs lead to one node
-    # row i of the new block: [u_i, v_i], or [u_i] alone for a loop edge
-    per_row = np.where(loop, 1, 2)
-    cols = np.column_stack([sources.u, sources.v]).ravel()
-    data = np.column_stack([np.where(loop, np.minimum(w_u, w_v), w_u), w_v]).ravel()
-    keep = np.column_stack([np.ones(m, dtype=bool), ~loop]).ravel()
+    ends = sources.all_joins().ends()
+    per_row = np.bincount(ends.point, minlength=m)
     indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(per_row)])
     return sp.csr_matrix(
-        (np.concatenate([base.data, data[keep]]), np.concatenate([base.indices, cols[keep]]),
-         indptr),
+        (np.concatenate([base.data, np.maximum(ends.extra_m, MIN_LENGTH_M)]),
+         np.concatenate([base.indices, ends.node]), indptr),
         shape=(n + m, n + m),
     )
 
 
 def same_edge_pairs(sources: Snapped, targets: Snapped) -> Pairs:
-    """(source, target, metres) for pairs on one edge, walking along it directly."""
-    s_ok = np.flatnonzero(sources.ok)
-    t_ok = np.flatnonzero(targets.ok)
-    if s_ok.size == 0 or t_ok.size == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0)
-    s_order = s_ok[np.argsort(sources.edge[s_ok], kind="stable")]
-    s_edges = sources.edge[s_order]
+    """(source, target, metres, target join) for joins on one edge, walking along it
+    directly."""
+    s_j, t_j = sources.all_joins(), targets.all_joins()
+    empty = np.empty(0, dtype=np.int64)
+    if len(s_j) == 0 or len(t_j) == 0:
+        return empty, empty, np.empty(0), empty
+    s_order = np.argsort(s_j.edge, kind="stable")
+    s_edges = s_j.edge[s_order]
     # most targets share no edge with a source: drop them before searching
-    t_ok = t_ok[np.isin(targets.edge[t_ok], s_edges)]
-    t_edges = targets.edge[t_ok]
+    t_rows = np.flatnonzero(np.isin(t_j.edge, s_edges))
+    t_edges = t_j.edge[t_rows]
     lo = np.searchsorted(s_edges, t_edges, side="left")
     hi = np.searchsorted(s_edges, t_edges, side="right")
     counts = hi - lo
     if counts.sum() == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0)
-    t_rep = np.repeat(t_ok, counts)
+        return empty, empty, np.empty(0), empty
+    t_rep = np.repeat(t_rows, counts)
     offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     s_rep = s_order[np.repeat(lo, counts) + offs]
-    dist = (
-        sources.off_m[s_rep]
-        + np.abs(sources.along_m[s_rep] - targets.along_m[t_rep])
-        + targets.off_m[t_rep]
-    )
-    return s_rep, t_rep, dist
+    dist = s_j.off_m[s_rep] + np.abs(s_j.along_m[s_rep] - t_j.along_m[t_rep]) + t_j.off_m[t_rep]
+    return s_j.point[s_rep], t_j.point[t_rep], dist, t_rep
 
 
 @dataclass(frozen=True)
@@ -100,6 +89,9 @@ class Nearest:
     node_pred: NDArray[np.int64]
     target_dist_m: NDArray[np.float64]
     target_source: NDArray[np.int64]
+    #: the row of the targets' :meth:`Snapped.all_joins` each reached target
+    #: walks through (-1 where unreached)
+    target_join: NDArray[np.int64]
 
 
 def nearest_sources(
@@ -116,11 +108,10 @@ def nearest_sources(
     ``node_pred`` is the predecessor of each node on its path from the nearest
     source (a virtual node index >= n marks the first step off the source).
     """
-    n, m = net.n_nodes, len(sources)
+    n, m, k = net.n_nodes, len(sources), len(targets)
     if m == 0:
-        k = len(targets)
         return Nearest(np.full(n, np.inf), np.full(n, -1), np.full(n, -9999),
-                       np.full(k, np.inf), np.full(k, -1))
+                       np.full(k, np.inf), np.full(k, -1), np.full(k, -1))
     if graph is None:
         graph = augmented_graph(net, sources)
     dist, pred, origin = csgraph.dijkstra(
@@ -129,23 +120,29 @@ def nearest_sources(
     )
     node_dist = dist[:n]
     node_source = np.where(origin[:n] >= 0, origin[:n] - n, -1)
-    via_u = node_dist[targets.u] + targets.to_u_m + targets.off_m
-    via_v = node_dist[targets.v] + targets.to_v_m + targets.off_m
-    t_dist = np.minimum(via_u, via_v)
-    t_src = np.where(via_u <= via_v, node_source[targets.u], node_source[targets.v])
-    s, t, d = pairs if pairs is not None else same_edge_pairs(sources, targets)
-    if s.size:
-        # several sources may share an edge with one target: apply the best one
-        order = np.lexsort((d, t))
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = t[order][1:] != t[order][:-1]
-        s, t, d = s[order][first], t[order][first], d[order][first]
-        better = d < t_dist[t]
-        t_dist[t[better]] = d[better]
-        t_src[t[better]] = s[better]
-    t_dist = np.where(t_dist <= limit_m, t_dist, np.inf)
-    t_src = np.where(np.isfinite(t_dist), t_src, -1)
-    return Nearest(node_dist, node_source, pred[:n], t_dist, t_src)
+    ends = targets.all_joins().ends()
+    via = node_dist[ends.node] + ends.extra_m
+    s, t, d, row = pairs if pairs is not None else same_edge_pairs(sources, targets)
+    # every way to every target, the shortest first
+    all_t = np.concatenate([ends.point, t])
+    all_d = np.concatenate([via, d])
+    all_s = np.concatenate([node_source[ends.node], s])
+    all_row = np.concatenate([ends.join, row])
+    order = np.lexsort((all_d, all_t))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = all_t[order][1:] != all_t[order][:-1]
+    best = order[first]
+    t_dist = np.full(k, np.inf)
+    t_src = np.full(k, -1, dtype=np.int64)
+    t_join = np.full(k, -1, dtype=np.int64)
+    t_dist[all_t[best]] = all_d[best]
+    t_src[all_t[best]] = all_s[best]
+    t_join[all_t[best]] = all_row[best]
+    reached = t_dist <= limit_m
+    t_dist = np.where(reached, t_dist, np.inf)
+    t_src = np.where(reached, t_src, -1)
+    t_join = np.where(reached, t_join, -1)
+    return Nearest(node_dist, node_source, pred[:n], t_dist, t_src, t_join)
 
 
 @dataclass(frozen=True)
@@ -282,17 +279,13 @@ def reach_within(
     # the same entries grouped by node, to read them at the targets' edge ends
     by_node = np.argsort(r_node, kind="stable")
     indptr = np.concatenate([[0], np.cumsum(np.bincount(r_node, minlength=n))])
-    cand_s, cand_t, cand_d = [], [], []
-    for end, along in ((targets.u, targets.to_u_m), (targets.v, targets.to_v_m)):
-        t_idx, pos = _ragged(indptr, end)
-        entry = by_node[pos]
-        cand_s.append(r_src[entry])
-        cand_t.append(t_idx)
-        cand_d.append(r_dist[entry] + along[t_idx] + targets.off_m[t_idx])
-    s_pair, t_pair, d_pair = pairs if pairs is not None else same_edge_pairs(sources, targets)
-    cand_s.append(s_pair)
-    cand_t.append(t_pair)
-    cand_d.append(d_pair)
+    ends = targets.all_joins().ends()
+    t_idx, pos = _ragged(indptr, ends.node)
+    entry = by_node[pos]
+    s_pair, t_pair, d_pair, _ = pairs if pairs is not None else same_edge_pairs(sources, targets)
+    cand_s = [r_src[entry], s_pair]
+    cand_t = [ends.point[t_idx], t_pair]
+    cand_d = [r_dist[entry] + ends.extra_m[t_idx], d_pair]
     src = np.concatenate(cand_s)
     tgt = np.concatenate(cand_t)
     dst = np.concatenate(cand_d)

@@ -1,32 +1,138 @@
-"""Snap points to the nearest walkable edge, keeping the off-network walk.
+"""Join points to the walking network: the snapping rule.
 
-A point is placed at its nearest position on the nearest edge (not just the
-nearest node). Its walk to the network is the straight line to that position;
-from there it reaches the edge's two end nodes along the edge.
+A point (a person, a station, a courier's query) enters the network from where
+it stands, so it may join only edges a pedestrian can step onto from there:
+by default not tunnels, ways below ground, indoor ways, bridges or trunks
+without a sidewalk (:mod:`circle15.geo.osm_tags`, like GraphHopper's
+``snap_preventions``); those edges stay in the network for walking through.
+
+A point joins the best of the nearby eligible edges, not only the nearest:
+every eligible edge within the nearest eligible edge's distance plus a slack
+(:attr:`SnapRule.slack_m`, default 50 m) is a *join*; the point's walking time
+is the minimum over its joins of straight-line walk + walk along the edge +
+network walk. The slack applies even past the snapping limit. When no eligible
+edge lies within the limit, the point falls back to the one nearest walkable
+edge (no slack) and is flagged. Off-network distances are straight lines in the
+network's metric CRS.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from circle15.geo.errors import SettingsError
 from circle15.geo.network import Network
+from circle15.geo.osm_tags import DEFAULT_SNAP_AVOID, avoid_mask, parse_snap_avoid
+
+#: default slack: joins within this many metres beyond the nearest eligible edge
+SNAP_SLACK_M = 50.0
+
+
+@dataclass(frozen=True)
+class SnapRule:
+    """Which edges a point may join (``avoid``) and how far past the nearest (``slack_m``)."""
+
+    avoid: tuple[str, ...] = DEFAULT_SNAP_AVOID
+    slack_m: float = SNAP_SLACK_M
+
+    @classmethod
+    def of(cls, avoid: str | Iterable[str] | None = None,
+           slack_m: float | None = None) -> SnapRule:
+        """Validated rule from user settings (``"tunnel,bridge"``, ``"none"``, metres)."""
+        slack = SNAP_SLACK_M if slack_m is None else float(slack_m)
+        if not (np.isfinite(slack) and slack >= 0):
+            msg = f"--snap-slack-m must be 0 or a positive number of metres, not {slack_m}"
+            raise SettingsError(msg)
+        return cls(parse_snap_avoid(avoid), slack)
+
+    def describe(self) -> str:
+        avoid = ", ".join(self.avoid) if self.avoid else "nothing"
+        slack = (f"the best of the eligible edges within {self.slack_m:g} m beyond the nearest"
+                 if self.slack_m > 0 else "the nearest eligible edge")
+        return (f"points join {slack}; they do not join edges of these kinds: {avoid} "
+                "(such edges are still walked through); with no eligible edge within the "
+                "snapping limit a point joins the nearest walkable edge (fallback)")
+
+
+#: the rule before snap prevention: the single nearest walkable edge
+NEAREST_EDGE = SnapRule(avoid=(), slack_m=0.0)
+#: the default rule: no tunnels, underground, indoor ways, bridges or bare trunks;
+#: the best of the eligible edges within 50 m beyond the nearest
+DEFAULT_RULE = SnapRule()
+
+_FIELDS = ("edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v")
+
+
+@dataclass(frozen=True)
+class Joins:
+    """Every way a set of points joins the network: one row per (point, edge).
+
+    Rows are sorted by ``point``. ``along_m`` is the walking distance from the
+    edge's ``u`` node to the join position; ``to_u_m``/``to_v_m`` the walk along
+    the edge to each end; ``off_m`` the straight walk from the point.
+    """
+
+    point: NDArray[np.int64]
+    edge: NDArray[np.int64]
+    off_m: NDArray[np.float64]
+    along_m: NDArray[np.float64]
+    to_u_m: NDArray[np.float64]
+    to_v_m: NDArray[np.float64]
+    u: NDArray[np.int64]
+    v: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.point.shape[0])
+
+    def rows(self, index: NDArray[np.int64]) -> Joins:
+        return Joins(self.point[index], *(getattr(self, f)[index] for f in _FIELDS))
+
+    def ends(self) -> JoinEnds:
+        """The best way from each point to each node it joins next to (sorted by point)."""
+        row = np.arange(len(self))
+        point = np.concatenate([self.point, self.point])
+        node = np.concatenate([self.u, self.v])
+        extra = np.concatenate([self.off_m + self.to_u_m, self.off_m + self.to_v_m])
+        rows = np.concatenate([row, row])
+        order = np.lexsort((extra, node, point))
+        point, node, extra, rows = point[order], node[order], extra[order], rows[order]
+        first = np.ones(point.size, dtype=bool)
+        first[1:] = (point[1:] != point[:-1]) | (node[1:] != node[:-1])
+        return JoinEnds(point[first], node[first], extra[first], rows[first])
+
+
+class JoinEnds(NamedTuple):
+    """From each point to a network node next to one of its joins, the shortest way."""
+
+    point: NDArray[np.int64]
+    node: NDArray[np.int64]
+    #: off-network walk + walk along the edge to the node, metres
+    extra_m: NDArray[np.float64]
+    #: the row of :class:`Joins` this way goes through
+    join: NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class Snapped:
     """Positions of k points on the network (all arrays of shape (k,)).
 
+    The per-point arrays describe each point's *primary* join: its nearest
+    eligible edge (or the fallback edge). ``joins`` holds every join of the
+    rule (None when the primary join is the only one).
+
     Attributes
     ----------
     edge
-        Index of the edge each point snapped to; -1 where none was within reach.
+        Index of the primary edge; -1 where none was within reach.
     off_m
         Straight-line walk from the point to the edge, metres.
     along_m
@@ -35,6 +141,9 @@ class Snapped:
         Walking distance along the edge to its ``u`` and ``v`` nodes, metres.
     u, v
         The edge's end nodes (indices), -1 where not snapped.
+    fallback
+        True where no eligible edge was within reach and the point joined the
+        nearest walkable edge instead.
     """
 
     edge: NDArray[np.int64]
@@ -44,6 +153,12 @@ class Snapped:
     to_v_m: NDArray[np.float64]
     u: NDArray[np.int64]
     v: NDArray[np.int64]
+    joins: Joins | None = None
+    fallback: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        if self.fallback.shape[0] != self.edge.shape[0]:
+            object.__setattr__(self, "fallback", np.zeros(self.edge.shape[0], dtype=bool))
 
     @property
     def ok(self) -> NDArray[np.bool_]:
@@ -52,25 +167,42 @@ class Snapped:
     def __len__(self) -> int:
         return int(self.edge.shape[0])
 
+    def all_joins(self) -> Joins:
+        """Every join, the primary ones included (rows sorted by point)."""
+        if self.joins is not None:
+            return self.joins
+        ok = np.flatnonzero(self.ok)
+        return Joins(ok, *(getattr(self, f)[ok] for f in _FIELDS))
+
     def take(self, index: NDArray[np.int64] | NDArray[np.bool_]) -> Snapped:
-        return Snapped(
-            edge=self.edge[index],
-            off_m=self.off_m[index],
-            along_m=self.along_m[index],
-            to_u_m=self.to_u_m[index],
-            to_v_m=self.to_v_m[index],
-            u=self.u[index],
-            v=self.v[index],
-        )
+        """The points at ``index`` (a mask or positions), in that order."""
+        idx = np.asarray(index)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        joins = None
+        if self.joins is not None:
+            ptr = np.searchsorted(self.joins.point, np.arange(len(self) + 1))
+            start, count = ptr[idx], ptr[idx + 1] - ptr[idx]
+            new_point = np.repeat(np.arange(idx.size), count)
+            rows = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) \
+                + np.repeat(start, count)
+            picked = self.joins.rows(rows)
+            joins = Joins(new_point, *(getattr(picked, f) for f in _FIELDS))
+        primary = {f: getattr(self, f)[idx] for f in _FIELDS}
+        return Snapped(**primary, joins=joins, fallback=self.fallback[idx])
 
     @staticmethod
     def concat(parts: list[Snapped]) -> Snapped:
-        return Snapped(
-            **{
-                name: np.concatenate([getattr(p, name) for p in parts])
-                for name in ("edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v")
-            }
-        )
+        primary = {f: np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS}
+        fallback = np.concatenate([p.fallback for p in parts])
+        joins = None
+        if any(p.joins is not None for p in parts):
+            offsets = np.cumsum([0] + [len(p) for p in parts])
+            alls = [p.all_joins() for p in parts]
+            point = np.concatenate([j.point + o for j, o in zip(alls, offsets, strict=False)])
+            joins = Joins(point, *(np.concatenate([getattr(j, f) for j in alls])
+                                   for f in _FIELDS))
+        return Snapped(**primary, joins=joins, fallback=fallback)
 
 
 #: edges are cut into pieces no longer than this for the nearest-edge index
@@ -81,7 +213,7 @@ _K = 8
 
 @dataclass(frozen=True)
 class SegmentIndex:
-    """Straight pieces of every edge (at most ``_PIECE_M`` long) and a KD-tree
+    """Straight pieces of some edges (at most ``_PIECE_M`` long) and a KD-tree
     over their midpoints, for exact nearest-edge queries without per-point
     geometry calls."""
 
@@ -91,144 +223,231 @@ class SegmentIndex:
     edge: NDArray[np.int64]
     offset: NDArray[np.float64]
     edge_geom_length: NDArray[np.float64]
-    tree: cKDTree
+    tree: cKDTree | None
 
     @classmethod
-    def build(cls, geoms: NDArray[np.object_]) -> SegmentIndex:
+    def build(cls, geoms: NDArray[np.object_],
+              edges: NDArray[np.int64] | None = None) -> SegmentIndex:
+        """Index the edges ``edges`` (default all) of ``geoms``."""
+        n_all = geoms.shape[0]
+        edges = np.arange(n_all) if edges is None else np.asarray(edges, dtype=np.int64)
+        sub = geoms[edges]
         # zero-length edges (two OSM nodes at one spot) cannot be segmentized
-        dense = geoms.copy()
-        ok = shapely.length(geoms) > 0
-        dense[ok] = shapely.segmentize(geoms[ok], _PIECE_M)
+        dense = sub.copy()
+        ok = shapely.length(sub) > 0
+        dense[ok] = shapely.segmentize(sub[ok], _PIECE_M)
         coords, idx = shapely.get_coordinates(dense, return_index=True)
         same = idx[1:] == idx[:-1]
-        start, end, edge = coords[:-1][same], coords[1:][same], idx[:-1][same]
+        start, end, local = coords[:-1][same], coords[1:][same], idx[:-1][same]
         vec = end - start
         length = np.hypot(vec[:, 0], vec[:, 1])
         # geometric distance from the edge's start to each piece's start
         cum = np.cumsum(length)
-        first = np.ones(edge.size, dtype=bool)
-        first[1:] = edge[1:] != edge[:-1]
+        first = np.ones(local.size, dtype=bool)
+        first[1:] = local[1:] != local[:-1]
         base = np.maximum.accumulate(np.where(first, cum - length, 0.0))
         offset = cum - length - base
-        geom_len = np.bincount(edge, weights=length, minlength=geoms.shape[0]).astype(float)
-        tree = cKDTree(start + vec / 2)
+        edge = edges[local]
+        geom_len = np.bincount(edge, weights=length, minlength=n_all).astype(float)
+        tree = cKDTree(start + vec / 2) if edge.size else None
         return cls(start, vec, length, edge, offset, geom_len, tree)
 
-    def _closest(
-        self, xy: NDArray[np.float64], k: int
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-        """Best of the k pieces with the nearest midpoints, and whether it is exact."""
-        k = min(k, self.edge.size)
-        mid_d, cand = self.tree.query(xy, k=k)
-        mid_d, cand = mid_d.reshape(len(xy), k), cand.reshape(len(xy), k)
+    @property
+    def empty(self) -> bool:
+        return self.tree is None
+
+    def _distances(self, xy: NDArray[np.float64], cand: NDArray[np.int64]
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Distance from each point to each of its candidate pieces, and the offset."""
         rel = xy[:, None, :] - self.start[cand]
         vec = self.vec[cand]
         len2 = np.einsum("pkc,pkc->pk", vec, vec)
         t = np.clip(np.divide(np.einsum("pkc,pkc->pk", rel, vec), len2,
                               out=np.zeros_like(len2), where=len2 > 0), 0.0, 1.0)
         diff = rel - t[..., None] * vec
-        dist = np.hypot(diff[..., 0], diff[..., 1])
-        # ties (a point at a junction) go to the piece with the nearer midpoint
-        order = np.argmin(dist, axis=1)
-        rows = np.arange(len(xy))
-        best = cand[rows, order]
-        best_d = dist[rows, order]
-        along = self.offset[best] + t[rows, order] * self.length[best]
-        # a piece beyond the k examined has its midpoint at least mid_d[:, -1]
-        # away, so it is at least that minus half a piece away
-        exact = (mid_d[:, -1] - _PIECE_M / 2 >= best_d) | (k == self.edge.size)
-        return best, best_d, along, exact
+        return np.hypot(diff[..., 0], diff[..., 1]), self.offset[cand] + t * self.length[cand]
 
-    def nearest_one(self, x: float, y: float) -> tuple[int, float, float]:
-        """:meth:`nearest` for one point, with few array calls (a courier's query)."""
-        k = min(2 * _K, self.edge.size)
-        mid_d, cand = self.tree.query(np.array([x, y]), k=k)
-        s = self.start[cand]
-        v = self.vec[cand]
-        rx, ry = x - s[:, 0], y - s[:, 1]
-        vx, vy = v[:, 0], v[:, 1]
-        len2 = vx * vx + vy * vy
-        t = np.clip((rx * vx + ry * vy) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
-        dist = np.hypot(rx - t * vx, ry - t * vy)
-        i = int(np.argmin(dist))
-        if np.atleast_1d(mid_d)[-1] - _PIECE_M / 2 < dist[i] and k < self.edge.size:
-            e, d, a = self.nearest(np.array([[x, y]]))
-            return int(e[0]), float(d[0]), float(a[0])
-        j = int(cand[i])
-        return int(self.edge[j]), float(dist[i]), float(self.offset[j] + t[i] * self.length[j])
+    def _query(self, xy: NDArray[np.float64], k: int
+               ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        assert self.tree is not None
+        k = min(k, self.edge.size)
+        mid_d, cand = self.tree.query(xy, k=k)
+        return mid_d.reshape(len(xy), k), cand.reshape(len(xy), k)
 
     def nearest(
         self, xy: NDArray[np.float64]
     ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        """Nearest edge, distance and geometric offset along it for each point."""
-        best, best_d, along, exact = self._closest(xy, _K)
+        """Nearest edge, distance and geometric offset along it for each point
+        (edge -1 and distance inf when the index is empty)."""
+        n = len(xy)
+        edge = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        along = np.full(n, np.nan)
+        if self.empty or n == 0:
+            return edge, dist, along
+        todo = np.arange(n)
         k = _K
-        todo = np.flatnonzero(~exact)
         while todo.size:
+            mid_d, cand = self._query(xy[todo], k)
+            d, a = self._distances(xy[todo], cand)
+            # ties (a point at a junction) go to the piece with the nearer midpoint
+            best = np.argmin(d, axis=1)
+            rows = np.arange(todo.size)
+            edge[todo] = self.edge[cand[rows, best]]
+            dist[todo] = d[rows, best]
+            along[todo] = a[rows, best]
+            # a piece beyond the k examined has its midpoint at least mid_d[:, -1]
+            # away, so it is at least that minus half a piece away
+            exact = (mid_d[:, -1] - _PIECE_M / 2 >= dist[todo]) | (k >= self.edge.size)
+            todo = todo[~exact]
             k *= 4
-            b, d, a, ex = self._closest(xy[todo], k)
-            best[todo], best_d[todo], along[todo] = b, d, a
-            todo = todo[~ex]
-        return self.edge[best], best_d, along
+        return edge, dist, along
+
+    def nearest_one(self, x: float, y: float) -> tuple[int, float, float]:
+        """:meth:`nearest` for one point (a courier's query)."""
+        e, d, a = self.nearest(np.array([[x, y]]))
+        return int(e[0]), float(d[0]), float(a[0])
+
+    def within(self, xy: NDArray[np.float64], radius: NDArray[np.float64]
+               ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
+                          NDArray[np.float64]]:
+        """Every (point, edge) with the edge within ``radius[point]``: the nearest
+        position on each such edge. Returns point, edge, distance, geometric offset."""
+        parts: list[tuple[NDArray[Any], ...]] = []
+        todo = np.flatnonzero(np.isfinite(radius))
+        k = 2 * _K
+        while todo.size and not self.empty:
+            mid_d, cand = self._query(xy[todo], k)
+            d, a = self._distances(xy[todo], cand)
+            complete = (mid_d[:, -1] - _PIECE_M / 2 > radius[todo]) | (k >= self.edge.size)
+            rows = np.flatnonzero(complete)
+            hit_r, hit_c = np.nonzero(d[rows] <= radius[todo][rows][:, None] + 1e-9)
+            src = rows[hit_r]
+            parts.append((todo[src], self.edge[cand[src, hit_c]], d[src, hit_c],
+                          a[src, hit_c]))
+            todo = todo[~complete]
+            k *= 4
+        if not parts:
+            e = np.empty(0, dtype=np.int64)
+            return e, e, np.empty(0), np.empty(0)
+        point, edge, dist, along = (np.concatenate(x) for x in zip(*parts, strict=True))
+        # the nearest piece of each edge gives the edge's nearest position
+        order = np.lexsort((dist, edge, point))
+        point, edge, dist, along = point[order], edge[order], dist[order], along[order]
+        first = np.ones(point.size, dtype=bool)
+        first[1:] = (point[1:] != point[:-1]) | (edge[1:] != edge[:-1])
+        return point[first], edge[first], dist[first], along[first]
 
 
-_INDEXES: weakref.WeakKeyDictionary[Network, SegmentIndex] = weakref.WeakKeyDictionary()
+_INDEXES: weakref.WeakKeyDictionary[Network, dict[int, SegmentIndex]] = (
+    weakref.WeakKeyDictionary())
 _INDEX_LOCK = threading.Lock()
 
 
-def segment_index(net: Network) -> SegmentIndex:
-    """The network's nearest-edge index, built once per network and kept with it."""
+def segment_index(net: Network, avoid: Iterable[str] = ()) -> SegmentIndex:
+    """The nearest-edge index over the edges a point may join under ``avoid``
+    (every edge when empty), built once per network and kept with it."""
+    mask = avoid_mask(avoid)
     with _INDEX_LOCK:
-        index = _INDEXES.get(net)
+        per_net = _INDEXES.setdefault(net, {})
+        index = per_net.get(mask)
         if index is None:
-            index = SegmentIndex.build(net.edge_geometry)
-            _INDEXES[net] = index
+            if mask == 0 or not (net.edge_join_flags & mask).any():
+                index = per_net.get(0) or SegmentIndex.build(net.edge_geometry)
+            else:
+                eligible = np.flatnonzero((net.edge_join_flags & mask) == 0)
+                index = SegmentIndex.build(net.edge_geometry, eligible)
+            per_net[mask] = index
         return index
 
 
-def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float) -> Snapped:
-    """Snap (k, 2) points in the network's CRS to their nearest edges.
+def _walk_along(net: Network, index: SegmentIndex, edge: NDArray[np.int64],
+                geo_along: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Geometric offset along an edge's shape -> walking metres from its ``u`` node."""
+    glen = index.edge_geom_length[edge]
+    frac = np.divide(geo_along, glen, out=np.zeros(edge.size), where=glen > 0)
+    return np.clip(frac, 0.0, 1.0) * net.edge_length_m[edge]
 
-    Points farther than ``max_dist_m`` from every edge get ``edge = -1`` and
-    NaN distances; the caller decides whether that is an error.
+
+def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float,
+                rule: SnapRule = NEAREST_EDGE) -> Snapped:
+    """Join (k, 2) points in the network's CRS to the network under ``rule``.
+
+    Points with no eligible edge within ``max_dist_m`` fall back to the nearest
+    walkable edge (``fallback`` True); points farther than ``max_dist_m`` from
+    every edge get ``edge = -1`` and NaN distances: the caller decides whether
+    that is an error.
     """
-    k = int(xy.shape[0])
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    k = int(pts.shape[0])
     edge = np.full(k, -1, dtype=np.int64)
     off = np.full(k, np.nan)
-    along = np.full(k, np.nan)
-    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    geo_along = np.full(k, np.nan)
+    fallback = np.zeros(k, dtype=bool)
     # far outside the network's UTM zone a projection gives inf: never a match
     finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
+    eligible = segment_index(net, rule.avoid)
+    joins = None
     if finite.size:
-        e_f, d_f, a_f = segment_index(net).nearest(pts[finite])
+        e_f, d_f, a_f = eligible.nearest(pts[finite])
         hit = d_f <= max_dist_m
-        rows, e_idx = finite[hit], e_f[hit]
-        edge[rows] = e_idx
-        off[rows] = d_f[hit]
-        glen = segment_index(net).edge_geom_length[e_idx]
-        frac = np.divide(a_f[hit], glen, out=np.zeros(e_idx.size), where=glen > 0)
-        along[rows] = np.clip(frac, 0.0, 1.0) * net.edge_length_m[e_idx]
+        edge[finite[hit]], off[finite[hit]], geo_along[finite[hit]] = e_f[hit], d_f[hit], a_f[hit]
+        miss = finite[~hit]
+        if miss.size and rule.avoid:
+            e_m, d_m, a_m = segment_index(net).nearest(pts[miss])
+            ok = d_m <= max_dist_m
+            rows = miss[ok]
+            edge[rows], off[rows], geo_along[rows] = e_m[ok], d_m[ok], a_m[ok]
+            fallback[rows] = True
+        if rule.slack_m > 0:
+            radius = np.full(k, np.inf)
+            slack_rows = finite[hit]
+            radius[slack_rows] = d_f[hit] + rule.slack_m
+            jp, je, jd, ja = eligible.within(pts, radius)
+            fb = np.flatnonzero(fallback)
+            # fallback points join their one nearest walkable edge, no slack
+            jp = np.concatenate([jp, fb])
+            je = np.concatenate([je, edge[fb]])
+            jd = np.concatenate([jd, off[fb]])
+            ja = np.concatenate([ja, geo_along[fb]])
+            order = np.argsort(jp, kind="stable")
+            jp, je, jd, ja = jp[order], je[order], jd[order], ja[order]
+            full = segment_index(net)
+            walk = _walk_along(net, full, je, ja)
+            joins = Joins(jp, je, jd, walk, walk, net.edge_length_m[je] - walk,
+                          net.edge_u[je], net.edge_v[je])
     ok = edge >= 0
-    length = np.where(ok, net.edge_length_m[np.where(ok, edge, 0)], np.nan)
+    safe = np.where(ok, edge, 0)
+    along = np.where(ok, _walk_along(net, segment_index(net), safe,
+                                     np.nan_to_num(geo_along)), np.nan)
+    length = np.where(ok, net.edge_length_m[safe], np.nan)
     return Snapped(
         edge=edge,
         off_m=off,
         along_m=along,
         to_u_m=along,
         to_v_m=length - along,
-        u=np.where(ok, net.edge_u[np.where(ok, edge, 0)], -1),
-        v=np.where(ok, net.edge_v[np.where(ok, edge, 0)], -1),
+        u=np.where(ok, net.edge_u[safe], -1),
+        v=np.where(ok, net.edge_v[safe], -1),
+        joins=joins,
+        fallback=fallback,
     )
 
 
 def snapped_xy(net: Network, snapped: Snapped) -> NDArray[np.float64]:
-    """Coordinates (metres) of the snapped positions; NaN where not snapped."""
-    out = np.full((len(snapped), 2), np.nan)
-    ok = snapped.ok
+    """Coordinates (metres) of the primary snapped positions; NaN where not snapped."""
+    return join_xy(net, snapped.edge, snapped.along_m)
+
+
+def join_xy(net: Network, edge: NDArray[np.int64], along_m: NDArray[np.float64]
+            ) -> NDArray[np.float64]:
+    """Coordinates (metres) of positions ``along_m`` walking metres from each edge's ``u``."""
+    out = np.full((edge.shape[0], 2), np.nan)
+    ok = edge >= 0
     if ok.any():
-        e = snapped.edge[ok]
+        e = edge[ok]
         length = net.edge_length_m[e]
-        frac = np.divide(snapped.along_m[ok], length, out=np.zeros(e.shape[0]), where=length > 0)
+        frac = np.divide(along_m[ok], length, out=np.zeros(e.shape[0]), where=length > 0)
         pts = shapely.line_interpolate_point(net.edge_geometry[e], frac, normalized=True)
         out[ok] = shapely.get_coordinates(pts)
     return out

@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage import CROSS_COVERAGE, Coverage, summarise_counts
 from circle15.geo.errors import InputError, Problem
-from circle15.geo.layers import Stations
 from circle15.geo.reach import reach_within
+from circle15.geo.stations import Stations
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,14 +6,30 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from circle15.geo.layers import Population, Stations, place_points, population_from_points
 from circle15.geo.network import Network
+from circle15.geo.placement import place_points
+from circle15.geo.population_points import Population, population_from_points
+from circle15.geo.stations import Stations
 
 
 def points_near_streets(net: Network, k: int, rng: np.random.Generator,
                         *, spread_m: float = 20.0) -> np.ndarray:
-    """k WGS84 points at random places along the streets, jittered by ~spread_m."""
-    w = net.edge_length_m / net.edge_length_m.sum()
+    """k WGS84 points at random places along the streets, jittered by ~spread_m.
+
+    Only streets inside the extract's declared bounds (if any) are used: beyond
+    them an extract's network is incomplete and stations are refused there.
+    """
+    w = net.edge_length_m.copy()
+    if net.bounds_lonlat is not None:
+        west, south, east, north = net.bounds_lonlat
+        ll_u, ll_v = net.node_lonlat[net.edge_u], net.node_lonlat[net.edge_v]
+        margin = 0.0005  # ~50 m: the jitter must not carry points out
+        inside = np.ones(net.n_edges, dtype=bool)
+        for ll in (ll_u, ll_v):
+            inside &= ((ll[:, 0] > west + margin) & (ll[:, 0] < east - margin)
+                       & (ll[:, 1] > south + margin) & (ll[:, 1] < north - margin))
+        w = np.where(inside, w, 0.0)
+    w = w / w.sum()
     edges = rng.choice(net.n_edges, size=k, p=w)
     pts = shapely.line_interpolate_point(net.edge_geometry[edges], rng.uniform(0, 1, k),
                                          normalized=True)

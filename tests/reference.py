@@ -1,7 +1,7 @@
 """An independent reference: networkx on a graph where every point is a real node.
 
-Each snapped point becomes a node inserted into its edge (splitting it at the
-point's position) plus a leg for its off-network walk. Distances on that graph
+Each join of a snapped point becomes a node inserted into its edge (splitting
+it at the join position) plus a leg for the off-network walk. Distances on that graph
 need none of the virtual-node and same-edge reasoning of ``geo.reach``, so
 agreement between the two is a real check.
 """
@@ -18,27 +18,35 @@ from circle15.geo.network import Network
 from circle15.geo.snap import Snapped
 
 
-def _add_min_edge(G: nx.Graph, a: object, b: object, w: float) -> None:
+def _add_min_edge(G: nx.DiGraph, a: object, b: object, w: float, *, both: bool = True) -> None:
     if a == b:
         return
-    if not G.has_edge(a, b) or G[a][b]["length"] > w:
-        G.add_edge(a, b, length=w)
+    for x, y in ((a, b), (b, a)) if both else ((a, b),):
+        if not G.has_edge(x, y) or G[x][y]["length"] > w:
+            G.add_edge(x, y, length=w)
 
 
-def split_graph(net: Network, groups: dict[str, Snapped]) -> nx.Graph:
-    """networkx graph of ``net`` with the points of ``groups`` inserted.
+def split_graph(net: Network, groups: dict[str, Snapped], *,
+                targets: frozenset[str] = frozenset({"p"})) -> nx.DiGraph:
+    """networkx graph of ``net`` with every join of the points of ``groups`` inserted.
 
-    Nodes: network node indices (ints), and for point j of group g the
-    position on the street ``("at", g, j)`` and the point itself ``(g, j)``.
+    Nodes: network node indices (ints), for each join r of point j of group g
+    its position on the street ``("at", g, j, r)``, and the point itself
+    ``(g, j)``. Points of groups in ``targets`` are entered from their joins
+    (a leg per join, street -> point); the others leave by them (point ->
+    street); so no path walks through a point from one street to another.
     """
     on_edge: dict[int, list[tuple[float, object]]] = defaultdict(list)
-    G = nx.Graph()
+    G = nx.DiGraph()
     for g, snapped in groups.items():
-        for j in range(len(snapped)):
-            e = int(snapped.edge[j])
-            assert e >= 0
-            on_edge[e].append((float(snapped.along_m[j]), ("at", g, j)))
-            _add_min_edge(G, (g, j), ("at", g, j), float(snapped.off_m[j]))
+        assert snapped.ok.all()
+        joins = snapped.all_joins()
+        for r in range(len(joins)):
+            j, e = int(joins.point[r]), int(joins.edge[r])
+            at = ("at", g, j, r)
+            on_edge[e].append((float(joins.along_m[r]), at))
+            leg = (at, (g, j)) if g in targets else ((g, j), at)
+            _add_min_edge(G, *leg, float(joins.off_m[r]), both=False)
     for e in range(net.n_edges):
         u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length_m[e])
         G.add_node(u)

@@ -14,8 +14,8 @@ from circle15.geo.candidates import Candidates, candidates_from_nodes, candidate
 from circle15.geo.errors import InputError, NotFoundError
 from circle15.geo.gaps import find_gaps
 from circle15.geo.isochrones import isochrones
-from circle15.geo.layers import stations_from_records
 from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
+from circle15.geo.stations import stations_from_records
 from circle15.geo.whatif import what_if
 
 router = APIRouter(tags=["planner"])

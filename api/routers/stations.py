@@ -15,7 +15,7 @@ from circle15.api.routers.common import geojson_response
 from circle15.api.schemas import CRS, StationBody, StationIn
 from circle15.api.state import AppState, records_of
 from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError
-from circle15.geo.layers import read_stations, stations_from_records
+from circle15.geo.stations import read_stations, stations_from_records
 from circle15.geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 
 router = APIRouter(prefix="/stations", tags=["stations"])

@@ -160,7 +160,7 @@ def test_nearest_agrees_with_independent_shortest_paths(client, longgang):
         got = r.json()["stations"]
         q = snap_points(longgang, longgang.project(np.array([lon]), np.array([lat])),
                         max_dist_m=1e4)
-        G = split_graph(longgang, {"st": cov.stations.snapped, "q": q})
+        G = split_graph(longgang, {"st": cov.stations.snapped, "q": q}, targets=frozenset({"st"}))
         ref = within(G, ("q", 0), cov.settings.limit_m)
         want = sorted((d, cov.stations.ids[j]) for (key, d) in ref.items()
                       if isinstance(key, tuple) and key[0] == "st"

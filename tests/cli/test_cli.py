@@ -9,7 +9,8 @@ import pytest
 
 from circle15.cli import main
 from circle15.geo.coverage import CoverageSettings, compute_coverage
-from circle15.geo.layers import read_population, read_stations
+from circle15.geo.population_points import read_population
+from circle15.geo.stations import read_stations
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 

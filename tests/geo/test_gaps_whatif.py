@@ -11,8 +11,8 @@ import shapely
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError
 from circle15.geo.gaps import find_gaps, hex_cells, hex_polygons
-from circle15.geo.layers import Stations
 from circle15.geo.snap import Snapped
+from circle15.geo.stations import Stations
 from circle15.geo.whatif import what_if
 from tests.helpers import make_population, make_stations, points_near_streets
 

@@ -12,8 +12,8 @@ import pytest
 from circle15.geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.errors import SettingsError
-from circle15.geo.layers import Stations
 from circle15.geo.siting import SitingError, build_problem, coverage_curve, solve, solve_target
+from circle15.geo.stations import Stations
 from tests.conftest import shared
 from tests.helpers import make_population, make_stations, points_near_streets
 

@@ -10,7 +10,8 @@ import pytest
 
 from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError
-from circle15.geo.layers import parse_amenities, read_population, read_stations
+from circle15.geo.population_points import read_population
+from circle15.geo.stations import parse_amenities, read_stations
 from tests.helpers import points_near_streets
 
 
