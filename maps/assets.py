@@ -12,7 +12,10 @@ import re
 from functools import cache
 from pathlib import Path
 
+from markupsafe import Markup
+
 from circle15.geo.errors import MissingAssetsError
+from circle15.maps.render import inline_safe, render, static_text
 
 ASSET_DIR = Path(__file__).resolve().parent / "node_modules" / "leaflet" / "dist"
 
@@ -46,20 +49,9 @@ def leaflet_css() -> str:
     return re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
 
 
-#: folium builds popups with ``$(html)[0]`` (jQuery); this is all of jQuery it
-#: needs, so the page need not load jQuery from a CDN
-_DOLLAR_SHIM = """<script>
-if (typeof window.$ === 'undefined') {
-  window.$ = function (html) {
-    var box = document.createElement('div');
-    box.innerHTML = String(html).trim();
-    return [box.firstElementChild];
-  };
-}
-</script>"""
-
-
-def inline_head() -> str:
-    """``<style>`` and ``<script>`` tags holding Leaflet, for a page's head."""
-    # "</script" inside the library would end the tag early; Leaflet has none
-    return f"<style>{leaflet_css()}</style>\n<script>{leaflet_js()}</script>\n{_DOLLAR_SHIM}"
+def inline_head() -> Markup:
+    """``<style>`` and ``<script>`` elements holding Leaflet, for a page's head."""
+    css = inline_safe(leaflet_css(), "leaflet.css")
+    js = inline_safe(leaflet_js(), "leaflet.js")
+    return Markup(render("leaflet_head.html", css=css, js=js,
+                         shim=static_text("dollar_shim.js")))

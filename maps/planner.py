@@ -9,7 +9,6 @@ lines up with Amap's streets.
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
+
 from circle15.geo.coverage import Areas, Coverage
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.errors import SettingsError
@@ -28,8 +29,8 @@ from circle15.geo.gaps import hex_cells, hex_polygons
 from circle15.geo.isochrones import isochrones
 from circle15.geo.siting import SitingResult
 from circle15.maps.assets import inline_head
-from circle15.maps.i18n import Lang, check_lang, t
-from jinja2 import Template
+from circle15.maps.i18n import LABELS, Lang, check_lang, t
+from circle15.maps.render import html_text, render
 
 Basemap = Literal["osm", "amap", "blank"]
 BASEMAPS = ("osm", "amap", "blank")
@@ -77,73 +78,45 @@ def _lonlat(gdf: gpd.GeoDataFrame, basemap: Basemap) -> np.ndarray:
     return shapely.get_coordinates(_display(gdf, basemap).geometry.to_numpy())
 
 
-class _MapScript(MacroElement):
-    """JavaScript run after the map exists (``{{map}}`` is the map variable)."""
+class _Markup(Element):
+    """Markup placed in the page as it is (branca's Element would read it as a template)."""
 
-    def __init__(self, js: str) -> None:
+    def __init__(self, markup: str) -> None:
         super().__init__()
-        self._name = "MapScript"
-        self._template = Template(
-            "{% macro script(this, kwargs) %}"
-            + js.replace("{{map}}", "{{ this._parent.get_name() }}")
-            + "{% endmacro %}"
-        )
+        self.markup = markup
+
+    def render(self, **kwargs: Any) -> str:
+        return self.markup
 
 
-_FULLSCREEN_JS = """
-(function(map){
-  var C = L.Control.extend({options:{position:'topleft'}, onAdd:function(){
-    var b = L.DomUtil.create('a', 'leaflet-bar c15-fullscreen');
-    b.href = '#'; b.title = %s;
-    b.innerHTML = '<svg width="16" height="16" viewBox="0 0 16 16" style="vertical-align:middle">'
-      + '<path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5" fill="none" stroke="#333" '
-      + 'stroke-width="2"/></svg>';
-    b.style.cssText = 'display:block;width:30px;height:30px;line-height:30px;text-align:center;'
-      + 'background:#fff;font-size:18px;color:#333;text-decoration:none';
-    L.DomEvent.on(b, 'click', function(e){
-      L.DomEvent.preventDefault(e);
-      var el = map.getContainer();
-      if (document.fullscreenElement) { document.exitFullscreen(); }
-      else if (el.requestFullscreen) { el.requestFullscreen(); }
-    });
-    return b; }});
-  new C().addTo(map);
-  document.addEventListener('fullscreenchange', function(){ map.invalidateSize(); });
-})({{map}});
-"""
+class _Fullscreen(MacroElement):
+    """The full-screen button (``static/fullscreen.js``, inlined in the head)."""
 
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "c15Fullscreen({{ this._parent.get_name() }}, {{ this.title|tojson }});"
+        "{% endmacro %}")
 
-def _legend_html(entries: list[tuple[str, str, str]], title: str, lang: Lang) -> str:
-    rows = "".join(
-        f'<div class="c15-legend-row"><span style="display:inline-block;width:14px;height:14px;'
-        f'margin-right:6px;vertical-align:middle;background:{html.escape(colour)};'
-        f'{"border-radius:7px;" if shape == "dot" else ""}opacity:0.85"></span>'
-        f"{html.escape(label)}</div>"
-        for label, colour, shape in entries
-    )
-    return (f'<div class="c15-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;'
-            f'background:rgba(255,255,255,0.92);padding:8px 10px;border-radius:4px;'
-            f'font:12px/1.6 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:260px">'
-            f'<b>{html.escape(t("legend", lang))}</b>{rows}</div>')
-
-
-def _title_html(title: str, subtitle: str) -> str:
-    return (f'<div class="c15-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
-            f'background:rgba(255,255,255,0.92);padding:6px 10px;border-radius:4px;'
-            f'font:13px/1.4 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:520px">'
-            f"<b>{html.escape(title)}</b><br><span>{html.escape(subtitle)}</span></div>")
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self._name = "Fullscreen"
+        self.title = title
 
 
 def _table(rows: list[tuple[str, object]]) -> str:
-    cells = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(k)}</th>"
-                    f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f"<table style='font:12px sans-serif'>{cells}</table>"
+    """A popup's table (``templates/popup_table.html``), its text escaped."""
+    return render("popup_table.html", rows=[(html_text(k), html_text(v)) for k, v in rows])
+
+
+def _texts(values: Any) -> list[str]:
+    """Cells shown by folium's popups and tooltips (which insert them as HTML), escaped."""
+    return [str(html_text(v)) for v in values]
 
 
 def _amenity_words(cell: str, lang: Lang) -> str:
-    keys = [k for k in str(cell).split(";") if k]
-    return "、".join(t(k, lang) for k in keys) if lang == "zh" else ", ".join(
-        t(k, lang) for k in keys)
+    """Amenity keys in words (a key the labels do not know is shown as it is)."""
+    words = [t(k, lang) if k in LABELS else k for k in str(cell).split(";") if k]
+    return ("、" if lang == "zh" else ", ").join(words)
 
 
 def _hex_layer(xy: np.ndarray, values: np.ndarray, size_m: float, crs: object,
@@ -195,14 +168,13 @@ def planner_map(
     m.default_js = []
     m.default_css = []
     root = _figure(m)
-    root.header.add_child(Element(inline_head()), name="leaflet_inline")
+    root.header.add_child(_Markup(inline_head()), name="leaflet_inline")
+    root.header.add_child(_Markup(render("planner_head.html", blank=basemap not in TILES)),
+                          name="c15_head")
     if basemap in TILES:
         url, attr, subdomains = TILES[basemap]
         folium.TileLayer(tiles=url, attr=attr, name=t(f"basemap_{basemap}", lang_),
                          max_zoom=19, subdomains=subdomains or "abc").add_to(m)
-    else:
-        root.header.add_child(Element(
-            "<style>.leaflet-container{background:#f2efe9}</style>"), name="blank_bg")
     legend: list[tuple[str, str, str]] = []
 
     # coverage union bands (largest first so smaller bands draw on top)
@@ -226,7 +198,8 @@ def planner_map(
         name_all = t("iso_station", lang_)
         if len(per) <= max_station_layers:
             for sid, row in zip(per["station"], per_disp.itertuples(), strict=True):
-                fg = folium.FeatureGroup(name=f"{name_all}: {sid}", show=False)
+                # Leaflet's layer control shows names as HTML
+                fg = folium.FeatureGroup(name=html_text(f"{name_all}: {sid}"), show=False)
                 folium.GeoJson(json.loads(shapely.to_geojson(row.geometry)),
                                style_function=lambda f: {
                                    "color": STATION_COLOUR, "weight": 1.5, "fillOpacity": 0.08,
@@ -234,6 +207,7 @@ def planner_map(
                 fg.add_to(m)
         else:
             fg = folium.FeatureGroup(name=name_all, show=False)
+            per_disp = per_disp.assign(station=_texts(per_disp["station"]))
             folium.GeoJson(_geojson(per_disp[["station", "minutes", "geometry"]]),
                            style_function=lambda f: {"color": STATION_COLOUR, "weight": 1,
                                                      "fillOpacity": 0.05,
@@ -274,6 +248,7 @@ def planner_map(
     # admin areas by covered share
     if areas is not None:
         stats = cov.by_area(areas)
+        stats["name"] = _texts(stats["name"])
         stats["share_pct"] = np.round(stats["covered_share"].fillna(0) * 100, 1)
         stats["cross_pct"] = np.round(stats["cross_share"].fillna(0) * 100, 1)
         for col in ("population", "covered", "cross_covered"):
@@ -302,6 +277,7 @@ def planner_map(
     if gaps is not None and len(gaps):
         g = gaps.copy()
         g["population"] = np.round(g["population"]).astype(int)
+        g["nearest_station"] = _texts(g["nearest_station"])
         disp = _display(g[["rank", "population", "nearest_station", "nearest_walk_min",
                            "geometry"]], basemap)
         fg = folium.FeatureGroup(name=t("gaps", lang_), show=True)
@@ -318,14 +294,15 @@ def planner_map(
     # stations: one GeoJSON layer (one page element, not three per station)
     st_frame = cov.stations_frame()
     pts = _display(st_frame, basemap)
+    blank = pd.Series([""] * len(st_frame))
+    # every cell escaped: folium's popups and tooltips insert them as HTML
     table = gpd.GeoDataFrame({
-        "station": [f"{n or i} ({i})" for n, i in zip(st_frame["name"], st_frame["id"],
-                                                      strict=True)],
-        "address": st_frame.get("address", pd.Series([""] * len(st_frame))).replace("", "—"),
-        "amenities": [_amenity_words(a, lang_) or "—"
-                      for a in st_frame.get("amenities", pd.Series([""] * len(st_frame)))],
-        "hours": st_frame.get("opening_hours",
-                              pd.Series([""] * len(st_frame))).replace("", "—"),
+        "station": _texts(f"{n or i} ({i})" for n, i in zip(st_frame["name"], st_frame["id"],
+                                                            strict=True)),
+        "address": _texts(st_frame.get("address", blank).replace("", "—")),
+        "amenities": _texts(_amenity_words(a, lang_) or "—"
+                            for a in st_frame.get("amenities", blank)),
+        "hours": _texts(st_frame.get("opening_hours", blank).replace("", "—")),
         "status": [t(v, lang_) for v in st_frame.get("status",
                                                       pd.Series(["existing"] * len(st_frame)))],
         "reached": [f"{v:,.0f}" for v in st_frame["population_reached"]],
@@ -341,8 +318,8 @@ def planner_map(
         tooltip=folium.GeoJsonTooltip(["station"], labels=False),
         popup=folium.GeoJsonPopup(
             ["station", "address", "amenities", "hours", "status", "reached", "nearest"],
-            [t(k, lang_) for k in ("station", "address", "amenities", "hours", "status",
-                                   "served", "served_first")], max_width=320),
+            _texts(t(k, lang_) for k in ("station", "address", "amenities", "hours", "status",
+                                         "served", "served_first")), max_width=320),
     ).add_to(fg)
     fg.add_to(m)
     legend.append((t("stations", lang_), STATION_COLOUR, "dot"))
@@ -355,25 +332,22 @@ def planner_map(
         for (lon, lat), row in zip(s_ll, sf.itertuples(), strict=True):
             popup = _table([(t("rank", lang_), row.rank), (t("site", lang_), row.name),
                             (t("gain", lang_), f"{row.marginal_gain:,.0f}")])
-            icon = folium.DivIcon(html=(
-                f'<div class="c15-site" style="background:{SITE_COLOUR};color:#fff;'
-                f'border-radius:11px;width:22px;height:22px;line-height:22px;'
-                f'text-align:center;font:bold 12px sans-serif;border:2px solid #fff">'
-                f"{row.rank}</div>"), icon_size=(22, 22), icon_anchor=(11, 11))
+            icon = folium.DivIcon(html=render("site_icon.html", colour=SITE_COLOUR, rank=row.rank),
+                                  icon_size=(22, 22), icon_anchor=(11, 11))
             folium.Marker([float(lat), float(lon)], icon=icon,
                           popup=folium.Popup(popup, max_width=300)).add_to(fg)
         fg.add_to(m)
         legend.append((t("sites", lang_), SITE_COLOUR, "dot"))
 
     folium.LayerControl(collapsed=False).add_to(m)
-    m.add_child(_MapScript(_FULLSCREEN_JS % json.dumps(t("fullscreen", lang_))))
+    m.add_child(_Fullscreen(t("fullscreen", lang_)))
     subtitle = t("assumptions", lang_, m=f"{settings.minutes:g}", v=f"{settings.speed_kmh:g}",
                  d=f"{settings.limit_m:,.0f}", date=data_date or date.today().isoformat())
-    root.html.add_child(Element(_title_html(title or t("title", lang_, m=f"{settings.minutes:g}"),
-                                            subtitle)),
-                        name="c15_title")
-    root.html.add_child(Element(_legend_html(legend, t("legend", lang_), lang_)),
-                        name="c15_legend")
+    root.html.add_child(_Markup(render(
+        "planner_title.html", title=title or t("title", lang_, m=f"{settings.minutes:g}"),
+        subtitle=subtitle)), name="c15_title")
+    root.html.add_child(_Markup(render("planner_legend.html", heading=t("legend", lang_),
+                                       entries=legend)), name="c15_legend")
     bounds = _display(gpd.GeoDataFrame(geometry=[net.hull], crs=net.crs), basemap).total_bounds
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
