@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from circle15.usecases.area import AreaSpec
+
 
 class Settings(BaseSettings):
     """Everything the service reads from its environment.
@@ -41,7 +43,26 @@ class Settings(BaseSettings):
     speed_kmh: float = 4.0
     max_upload_bytes: int = 5_000_000
     max_snap_m: float = 500.0
+    station_max_snap_m: float = 200.0
+    snap_avoid: str | None = Field(
+        None, description="kinds of street a point may not join: tunnel, underground, indoor, "
+                          "bridge, trunk (default all), or none")
+    snap_slack_m: float | None = Field(
+        None, description="join the best street within this many metres beyond the nearest "
+                          "(default 50; 0 = the nearest only)")
     timezone: str = "Asia/Shanghai"
+
+    def area_spec(self) -> AreaSpec:
+        """The service's area as the use cases take it (people too far are dropped)."""
+        return AreaSpec(
+            network=self.network, population=self.population,
+            population_column=self.population_column, census=self.census,
+            census_crs=self.census_crs, census_table=self.census_table,
+            buildings_total=self.buildings_total, areas=self.areas, areas_crs=self.areas_crs,
+            minutes=self.minutes, speed_kmh=self.speed_kmh,
+            station_max_snap_m=self.station_max_snap_m, population_max_snap_m=self.max_snap_m,
+            drop_far_population=True, snap_avoid=self.snap_avoid,
+            snap_slack_m=self.snap_slack_m)
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

@@ -32,14 +32,24 @@ def demo_osm_path() -> Path:
 @dataclass(frozen=True)
 class DemoInputs:
     stations_csv: Path
-    population_csv: Path
+    #: None unless asked for (the demo on an OSM file estimates people from buildings)
+    population_csv: Path | None
     areas_geojson: Path
 
 
 def _spread_nodes(net: Network, k: int, rng: np.random.Generator) -> np.ndarray:
     """k junction nodes spread out by farthest-point sampling (deterministic)."""
     deg = np.bincount(np.concatenate([net.edge_u, net.edge_v]), minlength=net.n_nodes)
-    pool = np.flatnonzero(deg >= 3)
+    ok = deg >= 3
+    if net.bounds_lonlat is not None:
+        # well inside the extract: beyond its bounds the streets are incomplete
+        west, south, east, north = net.bounds_lonlat
+        lon, lat = net.node_lonlat[:, 0], net.node_lonlat[:, 1]
+        m = 0.003  # about 300 m
+        inside = (lon > west + m) & (lon < east - m) & (lat > south + m) & (lat < north - m)
+        if (ok & inside).sum() >= k:
+            ok &= inside
+    pool = np.flatnonzero(ok)
     xy = net.node_xy[pool]
     chosen = [int(rng.integers(pool.size))]
     d = np.linalg.norm(xy - xy[chosen[0]], axis=1)
@@ -52,7 +62,7 @@ def _spread_nodes(net: Network, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def write_demo_inputs(
     net: Network, out_dir: Path, *, n_stations: int = 6, cell_m: float = 100.0,
-    total_population: int = 60_000, seed: int = 15,
+    total_population: int = 60_000, seed: int = 15, population: bool = False,
 ) -> DemoInputs:
     """Write example stations, synthetic population cells and example areas.
 
@@ -82,6 +92,26 @@ def write_demo_inputs(
     stations.to_csv(stations_csv, index=False)
 
     minx, miny, maxx, maxy = shapely.bounds(net.hull)
+    population_csv = (_write_population(net, out_dir, cell_m, total_population)
+                      if population else None)
+
+    # four example districts: the area's bounding box cut into quadrants
+    mx, my = (minx + maxx) / 2, (miny + maxy) / 2
+    boxes = [shapely.box(minx, my, mx, maxy), shapely.box(mx, my, maxx, maxy),
+             shapely.box(minx, miny, mx, my), shapely.box(mx, miny, maxx, my)]
+    areas = gpd.GeoDataFrame(
+        {"name": [f"示例片区 Example district {c}" for c in "ABCD"]},
+        geometry=boxes, crs=net.crs,
+    ).to_crs(4326)
+    areas_geojson = out_dir / "example-districts.geojson"
+    areas.to_file(areas_geojson, driver="GeoJSON")
+    return DemoInputs(stations_csv, population_csv, areas_geojson)
+
+
+def _write_population(net: Network, out_dir: Path, cell_m: float, total_population: int
+                      ) -> Path:
+    """Synthetic population cells weighted by nearby street length."""
+    minx, miny, maxx, maxy = shapely.bounds(net.hull)
     gx, gy = np.meshgrid(np.arange(minx, maxx, cell_m) + cell_m / 2,
                          np.arange(miny, maxy, cell_m) + cell_m / 2)
     centres = shapely.points(gx.ravel(), gy.ravel())
@@ -106,15 +136,4 @@ def write_demo_inputs(
     })
     population_csv = out_dir / "synthetic-population.csv"
     population.to_csv(population_csv, index=False)
-
-    # four example districts: the area's bounding box cut into quadrants
-    mx, my = (minx + maxx) / 2, (miny + maxy) / 2
-    boxes = [shapely.box(minx, my, mx, maxy), shapely.box(mx, my, maxx, maxy),
-             shapely.box(minx, miny, mx, my), shapely.box(mx, miny, maxx, my)]
-    areas = gpd.GeoDataFrame(
-        {"name": [f"示例片区 Example district {c}" for c in "ABCD"]},
-        geometry=boxes, crs=net.crs,
-    ).to_crs(4326)
-    areas_geojson = out_dir / "example-districts.geojson"
-    areas.to_file(areas_geojson, driver="GeoJSON")
-    return DemoInputs(stations_csv, population_csv, areas_geojson)
+    return population_csv

@@ -55,12 +55,14 @@ class SnapRule:
         return cls(parse_snap_avoid(avoid), slack)
 
     def describe(self) -> str:
-        avoid = ", ".join(self.avoid) if self.avoid else "nothing"
         slack = (f"the best of the eligible edges within {self.slack_m:g} m beyond the nearest"
                  if self.slack_m > 0 else "the nearest eligible edge")
-        return (f"points join {slack}; they do not join edges of these kinds: {avoid} "
-                "(such edges are still walked through); with no eligible edge within the "
-                "snapping limit a point joins the nearest walkable edge (fallback)")
+        if not self.avoid:
+            return f"points join {slack}; every walkable edge is eligible"
+        return (f"points join {slack}; they do not join edges of these kinds: "
+                f"{', '.join(self.avoid)} (such edges are still walked through); with no "
+                "eligible edge within the snapping limit a point joins the nearest walkable "
+                "edge (fallback)")
 
 
 #: the rule before snap prevention: the single nearest walkable edge

@@ -10,13 +10,12 @@ from fastapi import APIRouter, Query, Response
 from circle15.api.deps import StateDep
 from circle15.api.routers.common import csv_response, geojson_response, records
 from circle15.api.schemas import SitingRequest, WhatIfRequest
-from circle15.geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
 from circle15.geo.errors import InputError, NotFoundError
 from circle15.geo.gaps import find_gaps
 from circle15.geo.isochrones import isochrones
-from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
-from circle15.geo.stations import stations_from_records
 from circle15.geo.whatif import what_if
+from circle15.usecases import CandidateSpec, SitingSpec, build_candidates, site
+from circle15.usecases.area import stations_of_records
 
 router = APIRouter(tags=["planner"])
 Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
@@ -85,31 +84,21 @@ def gaps(
 
 @router.post("/siting", summary="Choose sites for new stations")
 def siting(body: SitingRequest, state: StateDep) -> dict[str, Any]:
-    cov = state.coverage()
-    parts = []
-    for kind in dict.fromkeys(body.candidates):
-        if kind == "nodes":
-            parts.append(candidates_from_nodes(state.network, spacing_m=body.node_spacing_m))
-        else:
-            parts.append(candidates_from_osm_shops(state.network, state.network_source))
-    problem = build_problem(cov, Candidates.concat(parts))
-    if body.objective == "target":
-        result = solve_target(problem, target=body.target, method=body.method,
-                              time_limit_s=body.time_limit_s)
-    else:
-        result = solve(problem, k=body.k, objective=body.objective, method=body.method,
-                       first_weight=body.first_weight, time_limit_s=body.time_limit_s)
-    sites = result.sites_frame()
-    curve = coverage_curve(problem, k_max=body.curve_k,
-                           objective="cross" if body.objective == "cross" else "coverage")
+    cands, dropped = build_candidates(state.area, CandidateSpec(
+        sources=tuple(body.candidates), node_spacing_m=body.node_spacing_m))
+    outcome = site(state.coverage(), cands, SitingSpec(
+        k=body.k, objective=body.objective, target=body.target, first_weight=body.first_weight,
+        method=body.method, time_limit_s=body.time_limit_s, curve_k=body.curve_k),
+        dropped_duplicates=dropped)
+    sites = outcome.best.sites_frame()
     features = []
     for rec in records(sites.drop(columns="geometry")):
         features.append({"type": "Feature", "properties": rec,
                          "geometry": {"type": "Point", "coordinates": [rec["lon"], rec["lat"]]}})
     return {"summary": {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                        for k, v in result.summary().items()},
+                        for k, v in outcome.best.summary().items()},
             "sites": {"type": "FeatureCollection", "features": features},
-            "curve": records(curve)}
+            "curve": records(outcome.curve)}
 
 
 @router.post("/whatif", summary="Coverage change if stations are added, moved or removed")
@@ -118,7 +107,7 @@ def whatif(body: WhatIfRequest, state: StateDep) -> dict[str, Any]:
     add = None
     if body.add:
         rows = [{**s.model_dump(), "amenities": ";".join(s.amenities)} for s in body.add]
-        add = stations_from_records(rows, state.network, crs=body.crs, source="add",
-                                    check_crs=len(rows) >= 3)
+        add = stations_of_records(state.area, rows, crs=body.crs, source="add",
+                                  check_crs=len(rows) >= 3)
     result = what_if(cov, add=add, remove=body.remove)
     return {"delta": result.delta(), "bands": records(result.summary())}

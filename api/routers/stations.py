@@ -15,8 +15,8 @@ from circle15.api.routers.common import geojson_response
 from circle15.api.schemas import CRS, StationBody, StationIn
 from circle15.api.state import AppState, records_of
 from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError
-from circle15.geo.stations import read_stations, stations_from_records
 from circle15.geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
+from circle15.usecases.area import read_station_file, stations_of_records
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -35,8 +35,8 @@ def _validated(state: AppState, rows: list[dict[str, Any]], crs: str, source: st
     for r in rows:
         if isinstance(r.get("amenities"), list):
             r["amenities"] = ";".join(r["amenities"])
-    placed = stations_from_records(rows, state.network, crs=crs, source=source,
-                                   check_crs=len(rows) >= 3)
+    placed = stations_of_records(state.area, rows, crs=crs, source=source,
+                                 check_crs=len(rows) >= 3)
     return records_of(placed)
 
 
@@ -102,7 +102,7 @@ async def import_stations(
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            stations = read_stations(path, state.network, crs=crs)
+            stations = read_station_file(state.area, path, crs=crs)
         except InputError as exc:
             raise InputError(name, exc.problems) from exc
     recs = records_of(stations)

@@ -9,6 +9,7 @@ import pytest
 
 from circle15.cli import main
 from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.demo import demo_osm_path
 from circle15.geo.population_points import read_population
 from circle15.geo.stations import read_stations
 from tests.conftest import shared
@@ -72,12 +73,39 @@ def test_demo_runs_offline(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--out", str(tmp_path / "demo"), "-q"]) == 0
     summary = pd.read_csv(tmp_path / "demo" / "summary.csv")
     assert summary["population"].iloc[-1] == pytest.approx(60_000)
-    assert 0 < summary["covered"].iloc[-1] < 60_000  # the demo shows gaps to close
+    # the demo shows something to improve: people beyond 5 minutes, and short of cross coverage
+    assert 0 < summary["covered"].iloc[0] < 60_000
+    assert 0 < summary["cross_covered"].iloc[-1] < summary["covered"].iloc[-1]
     areas = pd.read_csv(tmp_path / "demo" / "areas.csv")
     assert areas["population"].sum() == pytest.approx(60_000)
     stations = pd.read_csv(tmp_path / "demo" / "inputs" / "example-stations.csv")
     assert stations["address"].str.contains("not a real station").all()
-    assert "Example district" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Example district" in out and "do not join edges of these kinds" in out
+    # people are estimated from buildings: no unused synthetic population file is left
+    assert not (tmp_path / "demo" / "inputs" / "synthetic-population.csv").exists()
+    # nobody joins the network in a tunnel or underground (read from the extract itself)
+    people = gpd.read_file(tmp_path / "demo" / "coverage.gpkg", layer="population")
+    assert set(people["snap_way"]).isdisjoint(_underground_ways(demo_osm_path()))
+
+
+def _underground_ways(path) -> set[int]:
+    """Ids of the extract's tunnels and below-ground ways, read directly with pyosmium."""
+    import osmium
+
+    ways = set()
+    for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
+        tags = dict(way.tags)
+        layer = tags.get("layer", "0").split(";")[0]
+        try:
+            below = float(layer) < 0
+        except ValueError:
+            below = False
+        tunnel = tags.get("tunnel", "no") not in ("no", "building_passage")
+        if "highway" in tags and (tunnel or (below and tags.get("tunnel") != "building_passage")):
+            ways.add(way.id)
+    assert len(ways) > 10  # the Helsinki extract has underground service tunnels
+    return ways
 
 
 def test_gaps_and_site_commands(tmp_path, liechtenstein, capsys, monkeypatch, cache_dir):

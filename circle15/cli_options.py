@@ -1,0 +1,126 @@
+"""The ``circle15`` command line's options, and their translation into use-case specs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from circle15.usecases import AreaSpec, CandidateSpec, SitingSpec
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        msg = f"expected numbers separated by commas, not {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = None) -> None:
+    g = p.add_argument_group("inputs")
+    g.add_argument("--network",
+                   help="OSM file (.osm.pbf/.osm/.osm.bz2/.osm.gz), osmnx .graphml, or a place "
+                        "name to download with osmnx, e.g. 'Shunyi District, Beijing, China'")
+    g.add_argument("--place", help="same as --network with a place name (needs internet once)")
+    g.add_argument("--stations", help="stations: CSV, XLSX or GeoJSON")
+    g.add_argument("--stations-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--population",
+                   help="population points/cells with a count column (CSV, XLSX, GeoJSON) or "
+                        "a GeoTIFF of people per cell")
+    g.add_argument("--population-column", help="name of the count column")
+    g.add_argument("--population-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--raster-density", action="store_true",
+                   help="the --population GeoTIFF holds people per km², not people per cell")
+    g.add_argument("--census", help="census polygons with a population count (GeoJSON/GPKG), "
+                                    "spread over the OSM residential buildings of --network")
+    g.add_argument("--census-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--census-table", help="CSV/XLSX with the counts, joined on the area name")
+    g.add_argument("--census-name-column", help="area name column of the census polygons")
+    g.add_argument("--census-count-column", help="population column of the census polygons")
+    g.add_argument("--buildings-total", type=float,
+                   help="estimate population from the OSM residential buildings of --network, "
+                        "sharing this total by floor area")
+    g.add_argument("--areas", help="admin-area polygons with a name (GeoJSON/GeoPackage)")
+    g.add_argument("--areas-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--areas-name-column", help="name of the area name column")
+    s = p.add_argument_group("settings")
+    s.add_argument("--minutes", type=float, default=15.0, help="service limit (default 15)")
+    s.add_argument("--bands", type=_floats, default=(5.0, 10.0),
+                   help="shorter limits also reported, minutes (default 5,10)")
+    s.add_argument("--speed-kmh", type=float, default=4.0, help="walking speed (default 4)")
+    s.add_argument("--include-planned", action="store_true",
+                   help="count planned stations as if open")
+    s.add_argument("--station-max-snap-m", type=float, default=200.0,
+                   help="farthest a station may be from a walkable street (default 200)")
+    s.add_argument("--population-max-snap-m", type=float, default=500.0,
+                   help="farthest a population unit may be from a street (default 500)")
+    s.add_argument("--drop-far-population", action="store_true",
+                   help="drop (and report) people beyond that distance instead of failing")
+    s.add_argument("--snap-avoid",
+                   help="kinds of street a point may not join (they are still walked through): "
+                        "comma-separated of tunnel, underground, indoor, bridge, trunk (the "
+                        "default: all of them), or none")
+    s.add_argument("--snap-slack-m", type=float, default=None,
+                   help="a point joins the best of the eligible streets within this many metres "
+                        "beyond the nearest one (default 50; 0 = the nearest only)")
+    s.add_argument("--keep-all-components", action="store_true",
+                   help="keep every connected part of the network, not only the largest")
+    s.add_argument("--no-cache", action="store_true", help="rebuild the network from its source")
+    p.add_argument("--out", type=Path, required=out_default is None, default=out_default,
+                   help="output folder" + (f" (default {out_default})" if out_default else ""))
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the result table")
+
+
+def add_candidate_options(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--candidates", action="append", default=None,
+                   help="shops (from the OSM file), nodes (thinned network nodes) or a "
+                        "CSV/XLSX/GeoJSON of sites; repeat to mix (default shops)")
+    g.add_argument("--candidates-crs", default="wgs84", help="wgs84, gcj02 or bd09")
+    g.add_argument("--node-spacing-m", type=float, default=100.0,
+                   help="spacing of node candidates (default 100)")
+    g.add_argument("--shop-max-snap-m", type=float, default=50.0,
+                   help="farthest a shop may be from a walkable street (default 50)")
+    g.add_argument("--exclude", help="polygons (GeoJSON/GeoPackage) where no station may go")
+    g.add_argument("--exclude-ids", help="candidate ids to leave out, comma-separated")
+    g.add_argument("--time-limit", type=float, default=60.0,
+                   help="seconds for the exact solver (default 60)")
+
+
+def add_map_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("map display")
+    g.add_argument("--basemap", choices=("osm", "amap", "blank"), default="osm",
+                   help="osm (OpenStreetMap tiles), amap (Gaode tiles; overlays shifted to "
+                        "GCJ-02) or blank (no network needed)")
+    g.add_argument("--lang", choices=("zh", "en"), default="zh", help="labels (default zh)")
+    g.add_argument("--data-date", help="date of the data, shown on the map (default today)")
+
+
+def area_spec(args: argparse.Namespace) -> AreaSpec:
+    """The area the options describe."""
+    return AreaSpec(
+        network=args.place or args.network, population=args.population,
+        population_column=args.population_column, population_crs=args.population_crs,
+        raster_density=args.raster_density, census=args.census, census_crs=args.census_crs,
+        census_table=args.census_table, census_name_column=args.census_name_column,
+        census_count_column=args.census_count_column, buildings_total=args.buildings_total,
+        areas=args.areas, areas_crs=args.areas_crs, areas_name_column=args.areas_name_column,
+        minutes=args.minutes, bands=args.bands, speed_kmh=args.speed_kmh,
+        station_max_snap_m=args.station_max_snap_m,
+        population_max_snap_m=args.population_max_snap_m,
+        drop_far_population=args.drop_far_population,
+        keep_all_components=args.keep_all_components, use_cache=not args.no_cache,
+        snap_avoid=args.snap_avoid, snap_slack_m=args.snap_slack_m)
+
+
+def candidate_spec(args: argparse.Namespace) -> CandidateSpec:
+    return CandidateSpec(
+        sources=tuple(args.candidates or ["shops"]), crs=args.candidates_crs,
+        node_spacing_m=args.node_spacing_m, shop_max_snap_m=args.shop_max_snap_m,
+        exclude=args.exclude,
+        exclude_ids=tuple(i for i in (args.exclude_ids or "").split(",") if i))
+
+
+def siting_spec(args: argparse.Namespace) -> SitingSpec:
+    return SitingSpec(k=args.k, objective=args.objective, target=args.target,
+                      first_weight=args.first_weight, method=args.method,
+                      time_limit_s=args.time_limit)

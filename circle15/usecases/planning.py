@@ -1,0 +1,123 @@
+"""Planning use cases: candidate sites and siting (with the k-curve)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from circle15.geo.candidates import Candidates
+from circle15.geo.coverage import Coverage
+from circle15.geo.errors import InputError
+from circle15.geo.siting import SitingResult
+from circle15.usecases.area import Area
+
+MethodChoice = Literal["exact", "greedy", "both"]
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """Where new stations may go: ``shops`` (from the OSM file), ``nodes``
+    (network nodes every ``node_spacing_m``) and files of the planner's own sites,
+    minus ``exclude`` polygons and ``exclude_ids``."""
+
+    sources: tuple[str, ...] = ("shops",)
+    crs: str = "wgs84"
+    node_spacing_m: float = 100.0
+    shop_max_snap_m: float = 50.0
+    exclude: str | None = None
+    exclude_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SitingSpec:
+    """What to solve: ``k`` sites for ``objective``, or the fewest for ``target``."""
+
+    k: int = 10
+    objective: Literal["coverage", "cross", "target"] = "coverage"
+    target: float = 0.9
+    first_weight: float = 0.0
+    method: MethodChoice = "both"
+    time_limit_s: float = 60.0
+    #: the k-curve goes up to this many sites (default: k, or the answer's size)
+    curve_k: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SitingOutcome:
+    """The answers (exact first when both ran), the k-curve and the candidates used."""
+
+    results: tuple[SitingResult, ...]
+    curve: pd.DataFrame
+    candidates: Candidates
+    dropped_duplicates: int
+
+    @property
+    def best(self) -> SitingResult:
+        return self.results[0]
+
+    def summary_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([r.summary() for r in self.results])
+
+
+def build_candidates(area: Area, spec: CandidateSpec) -> tuple[Candidates, int]:
+    """Candidate sites from every source in ``spec``, deduplicated; and how many
+    duplicates were dropped (same id, or within 1 m of another)."""
+    from circle15.geo.candidates import (
+        candidates_from_nodes,
+        candidates_from_osm_shops,
+        deduplicate,
+        exclude,
+        read_candidate_list,
+    )
+
+    net, rule = area.network, area.spec.snap_rule()
+    parts = []
+    for source in dict.fromkeys(spec.sources):
+        if source == "nodes":
+            parts.append(candidates_from_nodes(net, spacing_m=spec.node_spacing_m))
+        elif source == "shops":
+            if not Path(area.source).is_file():
+                raise InputError("--candidates shops", "shops are read from the OSM file given "
+                                 "as --network; for a downloaded place, export its shops to a "
+                                 "file and pass that file as --candidates")
+            parts.append(candidates_from_osm_shops(net, area.source,
+                                                   max_snap_m=spec.shop_max_snap_m, rule=rule))
+        else:
+            parts.append(read_candidate_list(source, net, crs=spec.crs, rule=rule))
+    if not parts:
+        raise InputError("candidates", "name at least one source: shops, nodes or a file")
+    cands = Candidates.concat(parts)
+    if spec.exclude_ids or spec.exclude:
+        cands = exclude(cands, net, ids=list(spec.exclude_ids) or None,
+                        polygons_path=spec.exclude, crs=spec.crs)
+    cands, dropped = deduplicate(cands)
+    if len(cands) == 0:
+        raise InputError("candidates", "no candidate sites left after exclusions")
+    return cands, dropped
+
+
+def site(coverage: Coverage, candidates: Candidates, spec: SitingSpec, *,
+         dropped_duplicates: int = 0, progress: bool = False) -> SitingOutcome:
+    """Choose new sites: every method asked for, and the k-curve of the objective."""
+    from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
+
+    problem = build_problem(coverage, candidates, progress=progress)
+    methods: list[Literal["exact", "greedy"]] = (
+        ["exact", "greedy"] if spec.method == "both" else [spec.method])
+    results = []
+    for method in methods:
+        if spec.objective == "target":
+            results.append(solve_target(problem, target=spec.target, method=method,
+                                        time_limit_s=spec.time_limit_s))
+        else:
+            results.append(solve(problem, k=spec.k, objective=spec.objective, method=method,
+                                 first_weight=spec.first_weight, time_limit_s=spec.time_limit_s))
+    best = results[0]
+    curve_obj: Literal["coverage", "cross"] = "cross" if spec.objective == "cross" else "coverage"
+    k_max = spec.curve_k if spec.curve_k is not None else max(spec.k, best.k, 1)
+    curve = coverage_curve(problem, k_max=k_max, objective=curve_obj,
+                           first_weight=spec.first_weight)
+    return SitingOutcome(tuple(results), curve, candidates, dropped_duplicates)
