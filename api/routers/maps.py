@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
 from circle15.api.deps import StateDep
 from circle15.geo.gaps import find_gaps
 from circle15.maps.courier import courier_page
 from circle15.maps.planner import planner_map
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Lang = Annotated[Literal["zh", "en"], Query()]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from circle15.geo.candidates import candidates_from_nodes
 from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.gaps import find_gaps
 from circle15.geo.siting import build_problem, solve
 from circle15.maps.planner import planner_map, save_map
-
 from tests.browser import browser_page
 from tests.helpers import make_population, make_stations, points_near_streets
 
