@@ -82,7 +82,8 @@ class AppState:
         else:
             self._coverage = cover(self.area, all_st)
             self._nearest = NearestIndex.build(self._coverage,
-                                               max_snap_m=self.settings.max_snap_m)
+                                               max_snap_m=self.settings.max_snap_m,
+                                               rule=self.area.spec.snap_rule())
         self._cached_revision = rev
 
     def coverage(self) -> Coverage:

@@ -2,10 +2,13 @@
 
 :class:`NearestIndex` is built once from a coverage result: for every network
 node, the stations that reach it within the limit and how far they are, plus
-each station's shortest-path tree. A query snaps the courier's position to the
-nearest walkable edge, reads the stations at that edge's two ends (and any on
-the edge itself), filters and sorts them, and walks the tree back for the
-route: no graph search per query.
+each station's shortest-path tree. A query joins the courier's position to the
+network by the same snapping rule as people and stations (the streets they can
+step onto, the best within the slack), reads the stations at the joined edges'
+ends (and any on those edges), filters and sorts them, and walks the tree back
+for the route: no graph search per query. The route is drawn as it is walked
+(courier -> street -> along it -> path -> station's street -> station), so its
+length is the distance reported.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from shapely.ops import substring
 
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.snap import segment_index
+from circle15.geo.network import Network
+from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, segment_index, snap_points
 from circle15.geo.station_hours import Hours, area_timezone
 
 
@@ -91,16 +96,21 @@ class NearestIndex:
     station: NDArray[np.int32]
     dist_m: NDArray[np.float64]
     trees: list[dict[int, int]]
-    on_edge: dict[int, list[int]]
+    #: edge -> the station joins on it: (station, row of the stations' joins)
+    on_edge: dict[int, list[tuple[int, int]]]
+    #: per station, the node where its way onto the network arrives -> its join row
+    join_at: list[dict[int, int]]
     ids: list[str]
     names: list[str]
     amenities: list[list[str]]
     hours: list[Hours]
     max_snap_m: float = 500.0
+    rule: SnapRule = DEFAULT_RULE
 
     @classmethod
     def build(cls, cov: Coverage, *, max_snap_m: float = 500.0,
-              timezone: ZoneInfo | str | None = None) -> NearestIndex:
+              timezone: ZoneInfo | str | None = None,
+              rule: SnapRule = DEFAULT_RULE) -> NearestIndex:
         """The index for a coverage result.
 
         ``timezone`` is the area's, for opening hours; by default the one at
@@ -117,9 +127,16 @@ class NearestIndex:
         cuts = np.searchsorted(nr.source, np.arange(1, m))
         trees = [dict(zip(t.tolist(), p.tolist(), strict=True)) for t, p in
                  zip(np.split(nr.target, cuts), np.split(nr.pred, cuts), strict=True)]
-        on_edge: dict[int, list[int]] = {}
-        for i, e in enumerate(cov.stations.snapped.edge.tolist()):
-            on_edge.setdefault(e, []).append(i)
+        joins = cov.stations.snapped.all_joins()
+        on_edge: dict[int, list[tuple[int, int]]] = {}
+        for row, (i, e) in enumerate(zip(joins.point.tolist(), joins.edge.tolist(),
+                                         strict=True)):
+            on_edge.setdefault(e, []).append((i, row))
+        ends = joins.ends()
+        join_at: list[dict[int, int]] = [{} for _ in range(m)]
+        for i, node, row in zip(ends.point.tolist(), ends.node.tolist(), ends.join.tolist(),
+                                strict=True):
+            join_at[i][node] = row
         frame = cov.stations.frame
         def col(c: str) -> list[str]:
             return [str(x) for x in frame[c]] if c in frame else [""] * m
@@ -129,10 +146,10 @@ class NearestIndex:
             timezone = area_timezone(*np.median(lonlat, axis=0).tolist())
         hours = [Hours.read(h, timezone=timezone, lonlat=(lon, lat))
                  for h, (lon, lat) in zip(col("opening_hours"), lonlat.tolist(), strict=True)]
-        return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge,
+        return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge, join_at,
                    col("id"), col("name"), [[a for a in x.split(";") if a]
                                             for x in col("amenities")],
-                   hours, max_snap_m)
+                   hours, max_snap_m, rule)
 
     @cached_property
     def limit_m(self) -> float:
@@ -186,32 +203,35 @@ class NearestIndex:
             raise InputError("position", f"lon={lon}, lat={lat} is far outside the service "
                              "area")
         xy = np.array([[x, y]])
-        e, off, geo_along = segment_index(net).nearest_one(x, y)
-        if off > self.max_snap_m:
+        snapped = snap_points(net, xy, max_dist_m=self.max_snap_m, rule=self.rule)
+        if not snapped.ok[0]:
+            _, off, _ = segment_index(net).nearest_one(x, y)
             raise InputError("position", f"lon={lon}, lat={lat} is {off:,.0f} m from the nearest "
                              f"walkable street (the limit is {self.max_snap_m:,.0f} m); "
                              "is it inside the service area?")
-        length = float(net.edge_length_m[e])
-        glen = float(segment_index(net).edge_geom_length[e])
-        along = length * min(1.0, geo_along / glen) if glen > 0 else 0.0
-        u, v = int(net.edge_u[e]), int(net.edge_v[e])
-        best: dict[int, tuple[float, int]] = {}  # station -> (metres, end node or -1)
-        for node, walk in ((u, along), (v, length - along)):
-            a, b = self.indptr[node], self.indptr[node + 1]
-            for s, d in zip(self.station[a:b].tolist(), self.dist_m[a:b].tolist(), strict=True):
-                total = off + walk + d
+        q = snapped.all_joins()
+        st_joins = cov.stations.snapped.all_joins()
+        # station -> (metres, query join row, end node or -1, station join row or -1)
+        best: dict[int, tuple[float, int, int, int]] = {}
+        for r in range(len(q)):
+            off, along = float(q.off_m[r]), float(q.along_m[r])
+            for node, walk in ((int(q.u[r]), along), (int(q.v[r]), float(q.to_v_m[r]))):
+                a, b = self.indptr[node], self.indptr[node + 1]
+                for s, d in zip(self.station[a:b].tolist(), self.dist_m[a:b].tolist(),
+                                strict=True):
+                    total = off + walk + d
+                    if s not in best or total < best[s][0]:
+                        best[s] = (total, r, node, -1)
+            for s, row in self.on_edge.get(int(q.edge[r]), []):
+                total = (off + abs(along - float(st_joins.along_m[row]))
+                         + float(st_joins.off_m[row]))
                 if s not in best or total < best[s][0]:
-                    best[s] = (total, node)
-        sn = cov.stations.snapped
-        for s in self.on_edge.get(e, []):
-            total = off + abs(along - float(sn.along_m[s])) + float(sn.off_m[s])
-            if s not in best or total < best[s][0]:
-                best[s] = (total, -1)
+                    best[s] = (total, r, -1, row)
         limit = self.limit_m
         if when is None:
             when = datetime.now(UTC)
         out: list[NearestStation] = []
-        for s, (metres, end) in sorted(best.items(), key=lambda kv: kv[1][0]):
+        for s, (metres, q_row, end, st_row) in sorted(best.items(), key=lambda kv: kv[1][0]):
             if metres > limit:
                 break
             amen = self.amenities[s]
@@ -220,7 +240,8 @@ class NearestIndex:
             is_open_now = self.hours[s].is_open(when)
             if open_now and is_open_now is not True:
                 continue
-            out.append(self._answer(s, metres, end, xy[0], amen, is_open_now, kind))
+            route = self._route(s, xy[0], q.rows(np.array([q_row])), end, st_row)
+            out.append(self._answer(s, metres, route, amen, is_open_now, kind))
             if len(out) == k:
                 break
         return out
@@ -242,16 +263,34 @@ class NearestIndex:
         return NearestAnswer(crs=crs, walking_speed_kmh=settings.speed_kmh,
                              limit_min=settings.minutes, stations=found)
 
-    def _answer(self, s: int, metres: float, end: int, start_xy: NDArray[np.float64],
+    def _route(self, s: int, start_xy: NDArray[np.float64], q: Joins, end: int,
+               st_row: int) -> NDArray[np.float64]:
+        """The way drawn as walked: from the courier to where they join the street, along
+        it, the network path, along the station's street, and off it to the station."""
+        net = self.coverage.network
+        st_joins = self.coverage.stations.snapped.all_joins()
+        e, along = int(q.edge[0]), float(q.along_m[0])
+        parts = [start_xy[None, :]]
+        if end < 0:  # the station joins the same street: walk straight along it
+            parts.append(_along_edge(net, e, along, float(st_joins.along_m[st_row])))
+        else:
+            parts.append(_along_edge(net, e, along, 0.0 if end == int(net.edge_u[e])
+                                     else float(net.edge_length_m[e])))
+            nodes = self._path(s, end)
+            parts.append(net.node_xy[nodes])
+            row = self.join_at[s].get(nodes[-1], -1)
+            if row >= 0:
+                se = int(st_joins.edge[row])
+                from_along = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(
+                    net.edge_length_m[se])
+                parts.append(_along_edge(net, se, from_along, float(st_joins.along_m[row])))
+        parts.append(self.station_xy[s][None, :])
+        return np.vstack(parts)
+
+    def _answer(self, s: int, metres: float, arr: NDArray[np.float64],
                 amen: list[str], is_open_now: bool | None, kind: str) -> NearestStation:
         cov = self.coverage
         net = cov.network
-        st_xy = self.station_xy[s]
-        pts = [start_xy]
-        if end >= 0:
-            pts += [net.node_xy[n] for n in self._path(s, end)]
-        pts.append(st_xy)
-        arr = np.asarray(pts)
         lon_r, lat_r = net.to_wgs84.transform(arr[:, 0], arr[:, 1])
         ll = np.column_stack([lon_r, lat_r])
         if kind == "gcj02":
@@ -266,3 +305,16 @@ class NearestIndex:
             lon=route[-1][0], lat=route[-1][1],
             route=LineString("LineString", [(a, b) for a, b in route]),
         )
+
+
+def _along_edge(net: Network, edge: int, from_m: float, to_m: float) -> NDArray[np.float64]:
+    """Points along an edge's shape between two walking positions (metres from ``u``),
+    in walking order; the edge's bends included."""
+    length = float(net.edge_length_m[edge])
+    line = net.edge_geometry[edge]
+    if length <= 0:
+        return np.asarray(shapely.get_coordinates(line)[:1])
+    a, b = np.clip([from_m / length, to_m / length], 0.0, 1.0)
+    piece = substring(line, min(a, b), max(a, b), normalized=True)
+    coords = shapely.get_coordinates(piece)
+    return coords[::-1] if a > b else coords

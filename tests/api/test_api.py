@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from circle15.api.app import create_app
 from circle15.api.settings import Settings
-from circle15.geo.snap import snap_points
+from circle15.geo.snap import DEFAULT_RULE, snap_points
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 from tests.pg import postgres_database
@@ -137,7 +137,10 @@ def test_a_new_station_changes_coverage_and_nearest(client, area, longgang):
     assert after["cross_covered"] + after["covered"] > before["cross_covered"] + before["covered"]
     near = client.get(f"/nearest?lon={st['lon']}&lat={st['lat']}&k=1").json()
     assert near["stations"][0]["id"] == "GAP-1"
-    assert near["stations"][0]["walk_min"] < 1.0
+    # standing at the station: to its street and back, no more
+    off_m = client.app.state.circle15.coverage().stations.frame.set_index("id").loc[
+        "GAP-1", "off_network_m"]
+    assert near["stations"][0]["distance_m"] == pytest.approx(2 * off_m, abs=0.2)
 
 
 def test_writes_need_the_token(client):
@@ -159,7 +162,7 @@ def test_nearest_agrees_with_independent_shortest_paths(client, longgang):
         assert r.status_code == 200
         got = r.json()["stations"]
         q = snap_points(longgang, longgang.project(np.array([lon]), np.array([lat])),
-                        max_dist_m=1e4)
+                        max_dist_m=1e4, rule=DEFAULT_RULE)
         G = split_graph(longgang, {"st": cov.stations.snapped, "q": q}, targets=frozenset({"st"}))
         ref = within(G, ("q", 0), cov.settings.limit_m)
         want = sorted((d, cov.stations.ids[j]) for (key, d) in ref.items()
@@ -186,7 +189,8 @@ def test_planner_reads(client):
     what = client.post("/whatif", json={"remove": ["LG-1"]}).json()
     assert what["delta"]["newly_covered"] == 0 and what["delta"]["lost_coverage"] >= 0
     assert "<html" in client.get("/maps/planner?basemap=blank").text
-    assert "C15" in client.get("/maps/courier?basemap=blank").text
+    courier = client.get("/maps/courier?basemap=blank").text
+    assert "<html" in courier and "龙岗驿站2" in courier  # the stations are on the page
     r = client.options("/stations", headers={"Origin": "http://example.test",
                                              "Access-Control-Request-Method": "GET"})
     assert r.headers.get("access-control-allow-origin") == "http://example.test"
