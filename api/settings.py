@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 5_000_000
     max_snap_m: float = 500.0
     station_max_snap_m: float = 200.0
+    keep_all_components: bool = Field(
+        False, description="keep every connected part of the network, not only the largest")
     snap_avoid: str | None = Field(
         None, description="kinds of street a point may not join: tunnel, underground, indoor, "
                           "bridge, trunk (default all), or none")
@@ -61,7 +63,8 @@ class Settings(BaseSettings):
             buildings_total=self.buildings_total, areas=self.areas, areas_crs=self.areas_crs,
             minutes=self.minutes, speed_kmh=self.speed_kmh,
             station_max_snap_m=self.station_max_snap_m, population_max_snap_m=self.max_snap_m,
-            drop_far_population=True, snap_avoid=self.snap_avoid,
+            drop_far_population=True, keep_all_components=self.keep_all_components,
+            snap_avoid=self.snap_avoid,
             snap_slack_m=self.snap_slack_m)
 
     def sqlalchemy_url(self) -> str:

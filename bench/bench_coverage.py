@@ -41,7 +41,7 @@ from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E4
 from circle15.geo.network import Network  # noqa: E402
 from circle15.geo.network_cache import load_network  # noqa: E402
 from circle15.geo.population_points import population_from_points  # noqa: E402
-from circle15.geo.snap import segment_index  # noqa: E402
+from circle15.geo.segment_index import segment_index  # noqa: E402
 from tests.helpers import make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

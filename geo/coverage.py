@@ -297,13 +297,13 @@ def read_areas(
     kind = check_input_crs(crs)
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         if kind != "wgs84":
-            raise InputError(source, f"crs={kind!r} needs lon/lat coordinates, but the file "
+            raise InputError(source, f"--areas-crs {kind} needs lon/lat coordinates, but the file "
                              f"declares {gdf.crs.name}")
         gdf = gdf.to_crs(4326)
     col = find_column(gdf, AREA_NAME_NAMES, explicit=name_column, source=source)
     if col is None:
         raise InputError(source, f"no area name column; name it one of "
-                         f"{', '.join(AREA_NAME_NAMES)} or pass name_column=...")
+                         f"{', '.join(AREA_NAME_NAMES)} or pass --areas-name-column")
     geoms = gdf.geometry.to_numpy()
     bad = ~np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
     if bad.any():

@@ -28,7 +28,8 @@ from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.network import Network
-from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, segment_index, snap_points
+from circle15.geo.segment_index import segment_index
+from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_points
 from circle15.geo.station_hours import Hours, area_timezone
 
 

@@ -219,8 +219,8 @@ def _main_component(
         msg = (
             f"{source}: the walking network is disconnected: its largest connected part "
             f"has only {share:.0%} of the {n_nodes:,} nodes ({n_comp:,} parts). Check the "
-            "extract covers the whole area, or pass keep_all_components=True "
-            "(--keep-all-components) to use every part."
+            "extract covers the whole area, or pass --keep-all-components "
+            "(CIRCLE15_KEEP_ALL_COMPONENTS for the service) to use every part."
         )
         raise NetworkError(msg)
     log.info(

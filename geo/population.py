@@ -274,7 +274,8 @@ def read_census(
         col = find_column(gdf, ("population", "pop", "人口", "人口数_合计", "count"),
                           explicit=count_column, source=source)
         if col is None:
-            raise InputError(source, "no population column; pass count_column=... or a table")
+            raise InputError(source, "no population column; pass --census-count-column, or "
+                             "--census-table with the counts")
         count, problems = parse_numbers(pd.DataFrame(gdf.drop(columns="geometry")), col,
                                         what="population")
     else:

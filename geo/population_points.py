@@ -167,7 +167,7 @@ def read_population(
     col = find_column(raw.frame, COUNT_NAMES, explicit=column, source=source)
     if col is None:
         msg = (f"no population count column; name it one of {', '.join(COUNT_NAMES)} or pass "
-               f"column=... (--population-column); the file has "
+               f"--population-column; the file has "
                f"{', '.join(map(str, raw.frame.columns))}")
         raise InputError(source, msg)
     count, p_count = parse_numbers(raw.frame, col, what="population")

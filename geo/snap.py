@@ -18,20 +18,18 @@ network's metric CRS.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from circle15.geo.errors import SettingsError
 from circle15.geo.network import Network
-from circle15.geo.osm_tags import DEFAULT_SNAP_AVOID, avoid_mask, parse_snap_avoid
+from circle15.geo.osm_tags import DEFAULT_SNAP_AVOID, parse_snap_avoid
+from circle15.geo.segment_index import SegmentIndex, segment_index
 
 #: default slack: joins within this many metres beyond the nearest eligible edge
 SNAP_SLACK_M = 50.0
@@ -205,162 +203,6 @@ class Snapped:
             joins = Joins(point, *(np.concatenate([getattr(j, f) for j in alls])
                                    for f in _FIELDS))
         return Snapped(**primary, joins=joins, fallback=fallback)
-
-
-#: edges are cut into pieces no longer than this for the nearest-edge index
-_PIECE_M = 40.0
-#: nearest piece midpoints examined per point before the exactness check
-_K = 8
-
-
-@dataclass(frozen=True)
-class SegmentIndex:
-    """Straight pieces of some edges (at most ``_PIECE_M`` long) and a KD-tree
-    over their midpoints, for exact nearest-edge queries without per-point
-    geometry calls."""
-
-    start: NDArray[np.float64]
-    vec: NDArray[np.float64]
-    length: NDArray[np.float64]
-    edge: NDArray[np.int64]
-    offset: NDArray[np.float64]
-    edge_geom_length: NDArray[np.float64]
-    tree: cKDTree | None
-
-    @classmethod
-    def build(cls, geoms: NDArray[np.object_],
-              edges: NDArray[np.int64] | None = None) -> SegmentIndex:
-        """Index the edges ``edges`` (default all) of ``geoms``."""
-        n_all = geoms.shape[0]
-        edges = np.arange(n_all) if edges is None else np.asarray(edges, dtype=np.int64)
-        sub = geoms[edges]
-        # zero-length edges (two OSM nodes at one spot) cannot be segmentized
-        dense = sub.copy()
-        ok = shapely.length(sub) > 0
-        dense[ok] = shapely.segmentize(sub[ok], _PIECE_M)
-        coords, idx = shapely.get_coordinates(dense, return_index=True)
-        same = idx[1:] == idx[:-1]
-        start, end, local = coords[:-1][same], coords[1:][same], idx[:-1][same]
-        vec = end - start
-        length = np.hypot(vec[:, 0], vec[:, 1])
-        # geometric distance from the edge's start to each piece's start
-        cum = np.cumsum(length)
-        first = np.ones(local.size, dtype=bool)
-        first[1:] = local[1:] != local[:-1]
-        base = np.maximum.accumulate(np.where(first, cum - length, 0.0))
-        offset = cum - length - base
-        edge = edges[local]
-        geom_len = np.bincount(edge, weights=length, minlength=n_all).astype(float)
-        tree = cKDTree(start + vec / 2) if edge.size else None
-        return cls(start, vec, length, edge, offset, geom_len, tree)
-
-    @property
-    def empty(self) -> bool:
-        return self.tree is None
-
-    def _distances(self, xy: NDArray[np.float64], cand: NDArray[np.int64]
-                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Distance from each point to each of its candidate pieces, and the offset."""
-        rel = xy[:, None, :] - self.start[cand]
-        vec = self.vec[cand]
-        len2 = np.einsum("pkc,pkc->pk", vec, vec)
-        t = np.clip(np.divide(np.einsum("pkc,pkc->pk", rel, vec), len2,
-                              out=np.zeros_like(len2), where=len2 > 0), 0.0, 1.0)
-        diff = rel - t[..., None] * vec
-        return np.hypot(diff[..., 0], diff[..., 1]), self.offset[cand] + t * self.length[cand]
-
-    def _query(self, xy: NDArray[np.float64], k: int
-               ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        assert self.tree is not None
-        k = min(k, self.edge.size)
-        mid_d, cand = self.tree.query(xy, k=k)
-        return mid_d.reshape(len(xy), k), cand.reshape(len(xy), k)
-
-    def nearest(
-        self, xy: NDArray[np.float64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        """Nearest edge, distance and geometric offset along it for each point
-        (edge -1 and distance inf when the index is empty)."""
-        n = len(xy)
-        edge = np.full(n, -1, dtype=np.int64)
-        dist = np.full(n, np.inf)
-        along = np.full(n, np.nan)
-        if self.empty or n == 0:
-            return edge, dist, along
-        todo = np.arange(n)
-        k = _K
-        while todo.size:
-            mid_d, cand = self._query(xy[todo], k)
-            d, a = self._distances(xy[todo], cand)
-            # ties (a point at a junction) go to the piece with the nearer midpoint
-            best = np.argmin(d, axis=1)
-            rows = np.arange(todo.size)
-            edge[todo] = self.edge[cand[rows, best]]
-            dist[todo] = d[rows, best]
-            along[todo] = a[rows, best]
-            # a piece beyond the k examined has its midpoint at least mid_d[:, -1]
-            # away, so it is at least that minus half a piece away
-            exact = (mid_d[:, -1] - _PIECE_M / 2 >= dist[todo]) | (k >= self.edge.size)
-            todo = todo[~exact]
-            k *= 4
-        return edge, dist, along
-
-    def nearest_one(self, x: float, y: float) -> tuple[int, float, float]:
-        """:meth:`nearest` for one point (a courier's query)."""
-        e, d, a = self.nearest(np.array([[x, y]]))
-        return int(e[0]), float(d[0]), float(a[0])
-
-    def within(self, xy: NDArray[np.float64], radius: NDArray[np.float64]
-               ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
-                          NDArray[np.float64]]:
-        """Every (point, edge) with the edge within ``radius[point]``: the nearest
-        position on each such edge. Returns point, edge, distance, geometric offset."""
-        parts: list[tuple[NDArray[Any], ...]] = []
-        todo = np.flatnonzero(np.isfinite(radius))
-        k = 2 * _K
-        while todo.size and not self.empty:
-            mid_d, cand = self._query(xy[todo], k)
-            d, a = self._distances(xy[todo], cand)
-            complete = (mid_d[:, -1] - _PIECE_M / 2 > radius[todo]) | (k >= self.edge.size)
-            rows = np.flatnonzero(complete)
-            hit_r, hit_c = np.nonzero(d[rows] <= radius[todo][rows][:, None] + 1e-9)
-            src = rows[hit_r]
-            parts.append((todo[src], self.edge[cand[src, hit_c]], d[src, hit_c],
-                          a[src, hit_c]))
-            todo = todo[~complete]
-            k *= 4
-        if not parts:
-            e = np.empty(0, dtype=np.int64)
-            return e, e, np.empty(0), np.empty(0)
-        point, edge, dist, along = (np.concatenate(x) for x in zip(*parts, strict=True))
-        # the nearest piece of each edge gives the edge's nearest position
-        order = np.lexsort((dist, edge, point))
-        point, edge, dist, along = point[order], edge[order], dist[order], along[order]
-        first = np.ones(point.size, dtype=bool)
-        first[1:] = (point[1:] != point[:-1]) | (edge[1:] != edge[:-1])
-        return point[first], edge[first], dist[first], along[first]
-
-
-_INDEXES: weakref.WeakKeyDictionary[Network, dict[int, SegmentIndex]] = (
-    weakref.WeakKeyDictionary())
-_INDEX_LOCK = threading.Lock()
-
-
-def segment_index(net: Network, avoid: Iterable[str] = ()) -> SegmentIndex:
-    """The nearest-edge index over the edges a point may join under ``avoid``
-    (every edge when empty), built once per network and kept with it."""
-    mask = avoid_mask(avoid)
-    with _INDEX_LOCK:
-        per_net = _INDEXES.setdefault(net, {})
-        index = per_net.get(mask)
-        if index is None:
-            if mask == 0 or not (net.edge_join_flags & mask).any():
-                index = per_net.get(0) or SegmentIndex.build(net.edge_geometry)
-            else:
-                eligible = np.flatnonzero((net.edge_join_flags & mask) == 0)
-                index = SegmentIndex.build(net.edge_geometry, eligible)
-            per_net[mask] = index
-        return index
 
 
 def _walk_along(net: Network, index: SegmentIndex, edge: NDArray[np.int64],
