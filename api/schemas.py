@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from circle15.geo.stations import ID_PATTERN
+
 CRS = Literal["wgs84", "gcj02", "bd09"]
 
 _EXAMPLE: dict[str, Any] = {
@@ -36,7 +38,8 @@ class StationIn(StationBody):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
+                    description="letters, digits and _ . : - (the rule every import obeys)")
 
 
 class SitingRequest(BaseModel):
@@ -67,3 +70,5 @@ class WhatIfRequest(BaseModel):
     add: list[StationIn] = Field(default_factory=list, max_length=500)
     remove: list[str] = Field(default_factory=list, max_length=500)
     crs: CRS = "wgs84"
+    trust_crs: bool = Field(False, description="skip the check that the coordinates are in "
+                                               "the declared system")

@@ -38,6 +38,8 @@ class AppState:
     _coverage: Coverage | None = None
     _nearest: NearestIndex | None = None
     _pages: dict[tuple[object, ...], str] = field(default_factory=dict)
+    #: stored stations left out because they fail validation ("id: reason")
+    skipped: list[str] = field(default_factory=list)
 
     def page(self, key: tuple[object, ...], build: Callable[[], str]) -> str:
         """A rendered page, kept until the stations change (maps take a second to build)."""
@@ -50,11 +52,32 @@ class AppState:
         return self._pages[full]
 
     def stations(self) -> Stations | None:
-        """All stored stations, validated and placed (None when there are none)."""
+        """All stored stations, validated and placed (None when there are none).
+
+        A stored row that no longer passes (written by an older version, or by
+        hand) is skipped and reported in ``skipped``, never allowed to break
+        every read.
+        """
         records = self.store.all()
-        if not records:
-            return None
-        return stations_of_records(self.area, records, source="database", check_crs=False)
+        skipped: list[str] = []
+        while records:
+            try:
+                placed = stations_of_records(self.area, records, source="database",
+                                             check_crs=False)
+            except InputError as exc:
+                bad = {p.row - 1 for p in exc.problems if p.row is not None}
+                if not bad:
+                    raise
+                skipped += [f"{records[i]['id']}: {p}" for p in exc.problems
+                            if p.row is not None for i in [p.row - 1]]
+                records = [r for i, r in enumerate(records) if i not in bad]
+                continue
+            break
+        if skipped:
+            log.warning("skipped %d stored station(s) that fail validation: %s",
+                        len(skipped), "; ".join(skipped[:5]))
+        self.skipped = skipped
+        return placed if records else None
 
     @property
     def network(self) -> Network:

@@ -2,16 +2,25 @@
 
 One SQLAlchemy Core code path for both; PostGIS additionally keeps a point
 geometry column in step with lon/lat. Every multi-row write is one
-transaction: all of it is stored, or nothing.
+transaction: all of it is stored, or nothing. The table refuses rows that
+could never be read back (coordinates out of range, oversized text) by its
+own CHECK constraints. Storage faults (disk full, read-only, a database file
+deleted or replaced under a running service) become a :class:`StorageError`
+(503) with a plain message, and a write is never reported as done unless it
+was committed to the database the service opened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -27,9 +36,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
-from circle15.geo.errors import DuplicateIdError
+from circle15.geo.errors import DuplicateIdError, InputError, StorageError
 
 Record = dict[str, Any]
 
@@ -47,6 +57,14 @@ stations = Table(
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # a row these would refuse could break every read; the API checks first, the
+    # database makes sure
+    CheckConstraint("lon >= -180 AND lon <= 180 AND lat >= -90 AND lat <= 90",
+                    name="stations_lonlat_range"),
+    CheckConstraint("length(id) BETWEEN 1 AND 64 AND length(name) BETWEEN 1 AND 200 "
+                    "AND length(opening_hours) <= 200 AND length(address) <= 500 "
+                    "AND length(amenities) <= 500", name="stations_text_length"),
+    CheckConstraint("status IN ('existing', 'planned', 'closed')", name="stations_status"),
 )
 #: one row counting writes, so that every worker process sees every change
 revisions = Table(
@@ -61,29 +79,101 @@ class StationStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
-        self.is_postgres = self.engine.dialect.name == "postgresql"
-        if self.engine.dialect.name == "sqlite":
-            @event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_conn: Any, _: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.close()
-        metadata.create_all(self.engine)
-        if self.is_postgres:
+        self.path: Path | None = None
+        self._file_id: tuple[int, int] | None = None
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+            self.is_postgres = self.engine.dialect.name == "postgresql"
+            if self.engine.dialect.name == "sqlite":
+                self._open_sqlite()
+            metadata.create_all(self.engine)
+            if self.is_postgres:
+                with self.engine.begin() as conn:
+                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                    conn.execute(text("ALTER TABLE stations ADD COLUMN IF NOT EXISTS "
+                                      "geom geometry(Point, 4326)"))
             with self.engine.begin() as conn:
-                conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-                conn.execute(text("ALTER TABLE stations ADD COLUMN IF NOT EXISTS "
-                                  "geom geometry(Point, 4326)"))
-        with self.engine.begin() as conn:
-            if conn.execute(select(revisions.c.value)).first() is None:
-                conn.execute(insert(revisions).values(id=1, value=0))
+                if conn.execute(select(revisions.c.value)).first() is None:
+                    conn.execute(insert(revisions).values(id=1, value=0))
+        except SQLAlchemyError as exc:
+            msg = (f"cannot open the station database {self._where()}: "
+                   f"{_plain(exc)}")
+            raise StorageError(msg) from exc
+        if self.path is not None:
+            self._file_id = _file_id(self.path)
+
+    def _open_sqlite(self) -> None:
+        database = make_url(self.url).database
+        if database and database != ":memory:":
+            self.path = Path(database).resolve()
+            if not self.path.parent.is_dir():
+                msg = f"cannot open the station database {self.path}: its folder does not exist"
+                raise StorageError(msg)
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    def _where(self) -> str:
+        if self.path is not None:
+            return str(self.path)
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def _check_file(self) -> None:
+        """Refuse to write when the SQLite file was deleted or replaced under us: the
+        open connections would write into the void (or into a new, empty file)."""
+        if self.path is None or self._file_id is None:
+            return
+        now = _file_id(self.path)
+        if now != self._file_id:
+            what = "deleted" if now is None else "replaced"
+            msg = (f"the station database {self.path} was {what} while the service was "
+                   "running; writes are refused so that none is lost. Restore the file or "
+                   "restart the service")
+            raise StorageError(msg)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """One write transaction, with storage faults said plainly."""
+        self._check_file()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except (DuplicateIdError, InputError, StorageError):
+            raise
+        except IntegrityError as exc:
+            raise InputError("stations", f"the database refused the row: {_plain(exc)}") from exc
+        except DataError as exc:
+            raise InputError("stations", f"the database refused a value: {_plain(exc)}") from exc
+        except (OperationalError, SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot write to the station database {self._where()}: "
+                               f"{_plain(exc)}") from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (OperationalError, SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot read the station database {self._where()}: "
+                               f"{_plain(exc)}") from exc
+
+    def health(self) -> str:
+        """"ok", or what is wrong with the store."""
+        try:
+            self._check_file()
+            _ = self.revision
+        except StorageError as exc:
+            return str(exc)
+        return "ok"
 
     @property
     def revision(self) -> int:
         """Changes with every write, in any process using this database."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return int(conn.execute(select(revisions.c.value)).scalar_one())
 
     @staticmethod
@@ -96,12 +186,12 @@ class StationStore:
                               " WHERE id = ANY(:ids)"), {"ids": list(ids)})
 
     def all(self) -> list[Record]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(stations).order_by(stations.c.id)).mappings().all()
         return [{k: r[k] for k in FIELDS} for r in rows]
 
     def get(self, station_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(stations).where(stations.c.id == station_id)).mappings().first()
         return None if r is None else {k: r[k] for k in FIELDS}
 
@@ -111,17 +201,25 @@ class StationStore:
             return
         now = datetime.now(UTC)
         ids = [r["id"] for r in records]
-        with self.engine.begin() as conn:
-            existing = conn.execute(select(stations.c.id).where(stations.c.id.in_(ids))).scalars()
-            clash = sorted(existing)
+        try:
+            with self._writing() as conn:
+                existing = conn.execute(
+                    select(stations.c.id).where(stations.c.id.in_(ids))).scalars()
+                clash = sorted(existing)
+                if clash:
+                    raise DuplicateIdError(clash)
+                conn.execute(insert(stations), [{**r, "updated_at": now} for r in records])
+                self._sync_geom(conn, ids)
+                self._bump(conn)
+        except InputError as exc:
+            # a concurrent writer took an id between our check and our insert
+            clash = sorted({r["id"] for r in self.all()} & set(ids))
             if clash:
-                raise DuplicateIdError(clash)
-            conn.execute(insert(stations), [{**r, "updated_at": now} for r in records])
-            self._sync_geom(conn, ids)
-            self._bump(conn)
+                raise DuplicateIdError(clash) from exc
+            raise
 
     def update(self, station_id: str, record: dict[str, Any]) -> bool:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             res = conn.execute(update(stations).where(stations.c.id == station_id).values(
                 **{k: v for k, v in record.items() if k != "id"},
                 updated_at=datetime.now(UTC)))
@@ -131,14 +229,14 @@ class StationStore:
         return bool(res.rowcount)
 
     def delete(self, station_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             res = conn.execute(delete(stations).where(stations.c.id == station_id))
             if res.rowcount:
                 self._bump(conn)
         return bool(res.rowcount)
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return len(conn.execute(select(stations.c.id)).all())
 
     def postgis_points(self) -> list[tuple[str, str]]:
@@ -149,3 +247,18 @@ class StationStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _plain(exc: BaseException) -> str:
+    """The database's own reason, in one line, without SQL or parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    text_ = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return text_[:300]

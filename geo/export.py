@@ -70,9 +70,34 @@ def round_for_csv(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _to_csv(table: pd.DataFrame, path: Path) -> None:
+#: a cell starting with one of these is read as a formula by spreadsheet programs
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_for_spreadsheets(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot run as formulas in Excel/WPS/LibreOffice.
+
+    Text starting with ``= + - @`` (or a tab or carriage return) gets a leading
+    apostrophe, which spreadsheets show as text; numbers are left alone.
+    """
+    out = pd.DataFrame(table).copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                        for v in out[col].tolist()]
+    renamed = {c: f"'{c}" for c in out.columns
+               if isinstance(c, str) and c.startswith(_FORMULA_START)}
+    return out.rename(columns=renamed) if renamed else out
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    """A table as CSV for people: rounded by unit, formulas neutralised, no geometry."""
     frame = table.drop(columns="geometry") if "geometry" in table.columns else table
-    round_for_csv(pd.DataFrame(frame)).to_csv(path, index=False)
+    return str(safe_for_spreadsheets(round_for_csv(pd.DataFrame(frame))).to_csv(index=False))
+
+
+def _to_csv(table: pd.DataFrame, path: Path) -> None:
+    path.write_text(csv_text(table), encoding="utf-8")
 
 
 def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

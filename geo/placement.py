@@ -65,14 +65,16 @@ def km_beyond(net: Network, lon: float, lat: float) -> float:
     return float(d.min()) / 1000.0
 
 
-def _fit_m(net: Network, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> float:
-    """How far the points sit off the streets: the upper quartile of their distances.
+def _fit_m(net: Network, lon: NDArray[np.float64], lat: NDArray[np.float64],
+           quantile: float) -> float:
+    """How far the points sit off the streets: a quantile of their distances.
 
-    The upper quartile, not the median: in a dense street grid a shifted layer
-    still has half its points near some street, but rarely three quarters."""
+    The upper quartile for a layer, not the median: in a dense street grid a
+    shifted layer still has half its points near some street, but rarely three
+    quarters. For one or two points, the largest."""
     snapped = snap_points(net, net.project(lon, lat), max_dist_m=2000.0)
     d = snapped.off_m[snapped.ok]
-    return float(np.quantile(d, 0.75)) if d.size else float("inf")
+    return float(np.quantile(d, quantile)) if d.size else float("inf")
 
 
 def check_declared_crs(
@@ -91,11 +93,15 @@ def check_declared_crs(
     streets; read in the right one they sit on them. With ``min_points`` or
     more points inside China, the upper-quartile distance to the nearest street is
     compared across the three systems, read as if the given numbers were in
-    each; a clearly better fit raises :class:`InputError` naming it.
+    each; a clearly better fit raises :class:`InputError` naming it. Fewer
+    points (a single station posted to the service) are judged by the farthest
+    one, and only a point well off the streets that converts onto one is
+    refused.
     """
     ok = np.isfinite(lon) & np.isfinite(lat)
-    if ok.sum() < min_points or not in_china(lon[ok], lat[ok]).all():
+    if not ok.any() or not in_china(lon[ok], lat[ok]).all():
         return
+    few = ok.sum() < min_points
     # the raw numbers as the file holds them, in the declared system
     kind = check_input_crs(declared)
     w_lon, w_lat = to_wgs84(lon[ok], lat[ok], kind)
@@ -105,17 +111,25 @@ def check_declared_crs(
         raw_lon, raw_lat = wgs84_to_gcj02(w_lon, w_lat)
     else:
         raw_lon, raw_lat = wgs84_to_bd09(w_lon, w_lat)
-    fits = {c: _fit_m(net, *to_wgs84(raw_lon, raw_lat, c)) for c in ("wgs84", "gcj02", "bd09")}
+    q = 1.0 if few else 0.75
+    fits = {}
+    for c in ("wgs84", "gcj02", "bd09"):
+        c_lon, c_lat = to_wgs84(raw_lon, raw_lat, c)
+        fits[c] = _fit_m(net, c_lon, c_lat, q)
     best = min(fits, key=lambda c: fits[c])
     here = fits[kind]
-    if best != kind and fits[best] < 0.5 * here and here - fits[best] > 15.0:
+    clear = (fits[best] < here / 3 and here - fits[best] > 20.0 and here > 30.0 if few
+             else fits[best] < 0.5 * here and here - fits[best] > 15.0)
+    if best != kind and clear:
         names = {"wgs84": "WGS84 (GPS/OSM)", "gcj02": "GCJ-02 (Amap/Tencent)",
                  "bd09": "BD-09 (Baidu)"}
         msg = (
             f"the coordinates look like {names[best]}, not {names[kind]} as declared: read as "
-            f"{kind} a quarter of the points are {here:.0f} m or more from the nearest street, "
-            f"read as {best} only {fits[best]:.0f} m. Pass crs={best!r} (--stations-crs "
-            f"{best}, --population-crs {best}, ?crs={best}) if that is where they came from."
+            f"{kind} {'the point is' if few else 'a quarter of the points are'} {here:.0f} m "
+            f"or more from the nearest street, read as {best} only {fits[best]:.0f} m. Pass "
+            f"crs={best!r} (--stations-crs {best}, --population-crs {best}, ?crs={best}) "
+            "if that is where they came from"
+            + ("; if they really are as declared, repeat with ?trust_crs=true." if few else ".")
         )
         raise InputError(source, msg)
 

@@ -18,6 +18,7 @@ from circle15.geo.errors import InputError, Problem
 from circle15.geo.network import Network
 from circle15.geo.placement import check_declared_crs, place_points
 from circle15.geo.snap import DEFAULT_RULE, Snapped, SnapRule
+from circle15.geo.station_hours import OpeningHoursError, check_opening_hours
 from circle15.geo.tables import RawTable, find_column, parse_numbers, read_table
 
 #: default farthest a station may be from a walkable street (metres); a
@@ -101,6 +102,38 @@ class Stations:
         return self.select(self.frame["status"].isin(allowed).to_numpy())
 
 
+#: what a station id may be: letters (any script), digits and _ . : - (so that it can
+#: stand in a URL path), at most 64 characters, not dots alone
+ID_PATTERN = r"^[\w.:\-]{1,64}$"
+_ID_RE = re.compile(ID_PATTERN)
+#: the longest text each field may hold (characters), as the database stores them
+TEXT_LIMITS = {"name": 200, "address": 500, "amenities": 500, "opening_hours": 200}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def id_problem(sid: str) -> str | None:
+    """Why ``sid`` cannot be a station id (None when it can): one rule for every path."""
+    if not _ID_RE.match(sid) or set(sid) == {"."}:
+        return (f"station id {sid[:80]!r} is not allowed: use at most 64 letters, digits and "
+                "_ . : - (no spaces or slashes)")
+    return None
+
+
+def text_problems(field: str, values: list[str], *, column: str | None,
+                  ids: list[str]) -> list[Problem]:
+    """Texts too long for the store or holding control characters (NUL and friends)."""
+    limit = TEXT_LIMITS[field]
+    problems = []
+    for i, v in enumerate(values):
+        if len(v) > limit:
+            problems.append(Problem(f"{field} is {len(v)} characters long; at most {limit}",
+                                    row=i + 1, column=column, ident=ids[i] or None))
+        if _CONTROL.search(v):
+            problems.append(Problem(f"{field} contains a control character (such as NUL)",
+                                    row=i + 1, column=column, ident=ids[i] or None))
+    return problems
+
+
 def _text_column(frame: pd.DataFrame, col: str | None) -> list[str]:
     if col is None:
         return [""] * len(frame)
@@ -137,6 +170,8 @@ def stations_from_table(
     for i, (sid, name) in enumerate(zip(ids, names, strict=True)):
         if not sid:
             problems.append(Problem("station id is empty", row=i + 1, column=id_col))
+        elif (why := id_problem(sid)) is not None:
+            problems.append(Problem(why, row=i + 1, column=id_col))
         if not name:
             problems.append(Problem("station name is empty", row=i + 1, column=name_col,
                                     ident=sid or None))
@@ -164,7 +199,28 @@ def stations_from_table(
                 f"unknown amenity {', '.join(map(repr, unknown))}; known: "
                 f"{', '.join(AMENITY_ALIASES)}", row=i + 1, column=amen_col, ident=ids[i] or None))
         amenities.append(";".join(known))
+    address_col = find_column(frame, ADDRESS_NAMES, source=source)
+    hours_col = find_column(frame, HOURS_NAMES, source=source)
+    addresses = _text_column(frame, address_col)
+    hours = _text_column(frame, hours_col)
+    for field, col, values in (("name", name_col, names), ("address", address_col, addresses),
+                               ("opening_hours", hours_col, hours),
+                               ("amenities", amen_col, amenities)):
+        problems += text_problems(field, values, column=col, ids=ids)
+    for i, spec in enumerate(hours):
+        try:
+            check_opening_hours(spec)
+        except OpeningHoursError as exc:
+            problems += [Problem(p.message, row=i + 1, column=hours_col, ident=ids[i] or None)
+                         for p in exc.problems]
     lon, lat = to_wgs84(raw.lon, raw.lat, kind)
+    # converting (BD-09 at the antimeridian, say) can push a coordinate out of range
+    converted = np.isfinite(raw.lon) & np.isfinite(raw.lat) & (
+        (np.abs(raw.lon) <= 180) & (np.abs(raw.lat) <= 90))
+    for i in np.flatnonzero(converted & ((np.abs(lon) > 180) | (np.abs(lat) > 90))).tolist():
+        problems.append(Problem(f"lon={raw.lon[i]}, lat={raw.lat[i]} in {kind} is "
+                                f"lon={lon[i]:.6f}, lat={lat[i]:.6f} in WGS84: out of range",
+                                row=i + 1, ident=ids[i] or None))
     if not problems and check_crs:
         check_declared_crs(net, raw.lon, raw.lat, declared=kind, source=source)
     placement = place_points(net, lon, lat, max_snap_m=max_snap_m, ids=ids, what="station",
@@ -176,9 +232,9 @@ def stations_from_table(
         {
             "id": ids,
             "name": names,
-            "address": _text_column(frame, find_column(frame, ADDRESS_NAMES, source=source)),
+            "address": addresses,
             "amenities": amenities,
-            "opening_hours": _text_column(frame, find_column(frame, HOURS_NAMES, source=source)),
+            "opening_hours": hours,
             "status": statuses,
             "lon": lon,
             "lat": lat,

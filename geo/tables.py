@@ -113,6 +113,36 @@ def check_size(path: Path) -> None:
         raise InputError(str(path), "the file is empty")
 
 
+def _head(path: Path, n: int = 4096) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(n)
+
+
+def sniff(path: Path) -> None:
+    """Refuse a file whose content does not match its name, in plain words."""
+    suffix = path.suffix.lower()
+    head = _head(path)
+    is_zip = head.startswith(b"PK\x03\x04")
+    textual = b"\x00" not in head
+    looks_json = head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
+    source = str(path)
+    if suffix in (".xlsx", ".xlsm") and not is_zip:
+        hint = (" (it looks like a text table: save it as .csv)" if textual and not looks_json
+                else "")
+        raise InputError(source, f"is named {suffix} but is not an Excel workbook{hint}")
+    if suffix in (".csv", ".txt") and not textual:
+        what = "an Excel workbook: save it as .xlsx" if is_zip else "binary data"
+        raise InputError(source, f"is named {suffix} but is not a text table (it looks like "
+                                 f"{what})")
+    if suffix in (".geojson", ".json") and not looks_json:
+        raise InputError(source, f"is named {suffix} but is not GeoJSON (it does not start "
+                                 "with '{')")
+    if suffix == ".fgb" and not head.startswith(b"fgb"):
+        raise InputError(source, "is named .fgb but is not a FlatGeobuf file")
+    if suffix == ".gpkg" and not head.startswith(b"SQLite format 3"):
+        raise InputError(source, "is named .gpkg but is not a GeoPackage")
+
+
 def read_table(
     path: str | Path,
     *,
@@ -129,6 +159,7 @@ def read_table(
     path = Path(path)
     source = str(path)
     check_size(path)
+    sniff(path)
     suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path)
@@ -193,7 +224,8 @@ def _read_vector(path: Path) -> RawTable:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio/GDAL raise DataSourceError and friends
-        raise InputError(source, f"not a readable vector file ({exc})") from exc
+        reason = str(exc).replace(str(path), path.name)
+        raise InputError(source, f"not a readable vector file ({reason})") from exc
     if gdf.empty:
         raise InputError(source, "the file has no features")
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:

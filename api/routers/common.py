@@ -11,6 +11,8 @@ import pandas as pd
 import shapely
 from fastapi import Response
 
+from circle15.geo.export import csv_text
+
 GEOJSON = "application/geo+json"
 
 
@@ -35,7 +37,7 @@ def _plain(value: Any) -> Any:
 
 
 def csv_response(frame: pd.DataFrame, name: str) -> Response:
-    return Response(frame.to_csv(index=False), media_type="text/csv",
+    return Response(csv_text(frame), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

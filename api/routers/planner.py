@@ -108,6 +108,6 @@ def whatif(body: WhatIfRequest, state: StateDep) -> dict[str, Any]:
     if body.add:
         rows = [{**s.model_dump(), "amenities": ";".join(s.amenities)} for s in body.add]
         add = stations_of_records(state.area, rows, crs=body.crs, source="add",
-                                  check_crs=len(rows) >= 3)
+                                  check_crs=not body.trust_crs)
     result = what_if(cov, add=add, remove=body.remove)
     return {"delta": result.delta(), "bands": records(result.summary())}

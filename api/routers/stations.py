@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import geopandas as gpd
 import shapely
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from circle15.api.deps import PlannerDep, StateDep
 from circle15.api.routers.common import geojson_response
@@ -29,14 +31,18 @@ def _feature_collection(rows: list[dict[str, Any]]) -> Response:
     return geojson_response(gdf)
 
 
-def _validated(state: AppState, rows: list[dict[str, Any]], crs: str, source: str
-               ) -> list[dict[str, Any]]:
+TrustCRS = Annotated[bool, Query(description="skip the check that the coordinates are in "
+                                            "the declared system (e.g. GCJ-02 sent as WGS84)")]
+
+
+def _validated(state: AppState, rows: list[dict[str, Any]], crs: str, source: str, *,
+               trust_crs: bool = False) -> list[dict[str, Any]]:
     """Records checked and converted exactly as a file would be (WGS84 out)."""
     for r in rows:
         if isinstance(r.get("amenities"), list):
             r["amenities"] = ";".join(r["amenities"])
     placed = stations_of_records(state.area, rows, crs=crs, source=source,
-                                 check_crs=len(rows) >= 3)
+                                 check_crs=not trust_crs)
     return records_of(placed)
 
 
@@ -58,8 +64,8 @@ def get_station(station_id: str, state: StateDep) -> dict[str, Any]:
              dependencies=[PlannerDep])
 def create_station(body: StationIn, state: StateDep,
                    crs: Annotated[CRS, Query(description="coordinate system of lon/lat")]
-                   = "wgs84") -> dict[str, Any]:
-    rec = _validated(state, [body.model_dump()], crs, "station")[0]
+                   = "wgs84", trust_crs: TrustCRS = False) -> dict[str, Any]:
+    rec = _validated(state, [body.model_dump()], crs, "station", trust_crs=trust_crs)[0]
     state.store.insert_many([rec])
     return {**rec, "amenities": [a for a in rec["amenities"].split(";") if a], "crs_in": crs}
 
@@ -67,10 +73,12 @@ def create_station(body: StationIn, state: StateDep,
 @router.put("/{station_id}", summary="Change a station (planner token)",
             dependencies=[PlannerDep])
 def update_station(station_id: str, body: StationBody, state: StateDep,
-                   crs: Annotated[CRS, Query()] = "wgs84") -> dict[str, Any]:
+                   crs: Annotated[CRS, Query()] = "wgs84",
+                   trust_crs: TrustCRS = False) -> dict[str, Any]:
     if state.store.get(station_id) is None:
         raise NotFoundError(f"no station with id {station_id!r}")
-    rec = _validated(state, [{**body.model_dump(), "id": station_id}], crs, "station")[0]
+    rec = _validated(state, [{**body.model_dump(), "id": station_id}], crs, "station",
+                     trust_crs=trust_crs)[0]
     state.store.update(station_id, rec)
     return {**rec, "amenities": [a for a in rec["amenities"].split(";") if a], "crs_in": crs}
 
@@ -86,11 +94,16 @@ def delete_station(station_id: str, state: StateDep) -> Response:
 @router.post("/import", status_code=201, dependencies=[PlannerDep],
              summary="Import a CSV/XLSX/GeoJSON of stations: all rows or none")
 async def import_stations(
+    request: Request,
     state: StateDep,
     file: Annotated[UploadFile, File(description="CSV, XLSX or GeoJSON")],
     crs: Annotated[CRS, Query()] = "wgs84",
+    trust_crs: TrustCRS = False,
 ) -> dict[str, Any]:
-    name = file.filename or "upload"
+    form = await request.form()
+    if len(form.getlist("file")) != 1:
+        raise InputError("upload", "send exactly one file, in the form field 'file'")
+    name = Path(file.filename or "upload").name
     suffix = Path(name).suffix.lower()
     if suffix not in TABLE_SUFFIXES + VECTOR_SUFFIXES:
         raise InputError(name, f"unsupported file type {suffix!r}; use CSV, XLSX or GeoJSON")
@@ -98,13 +111,22 @@ async def import_stations(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLargeError(f"{name}: the upload is over the {limit:,} byte limit")
+    # parsing a large file takes seconds: off the event loop, so the service keeps answering
+    recs = await run_in_threadpool(_parse_upload, state, data, name, suffix, crs, trust_crs)
+    await run_in_threadpool(state.store.insert_many, recs)
+    return {"imported": len(recs), "crs_in": crs, "ids": [r["id"] for r in recs]}
+
+
+def _parse_upload(state: AppState, data: bytes, name: str, suffix: str, crs: str,
+                  trust_crs: bool) -> list[dict[str, Any]]:
+    """The upload's stations, checked like any file; messages name the upload, never
+    the temporary file it was parsed from."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            stations = read_station_file(state.area, path, crs=crs)
+            stations = read_station_file(state.area, path, crs=crs, check_crs=not trust_crs)
         except InputError as exc:
-            raise InputError(name, exc.problems) from exc
-    recs = records_of(stations)
-    state.store.insert_many(recs)
-    return {"imported": len(recs), "crs_in": crs, "ids": [r["id"] for r in recs]}
+            raise InputError(name, [replace(p, message=p.message.replace(str(path), name))
+                                    for p in exc.problems]) from exc
+    return records_of(stations)

@@ -154,12 +154,13 @@ def load_area(spec: AreaSpec, *, step: Step = _quiet) -> Area:
     return Area(spec, net, pop, areas)
 
 
-def read_station_file(area: Area, path: str | Path, *, crs: str = "wgs84") -> Stations:
+def read_station_file(area: Area, path: str | Path, *, crs: str = "wgs84",
+                      check_crs: bool = True) -> Stations:
     """A station file placed on the area's network under the area's snapping rule."""
     from circle15.geo.stations import read_stations
 
     return read_stations(path, area.network, crs=crs, max_snap_m=area.spec.station_max_snap_m,
-                         rule=area.spec.snap_rule())
+                         rule=area.spec.snap_rule(), check_crs=check_crs)
 
 
 def stations_of_records(area: Area, records: list[dict[str, object]], *, crs: str = "wgs84",

@@ -148,8 +148,14 @@ def test_station_outside_the_area_or_far_from_streets(tmp_path, longgang, street
 def test_unreadable_and_unsupported_files(tmp_path, longgang):
     (tmp_path / "s.csv").write_bytes(b"")
     assert "empty" in _error(tmp_path / "s.csv", longgang)
-    (tmp_path / "s.xlsx").write_bytes(b"not a workbook")
-    assert "not a readable Excel workbook" in _error(tmp_path / "s.xlsx", longgang)
+    (tmp_path / "s.xlsx").write_bytes(b"id,name,lon,lat\n1,a,114.2,22.69\n")
+    assert "is not an Excel workbook (it looks like a text table: save it as .csv)" in _error(
+        tmp_path / "s.xlsx", longgang)
+    (tmp_path / "b.csv").write_bytes(bytes(range(256)) * 8)
+    assert "is not a text table (it looks like binary data)" in _error(tmp_path / "b.csv",
+                                                                        longgang)
+    (tmp_path / "s.fgb").write_bytes(b"\x00\x01 not flatgeobuf")
+    assert "is not a FlatGeobuf file" in _error(tmp_path / "s.fgb", longgang)
     (tmp_path / "s.geojson").write_text('{"type": "FeatureCollection", "features": [')
     assert "not a readable vector file" in _error(tmp_path / "s.geojson", longgang)
     (tmp_path / "s.pdf").write_text("x")
