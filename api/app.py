@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
+from circle15.api.docs import install_docs
 from circle15.api.errors import install_handlers
+from circle15.api.middleware import (
+    MAX_JSON_BYTES,
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    page_policy,
+    tile_hosts,
+)
 from circle15.api.routers import courier, maps, planner, stations
 from circle15.api.settings import Settings, get_settings
 from circle15.api.state import AppState, load_state
+from circle15.maps.planner import TILES
 
 DESCRIPTION = """
 15-minute walking coverage of outdoor-worker stations (户外劳动者暖心驿站) on the
 real street network. Reading is open; every write needs the planner token
 (`Authorization: Bearer …`). Coordinates are WGS84 unless a `crs` parameter says
 `gcj02` (Amap/Tencent) or `bd09` (Baidu).
+
+A JSON body may be up to {json_limit:,} bytes and a file upload up to {upload_limit:,}
+(`CIRCLE15_MAX_UPLOAD_BYTES`); a larger body is refused with 413 before it is read.
+Every error answers with the same body: `detail`, and where they apply `problems`,
+`source` and `ids`.
 """
+
+
+class _Service(FastAPI):
+    """FastAPI with the security headers outside everything, so that even the bare
+    answer to an unhandled error carries them."""
+
+    page_csp = ""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack(),
+                                         page_csp=self.page_csp)
 
 
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
@@ -34,29 +59,30 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         if state is None:
             app.state.circle15.store.close()
 
-    app = FastAPI(title="circle15", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    limit = settings.max_upload_bytes
+    app = _Service(title="circle15", version="0.1.0", lifespan=lifespan,
+                   description=DESCRIPTION.format(json_limit=min(MAX_JSON_BYTES, limit),
+                                                  upload_limit=limit),
+                   docs_url=None, redoc_url=None)
+    # served pages may show tiles from the basemaps' hosts, and nothing else from outside
+    app.page_csp = page_policy(img_hosts=tile_hosts(
+        [(url, subdomains) for url, _, subdomains in TILES.values()]))
     app.state.circle15 = state  # handed in (tests, benchmarks): no start-up load
     install_handlers(app)
+    install_docs(app)
+    # the body limit first (innermost): its 413 still gets CORS and security headers
+    app.add_middleware(BodyLimitMiddleware, max_upload_bytes=limit)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
-    limit = settings.max_upload_bytes
-
-    @app.middleware("http")
-    async def body_limit(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            return JSONResponse({"detail": f"the request body is over the {limit:,} byte "
-                                           "limit"}, status_code=413)
-        return await call_next(request)
 
     @app.get("/health", tags=["service"], summary="Is the service up, and on what area?")
     def health(request: Request) -> dict[str, object]:
         st: AppState = request.app.state.circle15
-        return {"status": "ok", "network": st.network.summary(),
-                "stations": st.store.count(), "population_units": len(st.population)}
+        storage = st.store.health()
+        return {"status": "ok" if storage == "ok" else "degraded", "storage": storage,
+                "network": st.network.summary(), "stations": st.store.count(),
+                "population_units": len(st.population), "stations_skipped": st.skipped}
 
     for r in (stations.router, planner.router, courier.router, maps.router):
         app.include_router(r)

@@ -243,6 +243,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from circle15.api.settings import Settings
+    from circle15.api.store import StationStore
+
+    # the database first: a store that cannot be opened is one clear line, not a traceback
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    StationStore(settings.sqlalchemy_url()).close()
+
     uvicorn.run("circle15.api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info", access_log=args.access_log)
     return 0

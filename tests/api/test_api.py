@@ -3,63 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
-from circle15.api.app import create_app
-from circle15.api.settings import Settings
 from circle15.geo.snap import DEFAULT_RULE, snap_points
-from tests.conftest import shared
+from tests.api.conftest import AUTH, make_client
 from tests.helpers import points_near_streets
 from tests.pg import postgres_database
 from tests.reference import split_graph, within
-
-TOKEN = "planner-secret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def area(tmp_path_factory, longgang) -> dict[str, object]:
-    folder = tmp_path_factory.mktemp("area")
-    rng = np.random.default_rng(71)
-    pp = points_near_streets(longgang, 800, rng, spread_m=40)
-    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1],
-                  "population": rng.integers(1, 80, 800)}).to_csv(folder / "pop.csv",
-                                                                   index=False)
-    st = points_near_streets(longgang, 6, rng, spread_m=5)
-    pd.DataFrame({"id": [f"LG-{i + 1}" for i in range(6)],
-                  "name": [f"龙岗驿站{i + 1}" for i in range(6)],
-                  "lon": st[:, 0], "lat": st[:, 1],
-                  "amenities": ["water;charger", "first_aid", "water", "toilet", "seats",
-                                "water;first_aid"],
-                  "opening_hours": ["24/7"] * 6}).to_csv(folder / "seed.csv", index=False)
-    return {"folder": folder, "spare": points_near_streets(longgang, 20, rng, spread_m=5)}
-
-
-def _client(area, tmp_path: Path, database_url: str | None) -> TestClient:
-    settings = Settings(
-        network=str(shared("osm/shenzhen-longgang.osm")),
-        population=str(area["folder"] / "pop.csv"),
-        stations_seed=str(area["folder"] / "seed.csv"),
-        database_url=database_url, data_dir=tmp_path, planner_token=SecretStr(TOKEN),
-        max_upload_bytes=200_000, cors_origins=["http://example.test"],
-    )
-    return TestClient(create_app(settings))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def client(request, area, tmp_path, monkeypatch, cache_dir) -> Iterator[TestClient]:
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
     if request.param == "sqlite":
-        with _client(area, tmp_path, None) as c:
+        with make_client(area, tmp_path, None) as c:
             yield c
     else:
-        with postgres_database() as url, _client(area, tmp_path, url) as c:
+        with postgres_database() as url, make_client(area, tmp_path, url) as c:
             yield c
 
 
@@ -200,10 +164,10 @@ def test_planner_reads(client):
 def test_the_store_persists_across_restarts(area, tmp_path, monkeypatch, cache_dir):
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
     lon, lat = area["spare"][12]
-    with _client(area, tmp_path, None) as c:
+    with make_client(area, tmp_path, None) as c:
         assert c.post("/stations", json={"id": "KEEP", "name": "k", "lon": lon, "lat": lat},
                       headers=AUTH).status_code == 201
-    with _client(area, tmp_path, None) as c:
+    with make_client(area, tmp_path, None) as c:
         assert c.get("/stations/KEEP").status_code == 200
     assert (tmp_path / "circle15.db").is_file()
 

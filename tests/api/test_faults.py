@@ -1,0 +1,111 @@
+"""kill -9 in the middle of an import: the store holds all of it or none of it.
+
+The service runs as its own process (``python -m circle15 serve``), on SQLite
+and on PostgreSQL; an import of a few thousand stations is sent and the
+process is killed at a random moment; the database is then opened directly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from circle15.api.store import StationStore
+from circle15.geo.placement import place_points
+from tests.api.conftest import AUTH, TOKEN
+from tests.conftest import shared
+from tests.helpers import points_near_streets
+from tests.pg import postgres_database
+
+N_IMPORT = 3000
+
+
+def _stations_csv(net, path: Path) -> Path:
+    rng = np.random.default_rng(9)
+    pts = points_near_streets(net, 2 * N_IMPORT, rng, spread_m=5)
+    placed = place_points(net, pts[:, 0], pts[:, 1], max_snap_m=200.0, strict=True)
+    refused = {p.row - 1 for p in placed.problems if p.row is not None}
+    ok = np.array([p for i, p in enumerate(pts) if i not in refused])[:N_IMPORT]
+    assert len(ok) == N_IMPORT
+    pd.DataFrame({"id": [f"K{i}" for i in range(N_IMPORT)], "name": "bulk",
+                  "lon": ok[:, 0], "lat": ok[:, 1]}).to_csv(path, index=False)
+    return path
+
+
+def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "circle15", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail("the service exited while starting")
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail("the service did not start within 60 s")
+
+
+def _kill_during_imports(url: str, tmp_path: Path, longgang, cache_dir: Path,
+                         tries: int) -> list[int]:
+    csv = _stations_csv(longgang, tmp_path / "many.csv").read_bytes()
+    env = {**os.environ, "CIRCLE15_NETWORK": str(shared("osm/shenzhen-longgang.osm")),
+           "CIRCLE15_BUILDINGS_TOTAL": "10000", "CIRCLE15_DATABASE_URL": url,
+           "CIRCLE15_DATA_DIR": str(tmp_path), "CIRCLE15_PLANNER_TOKEN": TOKEN,
+           "CIRCLE15_CACHE_DIR": str(cache_dir)}
+    rng = np.random.default_rng(3)
+    seen = []
+    before = StationStore(url).count()
+    for _ in range(tries):
+        proc, base = _start(env)
+        sent = subprocess.Popen([sys.executable, "-c", (
+            "import httpx,sys; httpx.post(sys.argv[1], headers={'Authorization': sys.argv[2]},"
+            " files={'file': ('many.csv', sys.stdin.buffer.read(), 'text/csv')}, timeout=60)"),
+            f"{base}/stations/import", AUTH["Authorization"]], stdin=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
+        assert sent.stdin is not None
+        sent.stdin.write(csv)
+        sent.stdin.close()
+        time.sleep(float(rng.uniform(0.05, 2.5)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        sent.wait(timeout=60)
+        store = StationStore(url)
+        count = store.count()
+        store.close()
+        assert count - before in (0, N_IMPORT), f"{count - before} of {N_IMPORT} rows stored"
+        seen.append(count - before)
+        if count - before:  # start again from none
+            store = StationStore(url)
+            for i in range(N_IMPORT):
+                store.delete(f"K{i}")
+            store.close()
+    return seen
+
+
+def test_kill9_during_import_is_all_or_nothing_sqlite(tmp_path, longgang, cache_dir):
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    seen = _kill_during_imports(url, tmp_path, longgang, cache_dir, tries=4)
+    assert len(seen) == 4
+
+
+def test_kill9_during_import_is_all_or_nothing_postgres(tmp_path, longgang, cache_dir):
+    with postgres_database() as url:
+        seen = _kill_during_imports(url, tmp_path, longgang, cache_dir, tries=2)
+    assert len(seen) == 2
