@@ -15,7 +15,9 @@ STAMP_BENCH := $(VENV)/.stamp-bench
 
 .PHONY: install system demo test lint bench clean
 
-ASSETS := maps/node_modules/leaflet/dist/leaflet.js
+ASSETS := maps/node_modules/leaflet/dist/leaflet.js \
+          maps/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+          maps/node_modules/redoc/bundles/redoc.standalone.js
 # Debian packages: a headless browser for the map tests, a CJK font for its screenshots,
 # PostgreSQL with PostGIS for the storage tests, wrk for the service benchmark
 DEBS   := chromium fonts-wqy-microhei postgresql postgresql-15-postgis-3 wrk
@@ -36,9 +38,11 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@ $(STAMP_DEV) $(STAMP_RUN)
 
-# Leaflet from the npm registry, inlined into every map page (no CDN) and shipped in the wheel
-$(ASSETS): maps/package.json maps/package-lock.json
-	cd maps && npm ci --no-audit --no-fund --loglevel=error
+# Leaflet, Swagger UI and ReDoc from the npm registry, inlined into every map page or served
+# by the API (no CDN) and shipped in the wheel. No install scripts: none is needed, and
+# swagger-ui-dist's dependency @scarf/scarf would report the install to its vendor
+$(ASSETS) &: maps/package.json maps/package-lock.json
+	cd maps && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
 system:

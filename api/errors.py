@@ -1,13 +1,21 @@
-"""Domain errors as HTTP answers: the status comes from the error class itself."""
+"""Domain errors as HTTP answers: the status comes from the error class itself.
+
+Every error answer has one body shape, :class:`ErrorBody`, and the OpenAPI
+document says so (``circle15.api.docs``).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from circle15.geo.errors import (
     AuthError,
@@ -15,6 +23,27 @@ from circle15.geo.errors import (
     DuplicateIdError,
     InputError,
 )
+
+
+class ProblemOut(BaseModel):
+    """One thing wrong: a field of the request, or a row of an uploaded file."""
+
+    message: str = Field(description="what is wrong, in words")
+    field: str | None = Field(None, description="the request field (``add.0.lon``, ``k``, "
+                                                "``body`` for the body as a whole)")
+    row: int | None = Field(None, description="the file's data row, from 1")
+    id: str | None = Field(None, description="the row's station id")
+    column: str | None = Field(None, description="the file's column")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what is wrong, with every problem found when there are several."""
+
+    detail: str = Field(description="the whole message")
+    problems: list[ProblemOut] | None = Field(
+        None, description="each problem (bad request fields, or rows of an upload)")
+    source: str | None = Field(None, description="what was being read: a file or layer name")
+    ids: list[str] | None = Field(None, description="station ids that already exist (409)")
 
 
 def status_of(exc: BaseException) -> int:
@@ -33,6 +62,66 @@ def _body(exc: BaseException) -> dict[str, Any]:
     return body
 
 
+def _non_finite(value: object) -> bool:
+    """NaN or ±infinity, as a number or as the text a query string carries."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _position(doc: object, pos: int) -> str:
+    """``line L, column C`` of a character offset into a JSON text."""
+    if not isinstance(doc, str):
+        return f"character {pos + 1}"
+    line = doc.count("\n", 0, pos) + 1
+    column = pos - doc.rfind("\n", 0, pos)
+    return f"line {line}, column {column}"
+
+
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def validation_problem(err: dict[str, Any], body: object) -> dict[str, str]:
+    """One pydantic/FastAPI validation error as a field and a plain message."""
+    loc = [str(x) for x in err.get("loc", ())]
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        where = [_position(body, int(loc[1]))] if len(loc) > 1 and loc[1].isdigit() else []
+        where += [str(err.get("ctx", {}).get("error", ""))]
+        return {"field": "body", "message": "the request body is not valid JSON ("
+                + ": ".join(w for w in where if w) + ")"}
+    # "query"/"path"/"header" name where a parameter was; the field's own name is enough
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    field = ".".join(loc) or "body"
+    value = err.get("input")
+    if kind == "missing":
+        message = ("the request needs a JSON body" if field == "body" else "is required")
+    elif kind == "finite_number" or (kind in _BOUNDS and _non_finite(value)):
+        # NaN is neither above nor below a bound: "should be less than 240" would mislead
+        message = f"must be a finite number, not {value!r}"
+    elif kind == "extra_forbidden":
+        message = "is not a field this request takes"
+    else:
+        message = str(err.get("msg", "is not valid"))
+    return {"field": field, "message": message}
+
+
+_UNREADABLE = "There was an error parsing the body"
+
+
+def _unreadable_body(cause: BaseException | None) -> str:
+    """Why a body could not be read at all (FastAPI says only that it could not)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the request body is not UTF-8 text (byte {cause.start + 1} is not valid)"
+    if cause is not None and type(cause).__name__ == "MultiPartException":
+        return f"the upload is not a valid multipart/form-data body: {cause}"
+    return "the request body could not be read" + (f": {cause}" if cause else "")
+
+
 def install_handlers(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
@@ -42,12 +131,17 @@ def install_handlers(app: FastAPI) -> None:
 
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
-            problems.append({"field": loc, "message": err.get("msg", "invalid")})
+        problems = [validation_problem(dict(err), exc.body) for err in exc.errors()]
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse(jsonable_encoder({"detail": detail, "problems": problems}),
                             status_code=422)
 
     app.add_exception_handler(RequestValidationError, validation)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 400 and exc.detail == _UNREADABLE:
+            exc = HTTPException(400, _unreadable_body(exc.__cause__), headers=exc.headers)
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(HTTPException, http_error)

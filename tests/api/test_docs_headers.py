@@ -1,0 +1,136 @@
+"""The docs pages work offline, every answer carries the security headers, and the
+served pages still work under their Content-Security-Policy in a real Chromium."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from circle15.api.app import create_app
+from circle15.api.settings import Settings
+from tests.browser import browser_page
+from tests.conftest import shared
+from tests.helpers import points_near_streets
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The service with no area behind it: enough for the docs and the headers."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("docs"))
+    state = SimpleNamespace(settings=settings)
+    with TestClient(create_app(settings, state=state)) as c:  # type: ignore[arg-type]
+        yield c
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_nothing_from_outside(bare, page):
+    r = bare.get(page)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    refs = re.findall(r'(?:src|href)="([^"]*)"', r.text)
+    assert refs and not [u for u in refs if "//" in u], refs
+    assert not re.search(r"https?://|cdn\.|fonts\.googleapis", r.text), r.text
+    for ref in refs:
+        asset = bare.get(ref)
+        assert asset.status_code == 200, ref
+        if ref.endswith(".js"):
+            assert asset.headers["content-type"].startswith("text/javascript")
+            assert len(asset.content) > 100_000  # the real bundle, not a stub
+    # the inline script Swagger UI needs is allowed by its hash, no other inline script
+    policy = r.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_every_answer_says_nosniff(bare):
+    for r in (bare.get("/openapi.json"), bare.get("/no/such/path"),
+              bare.get("/docs/assets/redoc.standalone.js"), bare.get("/docs")):
+        assert r.headers["x-content-type-options"] == "nosniff", r.url
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_unknown_docs_asset_is_a_404(bare):
+    r = bare.get("/docs/assets/secrets.txt")
+    assert r.status_code == 404 and "secrets.txt" in r.json()["detail"]
+
+
+@contextmanager
+def _serving(app: FastAPI) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail("the service did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+# every violation of the page's policy, as the page itself sees it
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+    e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+def test_served_pages_work_under_their_policy(tmp_path, longgang, monkeypatch, cache_dir):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    rng = np.random.default_rng(71)
+    pp = points_near_streets(longgang, 800, rng, spread_m=40)
+    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1], "population": 10}).to_csv(
+        tmp_path / "pop.csv", index=False)
+    st = points_near_streets(longgang, 6, rng, spread_m=5)
+    pd.DataFrame({"id": [f"S{i}" for i in range(6)], "name": "s", "lon": st[:, 0],
+                  "lat": st[:, 1]}).to_csv(tmp_path / "seed.csv", index=False)
+    app = create_app(Settings(network=str(shared("osm/shenzhen-longgang.osm")),
+                              population=str(tmp_path / "pop.csv"),
+                              stations_seed=str(tmp_path / "seed.csv"), data_dir=tmp_path))
+    errors: list[str] = []
+    with _serving(app) as base, browser_page(tmp_path, allow=("data:", base)) as (page,
+                                                                                requests):
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script(WATCH_CSP)
+        # OSM tiles: the policy must let the browser ask for them (the test's offline
+        # router then refuses them, which is not a policy violation)
+        page.goto(f"{base}/maps/courier?basemap=osm&lang=en")
+        tap = np.median(st, axis=0) + np.array([0.0003, 0.0])
+        page.evaluate(f"() => c15.show({tap[1]}, {tap[0]})")
+        page.wait_for_selector(".c15-item")
+        items = page.locator(".c15-item").count()
+        courier_csp = page.evaluate("() => window.__csp")
+        page.goto(f"{base}/docs")
+        page.wait_for_selector(".opblock-summary-path")
+        page.goto(f"{base}/redoc")
+        page.wait_for_selector("h1")
+        docs_csp = page.evaluate("() => window.__csp")
+    assert courier_csp == []
+    # ReDoc's footer asks cdn.redoc.ly for a logo: refused, as it should be (ReDoc then
+    # drops the image); nothing else on the doc pages is
+    assert [v for v in docs_csp if "cdn.redoc.ly" not in v] == []
+    assert not [e for e in errors if "Content Security Policy" in e
+                and "cdn.redoc.ly" not in e], errors
+    assert items >= 1
+    assert any("tile.openstreetmap.org" in u for u in requests.blocked)
+    assert not [u for u in requests.blocked if "openstreetmap" not in u], requests.blocked
