@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from circle15.usecases.area import AreaSpec
 
@@ -38,7 +41,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     planner_token: SecretStr | None = Field(
         None, description="bearer token for every write; writes are refused without one")
-    cors_origins: list[str] = Field(default_factory=list)
+    # NoDecode: the environment value reaches the validator as text, not parsed as JSON
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins whose pages may call the API: comma-separated "
+                    "(https://a.example,https://b.example) or a JSON list")
     minutes: float = 15.0
     speed_kmh: float = 4.0
     max_upload_bytes: int = 5_000_000
@@ -53,6 +60,33 @@ class Settings(BaseSettings):
         None, description="join the best street within this many metres beyond the nearest "
                           "(default 50; 0 = the nearest only)")
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """A comma-separated list or a JSON list, each an origin as browsers send it."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    msg = f"CORS origins {text!r} are neither a JSON list nor comma-separated"
+                    raise ValueError(msg) from exc
+            else:
+                value = [part for part in text.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value  # pydantic says what is wrong
+        origins = []
+        for origin in value:
+            origin = origin.strip().rstrip("/") if isinstance(origin, str) else origin
+            # a browser's Origin is scheme://host[:port]; anything else never matches
+            if isinstance(origin, str) and origin != "*" and not re.fullmatch(
+                    r"https?://[^/\s?#]+", origin):
+                msg = f"{origin!r} is not an origin: write scheme://host[:port], no path"
+                raise ValueError(msg)
+            origins.append(origin)
+        return origins
 
     def area_spec(self) -> AreaSpec:
         """The service's area as the use cases take it (people too far are dropped)."""
