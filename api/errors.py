@@ -132,7 +132,8 @@ def install_handlers(app: FastAPI) -> None:
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = [validation_problem(dict(err), exc.body) for err in exc.errors()]
-        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        detail = "; ".join(p["message"] if p["message"].startswith("the request")
+                           else f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse(jsonable_encoder({"detail": detail, "problems": problems}),
                             status_code=422)
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from circle15.geo.stations import ID_PATTERN
 
 CRS = Literal["wgs84", "gcj02", "bd09"]
+#: bodies take exactly the JSON types their schema documents: no true for 1.0, no "5" for 5
+_STRICT = ConfigDict(extra="forbid", strict=True)
 
 _EXAMPLE: dict[str, Any] = {
     "id": "SY-001", "name": "顺义区后沙峪镇暖心驿站", "lon": 116.5457, "lat": 40.1135,
@@ -20,7 +22,7 @@ _EXAMPLE: dict[str, Any] = {
 class StationBody(BaseModel):
     """A station's fields apart from its id."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     name: str = Field(min_length=1, max_length=200)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="longitude, degrees")
@@ -36,7 +38,7 @@ class StationBody(BaseModel):
 class StationIn(StationBody):
     """A new station."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [_EXAMPLE]})
 
     id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
                     description="letters, digits and _ . : - (the rule every import obeys)")
@@ -45,7 +47,7 @@ class StationIn(StationBody):
 class SitingRequest(BaseModel):
     """Where should the next stations go?"""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [
         {"k": 5, "objective": "coverage", "candidates": ["nodes"], "node_spacing_m": 200}]})
 
     k: int = Field(5, ge=1, le=200)
@@ -64,7 +66,7 @@ class SitingRequest(BaseModel):
 class WhatIfRequest(BaseModel):
     """Stations to add (or move: remove and add with the same id) and to remove."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [
         {"add": [_EXAMPLE], "remove": ["SY-002"], "crs": "wgs84"}]})
 
     add: list[StationIn] = Field(default_factory=list, max_length=500)

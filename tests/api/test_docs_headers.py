@@ -1,5 +1,6 @@
-"""The docs pages work offline, every answer carries the security headers, and the
-served pages still work under their Content-Security-Policy in a real Chromium."""
+"""The docs pages work offline and the OpenAPI document describes the error answers as
+they are; every answer carries the security headers; CORS origins are read as written;
+and the served pages still work under their Content-Security-Policy in a real Chromium."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from circle15.api.app import create_app
+from circle15.api.errors import ErrorBody
 from circle15.api.settings import Settings
 from tests.browser import browser_page
 from tests.conftest import shared
@@ -64,6 +67,72 @@ def test_every_answer_says_nosniff(bare):
 def test_unknown_docs_asset_is_a_404(bare):
     r = bare.get("/docs/assets/secrets.txt")
     assert r.status_code == 404 and "secrets.txt" in r.json()["detail"]
+
+
+def test_the_document_describes_the_error_answers(bare):
+    spec = bare.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    ops = spec["paths"]
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    post = ops["/stations"]["post"]["responses"]
+    for status in ("400", "401", "409", "413", "422", "503"):
+        assert post[status]["content"]["application/json"]["schema"] == error, status
+    assert "WWW-Authenticate" in post["401"]["headers"]
+    assert "404" in ops["/stations/{station_id}"]["delete"]["responses"]
+    assert "401" not in ops["/stations"]["get"]["responses"]  # reading is open
+    assert set(ops["/coverage/summary"]["get"]["responses"]["200"]["content"]) == {
+        "application/json", "text/csv"}
+
+
+def _problem(client: TestClient, method: str, path: str, **kwargs: object) -> str:
+    r = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert r.status_code in (400, 422), r.text
+    ErrorBody.model_validate(r.json())  # the body the document describes
+    return str(r.json()["detail"])
+
+
+def test_messages_say_what_is_wrong_in_plain_words(bare):
+    json_type = {"content-type": "application/json"}
+    assert _problem(bare, "POST", "/whatif", content=b'{"add": [],\n "remove": }',
+                    headers=json_type) == (
+        "the request body is not valid JSON (line 2, column 12: Expecting value)")
+    # NaN is neither above nor below a bound: it is called what it is
+    assert _problem(bare, "GET", "/isochrones?minutes=NaN") == (
+        "minutes: must be a finite number, not 'NaN'")
+    assert _problem(bare, "GET", "/nearest?lon=nan&lat=22.7") == (
+        "lon: must be a finite number, not 'nan'")
+    assert _problem(bare, "POST", "/siting", content=b'{"node_spacing_m": NaN}',
+                    headers=json_type) == "node_spacing_m: must be a finite number, not nan"
+    assert _problem(bare, "POST", "/siting", json={"k": 5, "colour": "red"}) == (
+        "colour: is not a field this request takes")
+    assert _problem(bare, "POST", "/whatif") == "the request needs a JSON body"
+    assert "not UTF-8" in _problem(bare, "POST", "/whatif", content=b'{"remove": ["\xff"]}',
+                                   headers=json_type)
+
+
+@pytest.mark.parametrize("body", [{"first_weight": False}, {"k": "5"}, {"target": "0.9"}])
+def test_bodies_take_only_the_types_the_document_gives(bare, body):
+    # schemathesis found `"first_weight": false` accepted as 0.0, a number by the document
+    field = next(iter(body))
+    assert _problem(bare, "POST", "/siting", json=body).startswith(f"{field}: ")
+
+
+def test_cors_origins_comma_separated_or_json(monkeypatch, tmp_path):
+    monkeypatch.setenv("CIRCLE15_CORS_ORIGINS", "https://a.example, http://b.example:8080/")
+    assert Settings().cors_origins == ["https://a.example", "http://b.example:8080"]
+    monkeypatch.setenv("CIRCLE15_CORS_ORIGINS", '["https://a.example"]')
+    assert Settings().cors_origins == ["https://a.example"]
+    monkeypatch.setenv("CIRCLE15_CORS_ORIGINS", "https://a.example")
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings, state=SimpleNamespace(settings=settings))  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        r = c.options("/stations", headers={"Origin": "https://a.example",
+                                            "Access-Control-Request-Method": "POST"})
+    assert r.headers["access-control-allow-origin"] == "https://a.example"
+    # an origin with a path never matches what a browser sends: refused at start-up
+    monkeypatch.setenv("CIRCLE15_CORS_ORIGINS", "https://a.example/app")
+    with pytest.raises(ValidationError, match="no path"):
+        Settings()
 
 
 @contextmanager
