@@ -7,6 +7,7 @@ not, before anything reads or parses a body.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from urllib.parse import urlsplit
 
@@ -97,11 +98,9 @@ class _CountedRequest:
         self.started = False
 
     async def run(self, app: ASGIApp, scope: Scope) -> None:
-        try:
+        # should the application let the error through: the 413 is out already
+        with contextlib.suppress(BodyTooLargeError):
             await app(scope, self.receive, self.send)
-        except BodyTooLargeError:
-            if not self.refused:
-                raise
 
     async def receive(self) -> Message:
         if self.refused:
@@ -111,6 +110,8 @@ class _CountedRequest:
             self.received += len(message.get("body", b""))
             if self.received > self.limit:
                 self.refused = True
+                # an answer already begun (no route here streams before reading) is cut
+                # short instead: the server then closes the connection
                 if not self.started:
                     await _refuse(self._send, 413, self.too_large)
                 raise BodyTooLargeError(self.too_large)

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from circle15.api.app import create_app
+from circle15.api.docs import EXTRA_STATUSES
 from circle15.api.errors import ErrorBody
 from circle15.api.settings import Settings
 from tests.browser import browser_page
@@ -64,6 +65,19 @@ def test_every_answer_says_nosniff(bare):
         assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
+def test_even_a_server_error_says_nosniff(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings, state=SimpleNamespace(settings=settings))  # type: ignore[arg-type]
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/broken")
+    assert r.status_code == 500 and r.headers["x-content-type-options"] == "nosniff"
+
+
 def test_unknown_docs_asset_is_a_404(bare):
     r = bare.get("/docs/assets/secrets.txt")
     assert r.status_code == 404 and "secrets.txt" in r.json()["detail"]
@@ -80,6 +94,8 @@ def test_the_document_describes_the_error_answers(bare):
     assert "WWW-Authenticate" in post["401"]["headers"]
     assert "404" in ops["/stations/{station_id}"]["delete"]["responses"]
     assert "401" not in ops["/stations"]["get"]["responses"]  # reading is open
+    for method, path in EXTRA_STATUSES:  # the table names operations that exist
+        assert method in ops[path], (method, path)
     assert set(ops["/coverage/summary"]["get"]["responses"]["200"]["content"]) == {
         "application/json", "text/csv"}
 
