@@ -25,7 +25,6 @@ from circle15.geo.reach import (
     Reach,
     augmented_graph,
     nearest_sources,
-    node_reach,
     reach_within,
     same_edge_pairs,
 )
@@ -243,15 +242,13 @@ def compute_coverage(
     settings = settings or CoverageSettings()
     if len(stations) == 0:
         raise InputError(stations.source or "stations", "there are no stations to cover from")
-    graph = augmented_graph(net, stations.snapped)
+    graph = augmented_graph(net, stations.snapped, population.snapped)
     pairs = same_edge_pairs(stations.snapped, population.snapped)
     nearest = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
                               pairs=pairs, limit_m=settings.limit_m)
-    nodes = node_reach(net, stations.snapped, limit_m=settings.limit_m, graph=graph,
-                       progress=progress)
-    reach, node_count = reach_within(
+    reach, node_count, nodes = reach_within(
         net, stations.snapped, population.snapped, limit_m=settings.limit_m,
-        node_limits_m=settings.bands_m, graph=graph, pairs=pairs, nodes=nodes,
+        node_limits_m=settings.bands_m, graph=graph, pairs=pairs, progress=progress,
     )
     unit_count = np.stack([reach.count_within(b) for b in settings.bands_m])
     return Coverage(settings, net, stations, population, nearest, reach, node_count, unit_count,

@@ -178,10 +178,13 @@ def place_points(
                 f"({km_beyond(net, float(lon[i]), float(lat[i])):,.0f} km away)",
                 row=int(i) + 1, ident=None if ids is None else ids[i])
         for i in np.flatnonzero(far_away).tolist()]
-    island_d = _island_distance(net, xy, good)
+    far = np.flatnonzero(good & (edge < 0))
+    # only stations (strict) and the points refused need to know about dropped islands
+    ask = good.copy() if strict else np.zeros(k, dtype=bool)
+    ask[far] = True
+    island_d = _island_distance(net, xy, ask)
     if strict:
         problems += _strict_problems(net, lon, lat, snapped, beyond, island_d, ids, what)
-    far = np.flatnonzero(good & (edge < 0))
     if far.size:
         problems += _far_problems(net, lon, lat, xy, far, island_d, max_snap_m, ids, what)
     return Placement(xy=xy, snapped=snapped, problems=tuple(problems), outside_bounds=outside)

@@ -1,11 +1,14 @@
 """Bounded multi-source shortest paths from points on edges.
 
-Sources (stations, candidate sites) and targets (people) sit at positions on
-edges with an off-network walk. Sources become virtual nodes joined to the two
-ends of their edge, so one ``scipy.sparse.csgraph.dijkstra`` call starts from
-all of them at once. Targets read the distance at their edge's two ends and add
-the walk along the edge and off it. A source and a target on the same edge may
-also meet directly along it; that shortcut is applied explicitly.
+Sources (stations, candidate sites) and targets (people) join the network at
+one or more positions on edges (:mod:`circle15.geo.snap`). Sources become
+virtual nodes with arcs to the ends of their joined edges, so one
+``scipy.sparse.csgraph.dijkstra`` call starts from all of them at once;
+targets become sink nodes with arcs from the ends of theirs, so the same search
+reaches them directly, however many streets a person may join. Nothing leads
+into a source and nothing leaves a sink, so no path passes through either. A
+source and a target on the same edge may also meet directly along it; that
+shortcut is applied explicitly.
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ _BATCH_CELLS = 16_000_000
 Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]
 
 
-def augmented_graph(net: Network, sources: Snapped) -> sp.csr_matrix:
-    """The network plus one virtual node per source (indices n .. n+m-1).
+def augmented_graph(net: Network, sources: Snapped,
+                    targets: Snapped | None = None) -> sp.csr_matrix:
+    """The network plus one virtual node per source and one sink per target.
 
-    A virtual node has an arc to each node next to one of its joins, weighted
-    by the off-network walk plus the walk along the edge; nothing leads into
-    it, so no path can pass through another source. Built by appending rows to
-    the network's CSR arrays, without re-sorting them.
+    Nodes ``0 .. n-1`` are the network's, ``n .. n+m-1`` the sources' (an arc
+    to each node next to one of their joins, weighted by the off-network walk
+    plus the walk along the edge) and ``n+m .. n+m+k-1`` the targets' (an arc
+    into them from each node next to one of their joins).
     """
     if not sources.ok.all():
         msg = "every source must be snapped to the network"
@@ -43,13 +47,28 @@ def augmented_graph(net: Network, sources: Snapped) -> sp.csr_matrix:
     n, m = net.n_nodes, len(sources)
     base = net.csr
     ends = sources.all_joins().ends()
-    per_row = np.bincount(ends.point, minlength=m)
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(per_row)])
-    return sp.csr_matrix(
-        (np.concatenate([base.data, np.maximum(ends.extra_m, MIN_LENGTH_M)]),
-         np.concatenate([base.indices, ends.node]), indptr),
-        shape=(n + m, n + m),
-    )
+    if targets is None:
+        # append the sources' rows to the network's CSR arrays, without re-sorting
+        per_row = np.bincount(ends.point, minlength=m)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(per_row)])
+        return sp.csr_matrix(
+            (np.concatenate([base.data, np.maximum(ends.extra_m, MIN_LENGTH_M)]),
+             np.concatenate([base.indices, ends.node]), indptr),
+            shape=(n + m, n + m),
+        )
+    k = len(targets)
+    t_ends = targets.all_joins().ends()
+    base_rows = np.repeat(np.arange(n), np.diff(base.indptr))
+    rows = np.concatenate([base_rows, n + ends.point, t_ends.node])
+    cols = np.concatenate([base.indices, ends.node, n + m + t_ends.point])
+    data = np.concatenate([base.data, np.maximum(ends.extra_m, MIN_LENGTH_M),
+                           np.maximum(t_ends.extra_m, MIN_LENGTH_M)])
+    size = n + m + k
+    return sp.csr_matrix((data, (rows, cols)), shape=(size, size))
+
+
+def _with_sinks(graph: sp.csr_matrix, n: int, m: int, k: int) -> bool:
+    return bool(graph.shape[0] == n + m + k)
 
 
 def same_edge_pairs(sources: Snapped, targets: Snapped) -> Pairs:
@@ -112,32 +131,35 @@ def nearest_sources(
     if m == 0:
         return Nearest(np.full(n, np.inf), np.full(n, -1), np.full(n, -9999),
                        np.full(k, np.inf), np.full(k, -1), np.full(k, -1))
-    if graph is None:
-        graph = augmented_graph(net, sources)
+    if graph is None or not _with_sinks(graph, n, m, k):
+        graph = augmented_graph(net, sources, targets)
     dist, pred, origin = csgraph.dijkstra(
         graph, directed=True, indices=np.arange(n, n + m), min_only=True,
         return_predecessors=True, limit=limit_m,
     )
     node_dist = dist[:n]
     node_source = np.where(origin[:n] >= 0, origin[:n] - n, -1)
+    t_dist = dist[n + m:].copy()
+    t_src = np.where(origin[n + m:] >= 0, origin[n + m:] - n, -1)
+    # the join each target was reached through: (target, node it came from) -> join row
     ends = targets.all_joins().ends()
-    via = node_dist[ends.node] + ends.extra_m
-    s, t, d, row = pairs if pairs is not None else same_edge_pairs(sources, targets)
-    # every way to every target, the shortest first
-    all_t = np.concatenate([ends.point, t])
-    all_d = np.concatenate([via, d])
-    all_s = np.concatenate([node_source[ends.node], s])
-    all_row = np.concatenate([ends.join, row])
-    order = np.lexsort((all_d, all_t))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = all_t[order][1:] != all_t[order][:-1]
-    best = order[first]
-    t_dist = np.full(k, np.inf)
-    t_src = np.full(k, -1, dtype=np.int64)
+    came_from = pred[n + m:]
     t_join = np.full(k, -1, dtype=np.int64)
-    t_dist[all_t[best]] = all_d[best]
-    t_src[all_t[best]] = all_s[best]
-    t_join[all_t[best]] = all_row[best]
+    hit = np.flatnonzero(came_from >= 0)
+    if hit.size:
+        key = ends.point * np.int64(n) + ends.node
+        pos = np.searchsorted(key, hit * np.int64(n) + came_from[hit])
+        t_join[hit] = ends.join[pos]
+    s, t, d, row = pairs if pairs is not None else same_edge_pairs(sources, targets)
+    if s.size:
+        # several sources may share an edge with one target: apply the best one
+        order = np.lexsort((d, t))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = t[order][1:] != t[order][:-1]
+        s, t, d, row = s[order][first], t[order][first], d[order][first], row[order][first]
+        better = d < t_dist[t]
+        t_dist[t[better]], t_src[t[better]], t_join[t[better]] = (
+            d[better], s[better], row[better])
     reached = t_dist <= limit_m
     t_dist = np.where(reached, t_dist, np.inf)
     t_src = np.where(reached, t_src, -1)
@@ -182,17 +204,6 @@ def _batches(m: int, n_cols: int) -> Iterator[tuple[int, int]]:
         yield b0, min(m, b0 + size)
 
 
-def _ragged(indptr: NDArray[np.int64], keys: NDArray[np.int64]
-            ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """For each key, every position in its CSR row: (which key, position)."""
-    start = indptr[keys]
-    count = indptr[keys + 1] - start
-    total = int(count.sum())
-    which = np.repeat(np.arange(keys.size), count)
-    first = np.repeat(np.cumsum(count) - count, count)
-    return which, np.arange(total) - first + np.repeat(start, count)
-
-
 def _min_per_pair(
     src: NDArray[np.int64], tgt: NDArray[np.int64], dist: NDArray[np.float64], n_targets: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -211,40 +222,6 @@ def _min_per_pair(
     return src[pick], tgt[pick], mins
 
 
-def node_reach(
-    net: Network,
-    sources: Snapped,
-    *,
-    limit_m: float,
-    graph: sp.csr_matrix | None = None,
-    progress: bool = False,
-) -> Reach:
-    """Per-source bounded searches, batched: every (source, node, metres) within
-    ``limit_m``, sorted by source then node."""
-    n, m = net.n_nodes, len(sources)
-    if m == 0:
-        empty_i = np.empty(0, dtype=np.int32)
-        return Reach(0, n, limit_m, empty_i, empty_i, np.empty(0))
-    if graph is None:
-        graph = augmented_graph(net, sources)
-    parts_s, parts_n, parts_d, parts_p = [], [], [], []
-    batches = list(_batches(m, n))
-    for b0, b1 in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
-        dist, pred = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
-                                      limit=limit_m, return_predecessors=True)
-        # flat indices are much faster than 2-D nonzero on a wide matrix
-        flat = np.flatnonzero(dist.ravel() <= limit_m)
-        r, c = np.divmod(flat, n + m)
-        on_net = c < n  # drop the virtual source nodes
-        r, c, flat = r[on_net], c[on_net], flat[on_net]
-        parts_s.append((r + b0).astype(np.int32))
-        parts_n.append(c.astype(np.int32))
-        parts_d.append(dist.ravel()[flat])
-        parts_p.append(pred.ravel()[flat].astype(np.int32))
-    return Reach(m, n, limit_m, np.concatenate(parts_s), np.concatenate(parts_n),
-                 np.concatenate(parts_d), np.concatenate(parts_p))
-
-
 def reach_within(
     net: Network,
     sources: Snapped,
@@ -255,48 +232,52 @@ def reach_within(
     progress: bool = False,
     graph: sp.csr_matrix | None = None,
     pairs: Pairs | None = None,
-    nodes: Reach | None = None,
-) -> tuple[Reach, NDArray[np.int64]]:
-    """Every (source, target) within reach, from the sources' node reach.
+) -> tuple[Reach, NDArray[np.int64], Reach]:
+    """Per-source bounded searches, batched: who each source reaches within ``limit_m``.
 
-    The node reach (:func:`node_reach`, computed here unless given) is read at
-    the targets' edge ends. Returns the sparse :class:`Reach` of targets and,
-    for each limit in ``node_limits_m``, how many sources reach each network
-    node (shape (len(node_limits_m), n)).
+    Returns the sparse :class:`Reach` of targets (every (source, target)
+    within the limit, the shortest way), for each limit in ``node_limits_m``
+    how many sources reach each network node (shape (len(node_limits_m), n)),
+    and the node reach (every (source, node, metres) with the previous node on
+    the way, for isochrones and courier routes).
     """
     n, m, k = net.n_nodes, len(sources), len(targets)
     node_counts = np.zeros((len(node_limits_m), n), dtype=np.int64)
+    empty_i = np.empty(0, dtype=np.int32)
     if m == 0:
-        empty_i = np.empty(0, dtype=np.int32)
-        return Reach(0, k, limit_m, empty_i, empty_i, np.empty(0)), node_counts
-    if nodes is None:
-        nodes = node_reach(net, sources, limit_m=limit_m, graph=graph, progress=progress)
-    r_src = nodes.source.astype(np.int64)
-    r_node = nodes.target.astype(np.int64)
-    r_dist = nodes.dist_m
+        return (Reach(0, k, limit_m, empty_i, empty_i, np.empty(0)), node_counts,
+                Reach(0, n, limit_m, empty_i, empty_i, np.empty(0), empty_i))
+    if graph is None or not _with_sinks(graph, n, m, k):
+        graph = augmented_graph(net, sources, targets)
+    size = n + m + k
+    parts_s, parts_n, parts_d, parts_p = [], [], [], []
+    tgt_s, tgt_t, tgt_d = [], [], []
+    batches = list(_batches(m, size))
+    for b0, b1 in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
+        dist, pred = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
+                                      limit=limit_m, return_predecessors=True)
+        # flat indices are much faster than 2-D nonzero on a wide matrix
+        flat = np.flatnonzero(dist.ravel() <= limit_m)
+        r, c = np.divmod(flat, size)
+        on_net = c < n
+        parts_s.append((r[on_net] + b0).astype(np.int32))
+        parts_n.append(c[on_net].astype(np.int32))
+        parts_d.append(dist.ravel()[flat[on_net]])
+        parts_p.append(pred.ravel()[flat[on_net]].astype(np.int32))
+        sink = c >= n + m
+        tgt_s.append(r[sink] + b0)
+        tgt_t.append(c[sink] - n - m)
+        tgt_d.append(dist.ravel()[flat[sink]])
+    nodes = Reach(m, n, limit_m, np.concatenate(parts_s), np.concatenate(parts_n),
+                  np.concatenate(parts_d), np.concatenate(parts_p))
     for j, lim in enumerate(node_limits_m):
-        node_counts[j] = np.bincount(r_node[r_dist <= lim], minlength=n)
-    # the same entries grouped by node, to read them at the targets' edge ends
-    by_node = np.argsort(r_node, kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(r_node, minlength=n))])
-    ends = targets.all_joins().ends()
-    t_idx, pos = _ragged(indptr, ends.node)
-    entry = by_node[pos]
+        node_counts[j] = np.bincount(nodes.target[nodes.dist_m <= lim], minlength=n)
     s_pair, t_pair, d_pair, _ = pairs if pairs is not None else same_edge_pairs(sources, targets)
-    cand_s = [r_src[entry], s_pair]
-    cand_t = [ends.point[t_idx], t_pair]
-    cand_d = [r_dist[entry] + ends.extra_m[t_idx], d_pair]
-    src = np.concatenate(cand_s)
-    tgt = np.concatenate(cand_t)
-    dst = np.concatenate(cand_d)
-    keep = dst <= limit_m
-    src, tgt, dst = _min_per_pair(src[keep], tgt[keep], dst[keep], k)
-    reach = Reach(
-        n_sources=m,
-        n_targets=k,
-        limit_m=limit_m,
-        source=src.astype(np.int32),
-        target=tgt.astype(np.int32),
-        dist_m=dst,
-    )
-    return reach, node_counts
+    keep = d_pair <= limit_m
+    src = np.concatenate([*tgt_s, s_pair[keep]])
+    tgt = np.concatenate([*tgt_t, t_pair[keep]])
+    dst = np.concatenate([*tgt_d, d_pair[keep]])
+    src, tgt, dst = _min_per_pair(src, tgt, dst, k)
+    reach = Reach(n_sources=m, n_targets=k, limit_m=limit_m, source=src.astype(np.int32),
+                  target=tgt.astype(np.int32), dist_m=dst)
+    return reach, node_counts, nodes

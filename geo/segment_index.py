@@ -3,11 +3,11 @@ their midpoints, queried without per-point geometry calls."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import shapely
@@ -83,7 +83,7 @@ class SegmentIndex:
                ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         assert self.tree is not None
         k = min(k, self.edge.size)
-        mid_d, cand = self.tree.query(xy, k=k)
+        mid_d, cand = self.tree.query(xy, k=k, workers=-1)
         return mid_d.reshape(len(xy), k), cand.reshape(len(xy), k)
 
     def nearest(
@@ -125,24 +125,29 @@ class SegmentIndex:
                           NDArray[np.float64]]:
         """Every (point, edge) with the edge within ``radius[point]``: the nearest
         position on each such edge. Returns point, edge, distance, geometric offset."""
-        parts: list[tuple[NDArray[Any], ...]] = []
         todo = np.flatnonzero(np.isfinite(radius))
-        k = 2 * _K
-        while todo.size and not self.empty:
-            mid_d, cand = self._query(xy[todo], k)
-            d, a = self._distances(xy[todo], cand)
-            complete = (mid_d[:, -1] - _PIECE_M / 2 > radius[todo]) | (k >= self.edge.size)
-            rows = np.flatnonzero(complete)
-            hit_r, hit_c = np.nonzero(d[rows] <= radius[todo][rows][:, None] + 1e-9)
-            src = rows[hit_r]
-            parts.append((todo[src], self.edge[cand[src, hit_c]], d[src, hit_c],
-                          a[src, hit_c]))
-            todo = todo[~complete]
-            k *= 4
-        if not parts:
+        if todo.size == 0 or self.tree is None:
             e = np.empty(0, dtype=np.int64)
             return e, e, np.empty(0), np.empty(0)
-        point, edge, dist, along = (np.concatenate(x) for x in zip(*parts, strict=True))
+        # a piece within r of a point has its midpoint within r + half a piece
+        found = self.tree.query_ball_point(xy[todo], radius[todo] + _PIECE_M / 2,
+                                           workers=-1, return_sorted=False)
+        counts = np.fromiter(map(len, found), dtype=np.int64, count=found.shape[0])
+        piece = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64,
+                            count=int(counts.sum()))
+        point = np.repeat(todo, counts)
+        # exact distance from each point to each of its candidate pieces
+        rel = xy[point] - self.start[piece]
+        vec = self.vec[piece]
+        len2 = np.einsum("pc,pc->p", vec, vec)
+        t = np.clip(np.divide(np.einsum("pc,pc->p", rel, vec), len2,
+                              out=np.zeros_like(len2), where=len2 > 0), 0.0, 1.0)
+        diff = rel - t[:, None] * vec
+        dist = np.hypot(diff[:, 0], diff[:, 1])
+        hit = dist <= radius[point] + 1e-9
+        point, piece, dist = point[hit], piece[hit], dist[hit]
+        along = self.offset[piece] + t[hit] * self.length[piece]
+        edge = self.edge[piece]
         # the nearest piece of each edge gives the edge's nearest position
         order = np.lexsort((dist, edge, point))
         point, edge, dist, along = point[order], edge[order], dist[order], along[order]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -96,18 +97,35 @@ class Joins:
     def rows(self, index: NDArray[np.int64]) -> Joins:
         return Joins(self.point[index], *(getattr(self, f)[index] for f in _FIELDS))
 
-    def ends(self) -> JoinEnds:
-        """The best way from each point to each node it joins next to (sorted by point)."""
+    @cached_property
+    def _ends(self) -> JoinEnds:
         row = np.arange(len(self))
         point = np.concatenate([self.point, self.point])
         node = np.concatenate([self.u, self.v])
         extra = np.concatenate([self.off_m + self.to_u_m, self.off_m + self.to_v_m])
         rows = np.concatenate([row, row])
-        order = np.lexsort((extra, node, point))
-        point, node, extra, rows = point[order], node[order], extra[order], rows[order]
-        first = np.ones(point.size, dtype=bool)
-        first[1:] = (point[1:] != point[:-1]) | (node[1:] != node[:-1])
-        return JoinEnds(point[first], node[first], extra[first], rows[first])
+        # one sort by a composite (point, node) key; the shortest way of each run kept
+        key = point * np.int64(max(int(node.max(initial=0)) + 1, 1)) + node
+        order = np.argsort(key)
+        key, extra_s = key[order], extra[order]
+        start = np.ones(key.size, dtype=bool)
+        start[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(start)
+        if starts.size == key.size:
+            keep = order
+        else:
+            best = np.minimum.reduceat(extra_s, starts)
+            group = np.cumsum(start) - 1
+            # the first of each run's shortest
+            pick = np.flatnonzero(extra_s == best[group])
+            pick = pick[np.concatenate([[True], group[pick][1:] != group[pick][:-1]])]
+            keep = order[pick]
+        return JoinEnds(point[keep], node[keep], extra[keep], rows[keep])
+
+    def ends(self) -> JoinEnds:
+        """The best way from each point to each node it joins next to (sorted by
+        point, then node); computed once."""
+        return self._ends
 
 
 class JoinEnds(NamedTuple):

@@ -82,7 +82,7 @@ def what_if(cov: Coverage, *, add: Stations | None = None, remove: Sequence[str]
             sel = gone & (cov.reach.dist_m <= lim)
             counts[j] -= np.bincount(cov.reach.target[sel], minlength=counts.shape[1])
     if add is not None and len(add):
-        reach, _ = reach_within(cov.network, add.snapped, cov.population.snapped,
+        reach, _, _ = reach_within(cov.network, add.snapped, cov.population.snapped,
                                 limit_m=cov.settings.limit_m)
         for j, lim in enumerate(bands):
             counts[j] += reach.count_within(lim)

@@ -58,7 +58,7 @@ def build_problem(cov: Coverage, candidates: Candidates, *, progress: bool = Fal
     """Search from every candidate (bounded by the coverage limit) and set up the models."""
     if len(candidates) == 0:
         raise SitingError("there are no candidate sites")
-    reach, _ = reach_within(cov.network, candidates.snapped, cov.population.snapped,
+    reach, _, _ = reach_within(cov.network, candidates.snapped, cov.population.snapped,
                             limit_m=cov.settings.limit_m, progress=progress)
     n_units = len(cov.population)
     matrix = sp.csr_matrix(
