@@ -67,7 +67,7 @@ def case(name: str, net: Network, people_ll: np.ndarray, count: np.ndarray,
         times[label] = {"people": t_pop, "stations": t_st, "coverage": t_cov,
                         "total": t_pop + t_st + t_cov}
         results[label] = (pop, cov)
-    old_pop, old_cov = results["old"]
+    old_cov = results["old"][1]
     new_pop, new_cov = results["new"]
     joins = len(new_pop.snapped.all_joins()) / len(new_pop)
     old_covered = old_cov.summary().iloc[-1]
