@@ -199,7 +199,9 @@ def test_served_pages_work_under_their_policy(tmp_path, longgang, monkeypatch, c
         page.add_init_script(WATCH_CSP)
         # OSM tiles: the policy must let the browser ask for them (the test's offline
         # router then refuses them, which is not a policy violation)
-        page.goto(f"{base}/maps/courier?basemap=osm&lang=en")
+        answer = page.goto(f"{base}/maps/courier?basemap=osm&lang=en")
+        assert answer is not None
+        headers = answer.headers
         tap = np.median(st, axis=0) + np.array([0.0003, 0.0])
         page.evaluate(f"() => c15.show({tap[1]}, {tap[0]})")
         page.wait_for_selector(".c15-item")
@@ -210,6 +212,10 @@ def test_served_pages_work_under_their_policy(tmp_path, longgang, monkeypatch, c
         page.goto(f"{base}/redoc")
         page.wait_for_selector("h1")
         docs_csp = page.evaluate("() => window.__csp")
+    policy = headers["content-security-policy"]
+    assert "https://tile.openstreetmap.org" in policy and "webrd01.is.autonavi.com" in policy
+    assert "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     assert courier_csp == []
     # ReDoc's footer asks cdn.redoc.ly for a logo: refused, as it should be (ReDoc then
     # drops the image); nothing else on the doc pages is
