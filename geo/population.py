@@ -86,7 +86,7 @@ def raster_population(
     is a count raster whose values imply implausible densities.
     """
     import rasterio
-    from rasterio.windows import from_bounds
+    from rasterio.windows import Window, from_bounds
 
     from circle15.geo.crs import transformer
 
@@ -111,8 +111,13 @@ def raster_population(
         bottom, top = max(min(ry), src.bounds.bottom), min(max(ry), src.bounds.top)
         if left >= right or bottom >= top:
             raise InputError(source, "the raster does not overlap the network's area")
-        window = from_bounds(left, bottom, right, top, transform=src.transform)
-        window = window.round_offsets().round_lengths()
+        exact = from_bounds(left, bottom, right, top, transform=src.transform)
+        # every cell the area touches: start rounded down, end rounded up (rounding the
+        # length on its own, after moving the start back, could drop the last cell)
+        col0, row0 = int(np.floor(exact.col_off)), int(np.floor(exact.row_off))
+        col1 = min(int(np.ceil(exact.col_off + exact.width)), src.width)
+        row1 = min(int(np.ceil(exact.row_off + exact.height)), src.height)
+        window = Window(max(col0, 0), max(row0, 0), col1 - max(col0, 0), row1 - max(row0, 0))
         data = src.read(band, window=window, masked=True, boundless=False).astype(float)
         win_transform = src.window_transform(window)
         raster_crs = src.crs

@@ -475,10 +475,6 @@ def test_raster_units_are_its_cells_and_placing_keeps_them(
         _check_placement(est, net, case.layout, case.max_snap_m, est.count.sum())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "raster_population loses cells at the far edge of its read window: it rounds the "
-    "window's offset down (Window.round_offsets) without growing its length, so a cell "
-    "whose centre is in the network's area can be skipped and its people silently lost"))
 @settings(max_examples=30, deadline=None, derandomize=True, database=None,
           phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.too_slow])
