@@ -240,6 +240,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+
+    from circle15.usecases.batch import (
+        area_tasks,
+        manifest_tasks,
+        merged_tables,
+        run_batch,
+        write_batch,
+    )
+
+    step = _Steps(args.quiet)
+    spec = area_spec(args)
+    areas = None
+    if args.manifest:
+        tasks = manifest_tasks(args.manifest, spec=spec)
+        outside = 0.0
+    else:
+        if not (args.areas and args.stations and args.population and (args.network or
+                                                                       args.place)):
+            raise SystemExit("circle15 batch: give --areas, --network, --stations and "
+                             "--population (a points table), or --manifest")
+        areas = gpd.read_file(args.areas)
+        col = args.areas_name_column or "name"
+        if col not in areas.columns:
+            raise SystemExit(f"circle15 batch: {args.areas} has no column {col!r}; pass "
+                             "--areas-name-column")
+        tasks, outside = area_tasks(areas, name_column=col, spec=spec, stations=args.stations,
+                                    stations_crs=args.stations_crs)
+    where = args.scheduler or f"a local cluster of {args.workers} workers"
+    step(f"{len(tasks)} areas on {where}")
+    batch = run_batch(tasks, scheduler=args.scheduler, workers=args.workers,
+                      threads_per_worker=args.threads_per_worker,
+                      memory_limit=args.memory_limit, retries=args.retries,
+                      progress=None if args.quiet else step, outside_people=outside)
+    written = write_batch(batch, args.out, areas=areas,
+                          name_column=args.areas_name_column or "name")
+    step("wrote " + ", ".join(str(p) for p in written))
+    _, totals, _ = merged_tables(batch)
+    from circle15.geo.export import format_summary
+
+    print(format_summary(totals, title=f"All {len(batch.results)} areas"))
+    if outside:
+        print(f"Note: {outside:,.0f} people lie in no area and are not counted.")
+    for name, error in batch.failed.items():
+        print(f"FAILED {name}: {error}", file=sys.stderr)
+    return 1 if batch.failed else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -318,6 +367,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show this many proposed new sites (maximal covering)")
     add_candidate_options(g)
     p_map.set_defaults(func=cmd_map)
+
+    p_batch = sub.add_parser(
+        "batch", help="coverage of many areas at once, on Dask (a local cluster or yours)",
+        description="Each area (a polygon of --areas, or a row of --manifest) is one task: "
+                    "its network cut to the area plus a halo wide enough that stations and "
+                    "streets just outside count exactly as in a whole-region run. People are "
+                    "counted in the area that contains them. Writes GeoParquet partitioned by "
+                    "area, merged CSV/XLSX tables and a region map.")
+    add_area_options(p_batch)
+    g = p_batch.add_argument_group("batch")
+    g.add_argument("--manifest", help="CSV with name, network, stations, population per area "
+                                      "(each area a whole extract or place of its own)")
+    g.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
+    g.add_argument("--threads-per-worker", type=int, default=1)
+    g.add_argument("--memory-limit", default="auto",
+                   help="per local worker, e.g. 4GB (default: share of this machine)")
+    g.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    g.add_argument("--retries", type=int, default=2, help="retries of a failed area")
+    p_batch.set_defaults(func=cmd_batch)
 
     p_serve = sub.add_parser(
         "serve", help="run the web service (API, maps) on an area",

@@ -147,17 +147,35 @@ def population_from_points(
                       rule=f"{POPULATION_RULE} ({rule.describe()})")
 
 
-def read_population(
-    path: str | Path,
-    net: Network,
-    *,
-    column: str | None = None,
-    crs: str = "wgs84",
-    max_snap_m: float = POPULATION_MAX_SNAP_M,
-    on_far: OnFar = "error",
-    rule: SnapRule = DEFAULT_RULE,
-) -> Population:
-    """Read population points/cells with a count column (CSV, XLSX, GeoJSON).
+@dataclass(frozen=True)
+class PopulationTable:
+    """Population points as a file holds them, converted to WGS84, not yet placed."""
+
+    source: str
+    ids: list[str]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    count: NDArray[np.float64]
+    problems: tuple[Problem, ...]
+
+    def take(self, index: NDArray[np.int64]) -> PopulationTable:
+        """The rows at ``index`` (problems of other rows are left behind)."""
+        rows = {int(i) + 1: j + 1 for j, i in enumerate(np.asarray(index).tolist())}
+        kept = tuple(Problem(p.message, rows[p.row], p.column, p.ident)
+                     for p in self.problems if p.row in rows)
+        return PopulationTable(self.source, [self.ids[i] for i in index], self.lon[index],
+                               self.lat[index], self.count[index], kept)
+
+    def place(self, net: Network, *, max_snap_m: float = POPULATION_MAX_SNAP_M,
+              on_far: OnFar = "error", rule: SnapRule = DEFAULT_RULE) -> Population:
+        return population_from_points(
+            net, self.lon, self.lat, self.count, unit_ids=self.ids, source=self.source,
+            max_snap_m=max_snap_m, on_far=on_far, rule=rule, problems=list(self.problems))
+
+
+def read_population_table(path: str | Path, *, column: str | None = None,
+                          crs: str = "wgs84") -> PopulationTable:
+    """Population points/cells with a count column (CSV, XLSX, GeoJSON), unplaced.
 
     The count column is ``column`` or the first of population/pop/count/
     people/value/人口/人数; polygons are placed at a point inside them.
@@ -175,8 +193,20 @@ def read_population(
     ids = (raw.frame[id_col].astype(str).tolist() if id_col is not None
            else [str(i + 1) for i in range(len(count))])
     lon, lat = to_wgs84(raw.lon, raw.lat, check_input_crs(crs))
-    return population_from_points(
-        net, lon, lat, count, unit_ids=ids, source=source, max_snap_m=max_snap_m, on_far=on_far,
-        rule=rule,
-        problems=list(raw.problems) + p_count,
-    )
+    return PopulationTable(source, ids, lon, lat, count, (*raw.problems, *p_count))
+
+
+def read_population(
+    path: str | Path,
+    net: Network,
+    *,
+    column: str | None = None,
+    crs: str = "wgs84",
+    max_snap_m: float = POPULATION_MAX_SNAP_M,
+    on_far: OnFar = "error",
+    rule: SnapRule = DEFAULT_RULE,
+) -> Population:
+    """Read population points/cells with a count column (CSV, XLSX, GeoJSON) and place
+    them on the network (:func:`read_population_table`, then :meth:`PopulationTable.place`)."""
+    return read_population_table(path, column=column, crs=crs).place(
+        net, max_snap_m=max_snap_m, on_far=on_far, rule=rule)

@@ -47,6 +47,16 @@ class RawTable:
     problems: tuple[Problem, ...]
     geometry: NDArray[np.object_] | None = None
 
+    def take(self, index: NDArray[np.int64]) -> RawTable:
+        """The rows at ``index``, renumbered from 1 (other rows' problems left behind)."""
+        index = np.asarray(index, dtype=np.int64)
+        rows = {int(i) + 1: j + 1 for j, i in enumerate(index.tolist())}
+        kept = tuple(Problem(p.message, rows[p.row], p.column, p.ident)
+                     for p in self.problems if p.row in rows)
+        return RawTable(self.source, self.frame.iloc[index].reset_index(drop=True),
+                        self.lon[index], self.lat[index], kept,
+                        None if self.geometry is None else self.geometry[index])
+
 
 def _norm(name: object) -> str:
     return str(name).strip().lower().replace(" ", "").replace("_", "")

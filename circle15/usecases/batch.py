@@ -1,0 +1,338 @@
+"""Many areas at once, on Dask distributed: every district of a city, every city of a
+province.
+
+Each area is one task. A task loads its network (from a shared file or the
+cache, on the worker), cuts it to the area plus a halo
+(:func:`circle15.geo.clip.halo_m`) so that stations and streets just outside
+the boundary count exactly as in a whole-region run, places the stations near
+the area and the people inside it, and computes coverage. People are counted
+once, in the first area that contains them (assigned by the driver); stations
+are reported in the area that contains them but serve across boundaries.
+Failed tasks are retried; an area that still fails is reported by name with its
+error, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from circle15.geo.errors import InputError
+from circle15.usecases.area import AreaSpec
+
+#: the columns every area's units table has
+UNIT_COLUMNS = ("area", "unit", "lon", "lat", "population", "walk_min", "covered",
+                "cross_covered")
+
+
+@dataclass(frozen=True)
+class AreaTask:
+    """One area: a name, its polygon (WGS84 WKB; None = the whole network), and the
+    inputs that are its own (a network, stations or people of its own, in
+    manifest mode)."""
+
+    name: str
+    polygon_wkb: bytes | None
+    spec: AreaSpec
+    stations: str
+    stations_crs: str = "wgs84"
+    #: the people the driver assigned to this area: (ids, lon, lat, count)
+    people: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: where a task notes each attempt (for the report and the retry test)
+    attempts_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    name: str
+    units: pd.DataFrame
+    summary: pd.DataFrame
+    stations: pd.DataFrame
+    seconds: float
+    nodes: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    results: tuple[AreaResult, ...]
+    #: area name -> error message, for areas that failed after their retries
+    failed: dict[str, str] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    outside_people: float = 0.0
+
+
+def run_area(task: AreaTask) -> AreaResult:
+    """Coverage of one area on its network cut to the area plus the halo."""
+    from circle15.geo.clip import clip_network, halo_m
+    from circle15.geo.coverage import CROSS_COVERAGE, compute_coverage, summarise_counts
+    from circle15.geo.population_points import read_population_table
+    from circle15.geo.stations import stations_from_table
+    from circle15.geo.tables import read_table
+    from circle15.usecases.area import load_network_of
+
+    t0 = time.perf_counter()
+    if task.attempts_dir:
+        Path(task.attempts_dir, f"{task.name}.{os.getpid()}.{time.time_ns()}").touch()
+    spec = task.spec
+    rule = spec.snap_rule()
+    settings = spec.coverage_settings()
+    whole = load_network_of(spec)
+    station_r, edge_r = halo_m(limit_m=settings.limit_m,
+                               population_max_snap_m=spec.population_max_snap_m,
+                               station_max_snap_m=spec.station_max_snap_m,
+                               slack_m=rule.slack_m)
+    if task.polygon_wkb is None:
+        net, area_m = whole, None
+    else:
+        area_ll = shapely.from_wkb(task.polygon_wkb)
+        area_m = shapely.transform(area_ll, lambda xy: whole.project(xy[:, 0], xy[:, 1]))
+        net = clip_network(whole, shapely.buffer(area_m, edge_r))
+    # the stations that can reach someone in the area
+    raw = read_table(task.stations)
+    st_xy = net.project(raw.lon, raw.lat) if len(raw.lon) else np.empty((0, 2))
+    if area_m is not None:
+        near = np.flatnonzero(np.isfinite(st_xy).all(axis=1) & (
+            shapely.distance(area_m, shapely.points(np.nan_to_num(st_xy))) <= station_r))
+        raw = raw.take(near)
+    if task.people is not None:
+        ids, lon, lat, count = task.people
+        from circle15.geo.population_points import PopulationTable
+
+        table = PopulationTable(spec.population or "population", list(ids), lon, lat, count, ())
+    else:
+        assert spec.population is not None
+        table = read_population_table(spec.population, column=spec.population_column,
+                                      crs=spec.population_crs)
+    pop = table.place(net, max_snap_m=spec.population_max_snap_m,
+                      on_far="drop" if spec.drop_far_population else "error", rule=rule)
+    stations = (stations_from_table(raw, net, crs=task.stations_crs,
+                                    max_snap_m=spec.station_max_snap_m, check_crs=False,
+                                    rule=rule).active() if len(raw.lon) else None)
+    if stations is None or len(stations) == 0:
+        # no station within reach: everyone here is beyond the limit
+        t = np.full(len(pop), np.inf)
+        counts = np.zeros((len(settings.bands_min), len(pop)), dtype=np.int64)
+        summary = summarise_counts(pop.count, counts, settings)
+        st = pd.DataFrame(columns=["id", "population_reached", "population_nearest"])
+        inside = np.zeros(0, dtype=bool)
+    else:
+        cov = compute_coverage(net, stations, pop, settings=settings)
+        t = cov.nearest.target_dist_m / settings.metres_per_minute
+        counts = cov.unit_count
+        summary = cov.summary()
+        st = cov.stations_frame().drop(columns="geometry")
+        inside = (shapely.covers(area_m, shapely.points(shapely.get_coordinates(
+            cov.stations.frame.geometry.to_numpy()))) if area_m is not None
+            else np.ones(len(st), dtype=bool))
+    units = pd.DataFrame({
+        "area": task.name, "unit": pop.frame["unit"].to_numpy(),
+        "lon": pop.frame["lon"].to_numpy(), "lat": pop.frame["lat"].to_numpy(),
+        "population": pop.count,
+        # within the limit, as exact as a whole-region run; beyond it, not searched
+        "walk_min": np.where(np.isfinite(t), t, np.nan),
+        "covered": counts[-1] >= 1, "cross_covered": counts[-1] >= CROSS_COVERAGE,
+    })
+    for j, b in enumerate(settings.bands_min):
+        units[f"stations_{b:g}min"] = counts[j]
+    summary = pd.DataFrame(summary)
+    summary.insert(0, "area", task.name)
+    st["in_area"] = inside
+    st.insert(0, "area", task.name)
+    return AreaResult(task.name, units, pd.DataFrame(summary), pd.DataFrame(st),
+                      time.perf_counter() - t0, net.n_nodes)
+
+
+def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec
+                  ) -> tuple[dict[int, tuple[list[str], np.ndarray, np.ndarray, np.ndarray]],
+                             float]:
+    """Each person to the first area that contains them; the people in none."""
+    from circle15.geo.population_points import read_population_table
+
+    if spec.population is None:
+        raise InputError("batch", "give the people as a points table with --population")
+    table = read_population_table(spec.population, column=spec.population_column,
+                                  crs=spec.population_crs)
+    if table.problems:
+        raise InputError(table.source, list(table.problems))
+    pts = shapely.points(table.lon, table.lat)
+    tree = shapely.STRtree(areas.geometry.to_numpy())
+    p_idx, a_idx = tree.query(pts, predicate="covered_by")
+    order = np.lexsort((a_idx, p_idx))
+    p_idx, a_idx = p_idx[order], a_idx[order]
+    first = np.ones(p_idx.size, dtype=bool)
+    first[1:] = p_idx[1:] != p_idx[:-1]
+    p_idx, a_idx = p_idx[first], a_idx[first]
+    out = {}
+    for a in range(len(areas)):
+        rows = p_idx[a_idx == a]
+        out[a] = ([table.ids[i] for i in rows], table.lon[rows], table.lat[rows],
+                  table.count[rows])
+    outside = np.ones(len(table.ids), dtype=bool)
+    outside[p_idx] = False
+    return out, float(table.count[outside].sum())
+
+
+def area_tasks(areas: gpd.GeoDataFrame, *, name_column: str, spec: AreaSpec, stations: str,
+               stations_crs: str = "wgs84", attempts_dir: str | None = None
+               ) -> tuple[list[AreaTask], float]:
+    """One task per area polygon, with the people inside it."""
+    areas = areas.to_crs(4326)
+    people, outside = assign_people(areas, spec)
+    tasks = [AreaTask(str(name), shapely.to_wkb(geom), spec, stations, stations_crs,
+                      people[i], attempts_dir)
+             for i, (name, geom) in enumerate(zip(areas[name_column], areas.geometry,
+                                                  strict=True))]
+    return tasks, outside
+
+
+def manifest_tasks(path: str | Path, *, spec: AreaSpec, attempts_dir: str | None = None
+                   ) -> list[AreaTask]:
+    """One task per row of a manifest (name, network, stations, population): each area
+    a whole extract or place with inputs of its own."""
+    table = pd.read_csv(path, dtype=str).fillna("")
+    missing = [c for c in ("name", "network", "stations", "population") if c not in table]
+    if missing:
+        raise InputError(str(path), f"the manifest needs columns name, network, stations, "
+                                    f"population; missing {', '.join(missing)}")
+    base = Path(path).parent
+    tasks = []
+    for row in table.to_dict("records"):
+        def here(value: str) -> str:
+            p = Path(value)
+            return str(p if p.is_absolute() or not (base / p).exists() else base / p)
+
+        area_spec = replace(spec, network=here(row["network"]),
+                            population=here(row["population"]))
+        tasks.append(AreaTask(row["name"], None, area_spec, here(row["stations"]),
+                              row.get("stations_crs") or "wgs84", None, attempts_dir))
+    return tasks
+
+
+def run_batch(tasks: list[AreaTask], *, scheduler: str | None = None, workers: int = 2,
+              threads_per_worker: int = 1, memory_limit: str = "auto", retries: int = 2,
+              progress: Callable[[str], None] | None = None, outside_people: float = 0.0,
+              ) -> BatchResult:
+    """Run every area on Dask: a LocalCluster, or the cluster at ``scheduler``."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
+                               memory_limit=memory_limit, processes=True,
+                               dashboard_address=None, silence_logs=logging.WARNING)
+        client = Client(cluster)
+    results, failed = [], {}
+    try:
+        futures = {client.submit(run_area, t, key=f"area-{i}-{t.name}", retries=retries,
+                                 pure=False): t.name for i, t in enumerate(tasks)}
+        for done, fut in enumerate(as_completed(futures), start=1):
+            name = futures[fut]
+            if fut.status == "error":
+                exc = fut.exception()
+                failed[name] = f"{type(exc).__name__}: {exc}"
+                msg = f"failed: {failed[name]}"
+            else:
+                res: AreaResult = fut.result()
+                results.append(res)
+                msg = f"{res.units['population'].sum():,.0f} people, {res.seconds:.1f} s"
+            if progress is not None:
+                progress(f"[{done}/{len(tasks)}] {name}: {msg}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    order = {t.name: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order[r.name])
+    attempts = _count_attempts(tasks)
+    return BatchResult(tuple(results), failed, attempts, outside_people)
+
+
+def _count_attempts(tasks: list[AreaTask]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in tasks:
+        if t.attempts_dir:
+            out[t.name] = len(list(Path(t.attempts_dir).glob(f"{t.name}.*")))
+    return out
+
+
+def merged_tables(batch: BatchResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(per-area rows at the service limit, per-band totals, stations) of a batch.
+
+    Stations are listed once, in the area containing them, with the people they
+    reach summed over every area they serve."""
+    rows = []
+    for r in batch.results:
+        last = r.summary.iloc[-1]
+        rows.append({"area": r.name, "population": last["population"],
+                     "covered": last["covered"], "covered_share": last["covered_share"],
+                     "cross_covered": last["cross_covered"], "uncovered": last["uncovered"],
+                     "units": len(r.units), "network_nodes": r.nodes,
+                     "seconds": round(r.seconds, 2)})
+    per_area = pd.DataFrame(rows)
+    bands = pd.concat([r.summary for r in batch.results]) if batch.results else pd.DataFrame()
+    totals = (bands.drop(columns="area").groupby("minutes", as_index=False).sum(
+        numeric_only=True) if len(bands) else bands)
+    if len(totals):
+        totals["covered_share"] = totals["covered"] / totals["population"]
+        totals["cross_share"] = totals["cross_covered"] / totals["population"]
+    stations = pd.concat([r.stations for r in batch.results]) if batch.results else (
+        pd.DataFrame())
+    if len(stations):
+        reached = stations.groupby("id")[["population_reached", "population_nearest"]].sum()
+        home = stations[stations["in_area"]].drop_duplicates("id").set_index("id")
+        home = home.drop(columns=["population_reached", "population_nearest", "in_area"])
+        stations = home.join(reached).reset_index()
+    return per_area, totals, stations
+
+
+def write_batch(batch: BatchResult, out: Path, *, areas: gpd.GeoDataFrame | None = None,
+                name_column: str = "name") -> list[Path]:
+    """GeoParquet of units partitioned by area, merged CSV/XLSX tables, a region map."""
+    from circle15.geo.export import csv_text, safe_for_spreadsheets
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for r in batch.results:
+        part = out / "units" / f"area={_safe(r.name)}"
+        part.mkdir(parents=True, exist_ok=True)
+        gdf = gpd.GeoDataFrame(r.units, geometry=gpd.points_from_xy(r.units["lon"],
+                                                                     r.units["lat"]), crs=4326)
+        gdf.to_parquet(part / "part-0.parquet")
+    written.append(out / "units")
+    per_area, totals, stations = merged_tables(batch)
+    failed = pd.DataFrame([{"area": k, "error": v} for k, v in batch.failed.items()])
+    for name, table in (("areas", per_area), ("summary", totals), ("stations", stations),
+                        ("failed", failed)):
+        if name == "failed" and table.empty:
+            continue
+        (out / f"{name}.csv").write_text(csv_text(table), encoding="utf-8")
+        written.append(out / f"{name}.csv")
+    with pd.ExcelWriter(out / "batch.xlsx") as xl:
+        for name, table in (("areas", per_area), ("summary", totals), ("stations", stations),
+                            ("failed", failed)):
+            safe_for_spreadsheets(table).to_excel(xl, sheet_name=name, index=False)
+    written.append(out / "batch.xlsx")
+    if areas is not None and len(per_area):
+        from circle15.maps.region import region_map
+
+        path = out / "region-map.html"
+        shaded = areas[[name_column, "geometry"]].to_crs(4326).merge(
+            per_area, left_on=name_column, right_on="area")
+        path.write_text(region_map(shaded), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "area"
