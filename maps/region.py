@@ -8,6 +8,8 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import shapely
+from markupsafe import Markup
 
 from circle15.maps.assets import inline_head
 from circle15.maps.render import html_text, render
@@ -53,6 +55,12 @@ def region_map(areas: gpd.GeoDataFrame, *, title: str = "15-minute coverage by a
         tooltip=folium.GeoJsonTooltip(
             ["name", "population", "covered", "share_pct", "cross_covered"],
             ["area", "people", "covered", "covered %", "cross-covered"])).add_to(m)
+    # each area's name and share written on it, so the map reads without hovering
+    spots = shapely.point_on_surface(shown.geometry.to_numpy())
+    for name, pct, spot in zip(shown["name"], shown["share_pct"], spots, strict=True):
+        folium.Marker([spot.y, spot.x], icon=folium.DivIcon(
+            html=str(render("region_label.html", name=Markup(name), pct=f"{pct:.0f}%")),
+            icon_size=(120, 32), icon_anchor=(60, 16))).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     labels = [(colour, f"≥ {lower:.0%}" if lower > 0 else "< 25%") for lower, colour in CLASSES]
     legend = render("region_legend.html", title=title, classes=labels,

@@ -225,6 +225,7 @@ def run_batch(tasks: list[AreaTask], *, scheduler: str | None = None, workers: i
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
         client = Client(scheduler)
     else:
