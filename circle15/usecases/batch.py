@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -77,15 +79,13 @@ def run_area(task: AreaTask) -> AreaResult:
     from circle15.geo.population_points import read_population_table
     from circle15.geo.stations import stations_from_table
     from circle15.geo.tables import read_table
-    from circle15.usecases.area import load_network_of
-
     t0 = time.perf_counter()
     if task.attempts_dir:
         Path(task.attempts_dir, f"{task.name}.{os.getpid()}.{time.time_ns()}").touch()
     spec = task.spec
     rule = spec.snap_rule()
     settings = spec.coverage_settings()
-    whole = load_network_of(spec)
+    whole = _worker_network(spec)
     station_r, edge_r = halo_m(limit_m=settings.limit_m,
                                population_max_snap_m=spec.population_max_snap_m,
                                station_max_snap_m=spec.station_max_snap_m,
@@ -149,6 +149,23 @@ def run_area(task: AreaTask) -> AreaResult:
     st.insert(0, "area", task.name)
     return AreaResult(task.name, units, pd.DataFrame(summary), pd.DataFrame(st),
                       time.perf_counter() - t0, net.n_nodes)
+
+
+_NETWORKS: dict[tuple[str, bool], Any] = {}
+_NETWORKS_LOCK = threading.Lock()
+
+
+def _worker_network(spec: AreaSpec) -> Any:
+    """The whole network, loaded once per worker process and kept for its next areas."""
+    from circle15.usecases.area import load_network_of
+
+    key = (spec.network_source, spec.keep_all_components)
+    with _NETWORKS_LOCK:
+        if key not in _NETWORKS:
+            if len(_NETWORKS) >= 2:  # a worker moving on to other regions
+                _NETWORKS.clear()
+            _NETWORKS[key] = load_network_of(spec)
+        return _NETWORKS[key]
 
 
 def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec
