@@ -18,7 +18,6 @@ and says how many joins the rule adds and how many people change status.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_coverage import best_of  # noqa: E402
 from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
 from circle15.geo.network import Network  # noqa: E402
 from circle15.geo.network_cache import load_network  # noqa: E402
@@ -40,15 +40,6 @@ from tests.helpers import make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 SETTINGS = CoverageSettings()
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def case(name: str, net: Network, people_ll: np.ndarray, count: np.ndarray,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from circle15.api.app import create_app
 from circle15.api.settings import Settings
 from tests.conftest import shared
 from tests.helpers import points_near_streets
+from tests.pg import postgres_database
 
 TOKEN = "planner-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,3 +54,13 @@ def make_client(area: dict[str, Any], tmp_path: Path, database_url: str | None,
     return TestClient(create_app(settings))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def client(request, area, tmp_path, monkeypatch, cache_dir) -> Iterator[TestClient]:
+    """A client on the Longgang area, on SQLite and on a throwaway PostgreSQL."""
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    if request.param == "sqlite":
+        with make_client(area, tmp_path, None) as c:
+            yield c
+    else:
+        with postgres_database() as url, make_client(area, tmp_path, url) as c:
+            yield c

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,19 +10,7 @@ from fastapi.testclient import TestClient
 from circle15.geo.snap import DEFAULT_RULE, snap_points
 from tests.api.conftest import AUTH, make_client
 from tests.helpers import points_near_streets
-from tests.pg import postgres_database
 from tests.reference import split_graph, within
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def client(request, area, tmp_path, monkeypatch, cache_dir) -> Iterator[TestClient]:
-    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
-    if request.param == "sqlite":
-        with make_client(area, tmp_path, None) as c:
-            yield c
-    else:
-        with postgres_database() as url, make_client(area, tmp_path, url) as c:
-            yield c
 
 
 def _count(client: TestClient) -> int:

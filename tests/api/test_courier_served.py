@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import numpy as np
 import pandas as pd
-import uvicorn
 
 from circle15.api.app import create_app
 from circle15.api.settings import Settings
 from circle15.geo.placement import place_points
+from tests.api.server import serving
 from tests.browser import browser_page
 from tests.conftest import shared
 from tests.helpers import points_near_streets
@@ -43,18 +39,7 @@ def test_served_courier_page_uses_the_service(tmp_path, longgang, monkeypatch, c
     app = create_app(Settings(network=str(shared("osm/shenzhen-longgang.osm")),
                               population=str(tmp_path / "pop.csv"),
                               stations_seed=str(tmp_path / "seed.csv"), data_dir=tmp_path))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}"
+    with serving(app) as base:
         tap = np.median(st, axis=0) + np.array([0.0003, 0.0])
         with browser_page(tmp_path, allow=("file:", "data:", base)) as (page, requests):
             page.goto(f"{base}/maps/courier?basemap=blank&lang=en")
@@ -75,9 +60,6 @@ def test_served_courier_page_uses_the_service(tmp_path, longgang, monkeypatch, c
         with urllib.request.urlopen(
                 f"{base}/nearest?lon={tap[0]}&lat={tap[1]}&k=3&amenity=charger") as r:
             answer_charger = json.load(r)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     assert requests.blocked == []
     assert any("/nearest?" in u for u in requests.local)  # the page asked the service
     assert [r["id"] for r in rows] == [s["id"] for s in answer["stations"]] and rows

@@ -5,18 +5,12 @@ and the served pages still work under their Content-Security-Policy in a real Ch
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -24,6 +18,7 @@ from circle15.api.app import create_app
 from circle15.api.docs import EXTRA_STATUSES
 from circle15.api.errors import ErrorBody
 from circle15.api.settings import Settings
+from tests.api.server import serving
 from tests.browser import browser_page
 from tests.conftest import shared
 from tests.helpers import points_near_streets
@@ -151,26 +146,6 @@ def test_cors_origins_comma_separated_or_json(monkeypatch, tmp_path):
         Settings()
 
 
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                pytest.fail("the service did not start")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 # every violation of the page's policy, as the page itself sees it
 WATCH_CSP = """
 window.__csp = [];
@@ -192,7 +167,7 @@ def test_served_pages_work_under_their_policy(tmp_path, longgang, monkeypatch, c
                               population=str(tmp_path / "pop.csv"),
                               stations_seed=str(tmp_path / "seed.csv"), data_dir=tmp_path))
     errors: list[str] = []
-    with _serving(app) as base, browser_page(tmp_path, allow=("data:", base)) as (page,
+    with serving(app) as base, browser_page(tmp_path, allow=("data:", base)) as (page,
                                                                                 requests):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -41,17 +41,6 @@ def _reads_ok(client) -> None:
         assert r.status_code == 200, (url, r.status_code, r.text[:200])
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def client(request, area, tmp_path, monkeypatch, cache_dir):
-    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
-    if request.param == "sqlite":
-        with make_client(area, tmp_path, None) as c:
-            yield c
-    else:
-        with postgres_database() as url, make_client(area, tmp_path, url) as c:
-            yield c
-
-
 def _csv(rows: list[dict]) -> bytes:
     return pd.DataFrame(rows).to_csv(index=False).encode()
 
