@@ -6,7 +6,7 @@ off-network walk added), never from point-in-isochrone-polygon tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -123,6 +123,10 @@ class Coverage:
         also for people beyond the limit (one more search, done on demand)."""
         return nearest_sources(self.network, self.stations.snapped, self.population.snapped)
 
+    def bands(self) -> list[BandSummary]:
+        """The typed summary: one :class:`BandSummary` per band (:meth:`summary` as objects)."""
+        return band_summaries(self.population.count, self.unit_count, self.settings)
+
     @property
     def unit_time_min(self) -> NDArray[np.float64]:
         """Walking minutes from each unit to its nearest station, at any distance
@@ -202,27 +206,45 @@ class Coverage:
         return out
 
 
-def summarise_counts(
+@dataclass(frozen=True)
+class BandSummary:
+    """Who is within one time band: people (and units) covered by 1+ and 2+ stations."""
+
+    minutes: float
+    population: float
+    covered: float
+    cross_covered: float
+    uncovered: float
+    covered_share: float
+    cross_share: float
+    units: int
+    units_uncovered: int
+
+
+def band_summaries(
     pop: NDArray[np.float64], counts: NDArray[np.int64], settings: CoverageSettings
-) -> pd.DataFrame:
+) -> list[BandSummary]:
+    """One :class:`BandSummary` per band from the stations reaching each unit."""
     total = float(pop.sum())
-    rows = []
+    out = []
     for j, b in enumerate(settings.bands_min):
         c = counts[j]
         covered = float(pop[c >= 1].sum())
         cross = float(pop[c >= CROSS_COVERAGE].sum())
-        rows.append({
-            "minutes": b,
-            "population": total,
-            "covered": covered,
-            "cross_covered": cross,
-            "uncovered": total - covered,
-            "covered_share": covered / total if total else np.nan,
-            "cross_share": cross / total if total else np.nan,
-            "units": int(c.shape[0]),
-            "units_uncovered": int((c == 0).sum()),
-        })
-    return pd.DataFrame(rows)
+        out.append(BandSummary(
+            minutes=b, population=total, covered=covered, cross_covered=cross,
+            uncovered=total - covered,
+            covered_share=covered / total if total else float("nan"),
+            cross_share=cross / total if total else float("nan"),
+            units=int(c.shape[0]), units_uncovered=int((c == 0).sum())))
+    return out
+
+
+def summarise_counts(
+    pop: NDArray[np.float64], counts: NDArray[np.int64], settings: CoverageSettings
+) -> pd.DataFrame:
+    """The band summaries as a table (one row per band, the fields as columns)."""
+    return pd.DataFrame([asdict(b) for b in band_summaries(pop, counts, settings)])
 
 
 def compute_coverage(

@@ -37,10 +37,17 @@ from circle15.geo.siting.problem import (
     SitingResult,
     build_problem,
 )
-from circle15.geo.siting.solve import coverage_curve, solve, solve_target
+from circle15.geo.siting.solve import (
+    CurvePoint,
+    coverage_curve,
+    curve_points,
+    solve,
+    solve_target,
+)
 
 __all__ = [
     "OBJECTIVES",
+    "CurvePoint",
     "Method",
     "Objective",
     "SitingError",
@@ -48,6 +55,7 @@ __all__ = [
     "SitingResult",
     "build_problem",
     "coverage_curve",
+    "curve_points",
     "solve",
     "solve_target",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
@@ -146,6 +147,58 @@ def solve_target(
                    t0=t0, status=status, gap=gap, bound=bound, notes=notes)
 
 
+@dataclass(frozen=True)
+class CurvePoint:
+    """With ``k`` new sites: people covered and cross-covered, and their shares; ``gap``
+    is the solver's proven gap when each k was solved exactly (None for greedy)."""
+
+    k: int
+    covered: float
+    cross_covered: float
+    covered_share: float
+    cross_share: float
+    gap: float | None = None
+
+
+def curve_points(
+    problem: SitingProblem,
+    *,
+    k_max: int,
+    objective: Literal["coverage", "cross"] = "coverage",
+    method: Method = "greedy",
+    first_weight: float = 0.0,
+    time_limit_s: float = 30.0,
+) -> list[CurvePoint]:
+    """Covered and cross-covered people for k = 0 .. k_max new sites.
+
+    Greedy gives one nested sequence (each k adds one site to k - 1); exact
+    solves every k on its own, each under ``time_limit_s``.
+    """
+    if k_max < 1:
+        raise SettingsError(f"k_max must be at least 1, not {k_max}")
+    k_max = min(k_max, problem.n_candidates)
+    w, total = problem.weight, problem.total
+
+    def point(k: int, covered: float, cross: float, gap: float | None = None) -> CurvePoint:
+        return CurvePoint(k, covered, cross, covered / total, cross / total, gap)
+
+    points = [point(0, float(w[problem.base_count >= 1].sum()),
+                    float(w[problem.base_count >= CROSS_COVERAGE].sum()))]
+    if method == "greedy":
+        order = greedy_best(problem, k_max, objective, first_weight)
+        counts = problem.base_count.copy()
+        for i, j in enumerate(order.tolist(), start=1):
+            counts = counts + column(problem, j)
+            points.append(point(i, float(w[counts >= 1].sum()),
+                                float(w[counts >= CROSS_COVERAGE].sum())))
+    else:
+        for k in range(1, k_max + 1):
+            res = solve(problem, k=k, objective=objective, method="exact",
+                        first_weight=first_weight, time_limit_s=time_limit_s)
+            points.append(point(k, res.covered_after, res.cross_after, res.gap))
+    return points
+
+
 def coverage_curve(
     problem: SitingProblem,
     *,
@@ -155,32 +208,7 @@ def coverage_curve(
     first_weight: float = 0.0,
     time_limit_s: float = 30.0,
 ) -> pd.DataFrame:
-    """Covered and cross-covered people for k = 0 .. k_max new sites.
-
-    Greedy gives one nested sequence (each k adds one site to k - 1); exact
-    solves every k on its own, each under ``time_limit_s``.
-    """
-    if k_max < 1:
-        raise SettingsError(f"k_max must be at least 1, not {k_max}")
-    k_max = min(k_max, problem.n_candidates)
-    w = problem.weight
-    rows: list[dict[str, float | None]] = [
-        {"k": 0, "covered": float(w[problem.base_count >= 1].sum()),
-         "cross_covered": float(w[problem.base_count >= CROSS_COVERAGE].sum())}]
-    if method == "greedy":
-        order = greedy_best(problem, k_max, objective, first_weight)
-        counts = problem.base_count.copy()
-        for i, j in enumerate(order.tolist(), start=1):
-            counts = counts + column(problem, j)
-            rows.append({"k": i, "covered": float(w[counts >= 1].sum()),
-                         "cross_covered": float(w[counts >= CROSS_COVERAGE].sum())})
-    else:
-        for k in range(1, k_max + 1):
-            res = solve(problem, k=k, objective=objective, method="exact",
-                        first_weight=first_weight, time_limit_s=time_limit_s)
-            rows.append({"k": k, "covered": res.covered_after, "cross_covered": res.cross_after,
-                         "gap": res.gap})
-    curve = pd.DataFrame(rows)
-    curve["covered_share"] = curve["covered"] / problem.total
-    curve["cross_share"] = curve["cross_covered"] / problem.total
-    return curve
+    """:func:`curve_points` as a table (one row per k, the fields as columns)."""
+    points = curve_points(problem, k_max=k_max, objective=objective, method=method,
+                          first_weight=first_weight, time_limit_s=time_limit_s)
+    return pd.DataFrame([asdict(p) for p in points])
