@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from circle15.cli_batch import cmd_batch
 from circle15.cli_options import (
     add_area_options,
     add_candidate_options,
@@ -22,6 +22,7 @@ from circle15.cli_options import (
     area_spec,
     candidate_spec,
     siting_spec,
+    steps,
 )
 from circle15.geo.errors import Circle15Error
 
@@ -29,20 +30,9 @@ if TYPE_CHECKING:
     from circle15.geo.coverage import Coverage
     from circle15.geo.siting import SitingResult
     from circle15.usecases import Area, SitingOutcome, SitingSpec
+    from circle15.usecases.area import Step
 
 log = logging.getLogger("circle15")
-
-
-class _Steps:
-    """Prints each step with its duration: a light progress display on stderr."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.t0 = time.perf_counter()
-
-    def __call__(self, text: str) -> None:
-        if not self.quiet:
-            print(f"[{time.perf_counter() - self.t0:6.1f}s] {text}", file=sys.stderr, flush=True)
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -61,12 +51,12 @@ def _need(args: argparse.Namespace, *, stations: bool = True) -> None:
         raise SystemExit(f"circle15 {args.command}: give {', '.join(missing)}")
 
 
-def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, _Steps]:
+def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Step]:
     """The area read and checked, and its coverage by the stations file."""
     from circle15.usecases import cover, load_area
     from circle15.usecases.area import read_station_file
 
-    step = _Steps(args.quiet)
+    step = steps(args.quiet)
     area = load_area(area_spec(args), step=step)
     all_stations = read_station_file(area, stations, crs=args.stations_crs)
     n_active = len(all_stations.active(include_planned=args.include_planned))
@@ -80,7 +70,7 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, _St
     return area, cov, step
 
 
-def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: _Steps) -> None:
+def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
     """Write the coverage files and print the tables, with the counting rule."""
     from circle15.geo.export import format_summary, write_coverage
 
@@ -135,7 +125,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
-def _site(args: argparse.Namespace, area: Area, cov: Coverage, step: _Steps,
+def _site(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
           spec: SitingSpec) -> SitingOutcome:
     from circle15.usecases import build_candidates, site
 
@@ -173,7 +163,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: _Steps,
+def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
                 html_path: Path, courier_path: Path | None,
                 sites: SitingResult | None = None) -> None:
     from circle15.usecases import courier_page_html, planner_page_html
@@ -238,55 +228,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nMaps: {args.out / 'coverage-map.html'} (planners), {args.out / 'courier.html'} "
           "(couriers); open them in a browser.")
     return 0
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    import geopandas as gpd
-
-    from circle15.usecases.batch import (
-        area_tasks,
-        manifest_tasks,
-        merged_tables,
-        run_batch,
-        write_batch,
-    )
-
-    step = _Steps(args.quiet)
-    spec = area_spec(args)
-    areas = None
-    if args.manifest:
-        tasks = manifest_tasks(args.manifest, spec=spec)
-        outside = 0.0
-    else:
-        if not (args.areas and args.stations and args.population and (args.network or
-                                                                       args.place)):
-            raise SystemExit("circle15 batch: give --areas, --network, --stations and "
-                             "--population (a points table), or --manifest")
-        areas = gpd.read_file(args.areas)
-        col = args.areas_name_column or "name"
-        if col not in areas.columns:
-            raise SystemExit(f"circle15 batch: {args.areas} has no column {col!r}; pass "
-                             "--areas-name-column")
-        tasks, outside = area_tasks(areas, name_column=col, spec=spec, stations=args.stations,
-                                    stations_crs=args.stations_crs)
-    where = args.scheduler or f"a local cluster of {args.workers} workers"
-    step(f"{len(tasks)} areas on {where}")
-    batch = run_batch(tasks, scheduler=args.scheduler, workers=args.workers,
-                      threads_per_worker=args.threads_per_worker,
-                      memory_limit=args.memory_limit, retries=args.retries,
-                      progress=None if args.quiet else step, outside_people=outside)
-    written = write_batch(batch, args.out, areas=areas,
-                          name_column=args.areas_name_column or "name")
-    step("wrote " + ", ".join(str(p) for p in written))
-    _, totals, _ = merged_tables(batch)
-    from circle15.geo.export import format_summary
-
-    print(format_summary(totals, title=f"All {len(batch.results)} areas"))
-    if outside:
-        print(f"Note: {outside:,.0f} people lie in no area and are not counted.")
-    for name, error in batch.failed.items():
-        print(f"FAILED {name}: {error}", file=sys.stderr)
-    return 1 if batch.failed else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from circle15.usecases import AreaSpec, CandidateSpec, SitingSpec
@@ -14,6 +17,17 @@ def _floats(text: str) -> tuple[float, ...]:
     except ValueError:
         msg = f"expected numbers separated by commas, not {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
+
+
+def steps(quiet: bool) -> Callable[[str], None]:
+    """Prints each step with the time since the start (on stderr), unless quiet."""
+    t0 = time.perf_counter()
+
+    def step(text: str) -> None:
+        if not quiet:
+            print(f"[{time.perf_counter() - t0:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    return step
 
 
 def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = None) -> None:

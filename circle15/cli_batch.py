@@ -1,0 +1,57 @@
+"""``circle15 batch``: the command line's adapter for many areas on Dask."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from circle15.cli_options import area_spec, steps
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+
+    from circle15.usecases.batch import (
+        area_tasks,
+        manifest_tasks,
+        merged_tables,
+        run_batch,
+        write_batch,
+    )
+
+    step = steps(args.quiet)
+    spec = area_spec(args)
+    areas = None
+    if args.manifest:
+        tasks = manifest_tasks(args.manifest, spec=spec)
+        outside = 0.0
+    else:
+        if not (args.areas and args.stations and args.population and (args.network or
+                                                                       args.place)):
+            raise SystemExit("circle15 batch: give --areas, --network, --stations and "
+                             "--population (a points table), or --manifest")
+        areas = gpd.read_file(args.areas)
+        col = args.areas_name_column or "name"
+        if col not in areas.columns:
+            raise SystemExit(f"circle15 batch: {args.areas} has no column {col!r}; pass "
+                             "--areas-name-column")
+        tasks, outside = area_tasks(areas, name_column=col, spec=spec, stations=args.stations,
+                                    stations_crs=args.stations_crs)
+    where = args.scheduler or f"a local cluster of {args.workers} workers"
+    step(f"{len(tasks)} areas on {where}")
+    batch = run_batch(tasks, scheduler=args.scheduler, workers=args.workers,
+                      threads_per_worker=args.threads_per_worker,
+                      memory_limit=args.memory_limit, retries=args.retries,
+                      progress=None if args.quiet else step, outside_people=outside)
+    written = write_batch(batch, args.out, areas=areas,
+                          name_column=args.areas_name_column or "name")
+    step("wrote " + ", ".join(str(p) for p in written))
+    _, totals, _ = merged_tables(batch)
+    from circle15.geo.export import format_summary
+
+    print(format_summary(totals, title=f"All {len(batch.results)} areas"))
+    if outside:
+        print(f"Note: {outside:,.0f} people lie in no area and are not counted.")
+    for name, error in batch.failed.items():
+        print(f"FAILED {name}: {error}", file=sys.stderr)
+    return 1 if batch.failed else 0
