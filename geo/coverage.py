@@ -184,14 +184,7 @@ class Coverage:
         """Per-area population, covered and cross-covered, with shares."""
         units = self.population.frame.geometry.to_numpy()
         area_geoms = areas.frame.geometry.to_numpy()
-        tree = shapely.STRtree(area_geoms)
-        u_idx, a_idx = tree.query(units, predicate="within")
-        # a unit on a shared border goes to one area only: the first listed
-        order = np.lexsort((a_idx, u_idx))
-        u_idx, a_idx = u_idx[order], a_idx[order]
-        first = np.ones(u_idx.size, dtype=bool)
-        first[1:] = u_idx[1:] != u_idx[:-1]
-        u_idx, a_idx = u_idx[first], a_idx[first]
+        u_idx, a_idx = first_area(units, area_geoms)
         rows = []
         pop = self.population.count
         for j in range(len(areas.frame)):
@@ -204,6 +197,18 @@ class Coverage:
             if col != "minutes":
                 out[col] = stats[col].to_numpy()
         return out
+
+
+def first_area(points: NDArray[np.object_], areas: NDArray[np.object_]
+               ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(point, area) for every point inside an area; a point on a shared border goes
+    to the first area listed, so everyone is counted once."""
+    p_idx, a_idx = shapely.STRtree(areas).query(points, predicate="covered_by")
+    order = np.lexsort((a_idx, p_idx))
+    p_idx, a_idx = p_idx[order], a_idx[order]
+    first = np.ones(p_idx.size, dtype=bool)
+    first[1:] = p_idx[1:] != p_idx[:-1]
+    return p_idx[first], a_idx[first]
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,7 @@ def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec
                   ) -> tuple[dict[int, tuple[list[str], np.ndarray, np.ndarray, np.ndarray]],
                              float]:
     """Each person to the first area that contains them; the people in none."""
+    from circle15.geo.coverage import first_area
     from circle15.geo.population_points import read_population_table
 
     if spec.population is None:
@@ -180,14 +181,7 @@ def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec
                                   crs=spec.population_crs)
     if table.problems:
         raise InputError(table.source, list(table.problems))
-    pts = shapely.points(table.lon, table.lat)
-    tree = shapely.STRtree(areas.geometry.to_numpy())
-    p_idx, a_idx = tree.query(pts, predicate="covered_by")
-    order = np.lexsort((a_idx, p_idx))
-    p_idx, a_idx = p_idx[order], a_idx[order]
-    first = np.ones(p_idx.size, dtype=bool)
-    first[1:] = p_idx[1:] != p_idx[:-1]
-    p_idx, a_idx = p_idx[first], a_idx[first]
+    p_idx, a_idx = first_area(shapely.points(table.lon, table.lat), areas.geometry.to_numpy())
     out = {}
     for a in range(len(areas)):
         rows = p_idx[a_idx == a]
