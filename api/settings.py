@@ -47,7 +47,10 @@ class Settings(BaseSettings):
         description="origins whose pages may call the API: comma-separated "
                     "(https://a.example,https://b.example) or a JSON list")
     minutes: float = 15.0
-    speed_kmh: float = 4.0
+    mode: str = Field("walk", pattern="^(walk|ebike|bike)$",
+                      description="travel mode of coverage and /nearest: walk, ebike or bike")
+    speed_kmh: float | None = Field(
+        None, description="travel speed, km/h (default: walk 4, ebike 15, bike 12)")
     max_upload_bytes: int = 5_000_000
     max_snap_m: float = 500.0
     station_max_snap_m: float = 200.0
@@ -95,7 +98,7 @@ class Settings(BaseSettings):
             population_column=self.population_column, census=self.census,
             census_crs=self.census_crs, census_table=self.census_table,
             buildings_total=self.buildings_total, areas=self.areas, areas_crs=self.areas_crs,
-            minutes=self.minutes, speed_kmh=self.speed_kmh,
+            minutes=self.minutes, speed_kmh=self.speed_kmh, mode=self.mode,
             station_max_snap_m=self.station_max_snap_m, population_max_snap_m=self.max_snap_m,
             drop_far_population=True, keep_all_components=self.keep_all_components,
             snap_avoid=self.snap_avoid,

@@ -25,6 +25,7 @@ from circle15.cli_options import (
     steps,
 )
 from circle15.geo.errors import Circle15Error
+from circle15.geo.modes import TravelMode
 
 if TYPE_CHECKING:
     from circle15.geo.coverage import Coverage
@@ -63,7 +64,8 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
     step(f"stations: {len(all_stations)} read, {n_active} counted "
          f"({'existing and planned' if args.include_planned else 'existing only'})")
     settings = area.spec.coverage_settings()
-    step(f"computing coverage ({settings.minutes:g} min at {settings.speed_kmh:g} km/h = "
+    step(f"computing coverage ({settings.minutes:g} min {settings.mode} at "
+         f"{settings.speed_kmh:g} km/h = "
          f"{settings.limit_m:,.0f} m)")
     cov = cover(area, all_stations, include_planned=args.include_planned,
                 progress=_progress(args))
@@ -78,7 +80,8 @@ def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: 
     step("wrote " + ", ".join(str(p) for p in written))
     settings = cov.settings
     print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
-                         f"(walking {settings.speed_kmh:g} km/h; cross = 2+ stations)"))
+                         f"({TravelMode.of(settings.mode, settings.speed_kmh).describe()}; "
+                         "cross = 2+ stations)"))
     if area.areas is not None:
         print()
         print(format_summary(cov.by_area(area.areas),

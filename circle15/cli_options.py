@@ -61,7 +61,12 @@ def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = N
     s.add_argument("--minutes", type=float, default=15.0, help="service limit (default 15)")
     s.add_argument("--bands", type=_floats, default=(5.0, 10.0),
                    help="shorter limits also reported, minutes (default 5,10)")
-    s.add_argument("--speed-kmh", type=float, default=4.0, help="walking speed (default 4)")
+    s.add_argument("--mode", choices=("walk", "ebike", "bike"), default="walk",
+                   help="how people reach stations: walk (default; the walking network), "
+                        "ebike or bike (the riding network: roads and cycleways, no motorways "
+                        "or foot-only ways, one-way rules kept for riders)")
+    s.add_argument("--speed-kmh", type=float, default=None,
+                   help="travel speed (default: walk 4, ebike 15, bike 12)")
     s.add_argument("--include-planned", action="store_true",
                    help="count planned stations as if open")
     s.add_argument("--station-max-snap-m", type=float, default=200.0,
@@ -118,7 +123,7 @@ def area_spec(args: argparse.Namespace) -> AreaSpec:
         census_table=args.census_table, census_name_column=args.census_name_column,
         census_count_column=args.census_count_column, buildings_total=args.buildings_total,
         areas=args.areas, areas_crs=args.areas_crs, areas_name_column=args.areas_name_column,
-        minutes=args.minutes, bands=args.bands, speed_kmh=args.speed_kmh,
+        minutes=args.minutes, bands=args.bands, speed_kmh=args.speed_kmh, mode=args.mode,
         station_max_snap_m=args.station_max_snap_m,
         population_max_snap_m=args.population_max_snap_m,
         drop_far_population=args.drop_far_population,

@@ -54,4 +54,6 @@ def clip_network(net: Network, region: shapely.Geometry) -> Network:
         bounds_lonlat=net.bounds_lonlat,
         source=f"{net.source} (cut to an area)",
         info={**net.info, "cut_from_nodes": net.n_nodes},
+        edge_oneway=None if net.edge_oneway is None else net.edge_oneway[edges],
+        mode=net.mode,
     )

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.modes import TravelMode
 from circle15.geo.network import Network
 from circle15.geo.population_points import Population
 from circle15.geo.reach import (
@@ -50,6 +51,8 @@ class CoverageSettings:
 
     bands_min: tuple[float, ...] = (*DEFAULT_BANDS_MIN, DEFAULT_MINUTES)
     speed_kmh: float = DEFAULT_SPEED_KMH
+    #: the travel mode (walk, ebike, bike; :mod:`circle15.geo.modes`)
+    mode: str = "walk"
 
     def __post_init__(self) -> None:
         if not (0.5 <= self.speed_kmh <= 30):
@@ -61,13 +64,17 @@ class CoverageSettings:
         object.__setattr__(self, "bands_min", tuple(sorted(set(map(float, self.bands_min)))))
 
     @classmethod
-    def of(cls, minutes: float = DEFAULT_MINUTES, *, speed_kmh: float = DEFAULT_SPEED_KMH,
-           bands_min: tuple[float, ...] = DEFAULT_BANDS_MIN) -> CoverageSettings:
-        """Settings with service limit ``minutes`` plus the shorter ``bands_min``."""
+    def of(cls, minutes: float = DEFAULT_MINUTES, *, speed_kmh: float | None = None,
+           bands_min: tuple[float, ...] = DEFAULT_BANDS_MIN, mode: str = "walk"
+           ) -> CoverageSettings:
+        """Settings with service limit ``minutes`` plus the shorter ``bands_min``;
+        ``speed_kmh`` defaults to the mode's (walk 4, ebike 15, bike 12)."""
         if not (0 < minutes <= 240):
             raise SettingsError(f"the time limit must be between 0 and 240 minutes, "
                                 f"not {minutes}")
-        return cls((*tuple(b for b in bands_min if b < minutes), float(minutes)), speed_kmh)
+        travel = TravelMode.of(mode, speed_kmh)
+        return cls((*tuple(b for b in bands_min if b < minutes), float(minutes)),
+                   travel.speed_kmh, travel.name)
 
     @property
     def minutes(self) -> float:
@@ -266,11 +273,14 @@ def compute_coverage(
     nearest station and time; batched bounded per-station searches give how
     many stations reach each unit and node within each band.
     """
-    settings = settings or CoverageSettings()
+    settings = settings or CoverageSettings(mode=net.mode)
+    if settings.mode != net.mode:
+        raise SettingsError(f"the settings are for {settings.mode} but the network is the "
+                            f"{net.mode} network: load it with mode={settings.mode!r}")
     if len(stations) == 0:
         raise InputError(stations.source or "stations", "there are no stations to cover from")
     graph = augmented_graph(net, stations.snapped, population.snapped)
-    pairs = same_edge_pairs(stations.snapped, population.snapped)
+    pairs = same_edge_pairs(stations.snapped, population.snapped, net)
     nearest = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
                               pairs=pairs, limit_m=settings.limit_m)
     reach, node_count, nodes = reach_within(

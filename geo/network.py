@@ -1,10 +1,13 @@
-"""The walking network type: compact arrays in a local metric CRS.
+"""The network type (walking, or riding for e-bikes and bicycles): compact
+arrays in a local metric CRS.
 
 A :class:`Network` holds what the computation needs and nothing else: node
 coordinates in a local UTM CRS, undirected edges with their length in metres,
 their geometry (for snapping and drawing), the OSM way each came from and its
 snap-prevention classes, and a CSR adjacency matrix for scipy's shortest-path
-routines. :func:`build_network` assembles one from WGS84 arrays; the readers
+routines. A riding network also marks its one-way edges (``edge_oneway``:
+ridden from ``edge_u`` to ``edge_v`` only). :func:`build_network` assembles
+one from WGS84 arrays; the readers
 live in :mod:`circle15.geo.osm_read` and the disk cache in
 :mod:`circle15.geo.network_cache`.
 """
@@ -89,6 +92,11 @@ class Network:
         beyond them the network is incomplete.
     source
         A human-readable description of where the network came from.
+    edge_oneway
+        Riding networks: True where the edge may be ridden only from ``edge_u``
+        to ``edge_v``; None (walking) when every edge goes both ways.
+    mode
+        The travel mode the network is for (:mod:`circle15.geo.modes`).
     """
 
     crs: pyproj.CRS
@@ -105,6 +113,8 @@ class Network:
     bounds_lonlat: tuple[float, float, float, float] | None = None
     source: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    edge_oneway: NDArray[np.bool_] | None = None
+    mode: str = "walk"
 
     @property
     def n_nodes(self) -> int:
@@ -115,8 +125,21 @@ class Network:
         return int(self.edge_u.shape[0])
 
     @cached_property
+    def directed(self) -> bool:
+        """Whether some edge is one-way (a riding network with one-way streets)."""
+        return self.edge_oneway is not None and bool(self.edge_oneway.any())
+
+    @cached_property
     def csr(self) -> sp.csr_matrix:
-        """Symmetric n×n adjacency with the shortest parallel edge's length in metres."""
+        """The graph searches *from stations* run on: n×n, metres, the shortest
+        parallel edge kept.
+
+        Walking: symmetric. With one-way edges it is the riding graph reversed
+        (an arc a→b where one may ride b→a), so a search from a station gives
+        every node's time *to* that station, the way a person rides.
+        """
+        if self.directed:
+            return self._directed_csr(reverse=True)
         u, v, w = self.edge_u, self.edge_v, self.edge_length_m
         keep = u != v
         u, v, w = u[keep], v[keep], np.maximum(w[keep], MIN_LENGTH_M)
@@ -132,6 +155,31 @@ class Network:
         data = np.concatenate([w, w])
         n = self.n_nodes
         return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+    @cached_property
+    def ride_csr(self) -> sp.csr_matrix:
+        """The graph in the direction people travel (a→b where one may go a→b):
+        :attr:`csr` for walking, the forward riding graph with one-way edges."""
+        return self._directed_csr(reverse=False) if self.directed else self.csr
+
+    def _directed_csr(self, *, reverse: bool) -> sp.csr_matrix:
+        assert self.edge_oneway is not None
+        u, v, w = self.edge_u, self.edge_v, self.edge_length_m
+        keep = u != v
+        one = self.edge_oneway[keep]
+        u, v, w = u[keep], v[keep], np.maximum(w[keep], MIN_LENGTH_M)
+        # arcs people may take: u->v always, v->u where two-way
+        tail = np.concatenate([u, v[~one]])
+        head = np.concatenate([v, u[~one]])
+        weight = np.concatenate([w, w[~one]])
+        if reverse:
+            tail, head = head, tail
+        order = np.lexsort((weight, head, tail))
+        tail, head, weight = tail[order], head[order], weight[order]
+        first = np.ones(tail.shape[0], dtype=bool)
+        first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+        n = self.n_nodes
+        return sp.csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:
@@ -164,28 +212,35 @@ class Network:
         return np.column_stack([lon, lat])
 
     def to_networkx(self) -> nx.Graph:
-        """An undirected networkx graph (node = index, weight ``length``).
+        """A networkx graph (node = index, weight ``length``): undirected, or
+        directed in the riding direction when some edge is one-way.
 
         Independent of the CSR path; used to cross-check results.
         """
         import networkx as nx
 
-        G = nx.Graph()
+        G = nx.DiGraph() if self.directed else nx.Graph()
         G.add_nodes_from(range(self.n_nodes))
-        for u, v, w in zip(
-            self.edge_u.tolist(), self.edge_v.tolist(), self.edge_length_m.tolist(), strict=True
-        ):
+        oneway = (self.edge_oneway if self.edge_oneway is not None
+                  else np.zeros(self.n_edges, dtype=bool))
+        for u, v, w, one in zip(self.edge_u.tolist(), self.edge_v.tolist(),
+                                self.edge_length_m.tolist(), oneway.tolist(), strict=True):
             if u == v:
                 continue
             w = max(w, MIN_LENGTH_M)
-            if not G.has_edge(u, v) or G[u][v]["length"] > w:
-                G.add_edge(u, v, length=w)
+            arcs = [(u, v)] if one or not self.directed else [(u, v), (v, u)]
+            for a, b in arcs:
+                if not G.has_edge(a, b) or G[a][b]["length"] > w:
+                    G.add_edge(a, b, length=w)
         return G
 
     def summary(self) -> str:
         km = float(self.edge_length_m.sum()) / 1000.0
+        what = "walkways" if self.mode == "walk" else f"{self.mode} ways"
+        one = (f", {int(self.edge_oneway.sum()):,} one-way" if self.edge_oneway is not None
+               else "")
         return (
-            f"{self.n_nodes:,} nodes, {self.n_edges:,} edges, {km:,.1f} km of walkways "
+            f"{self.n_nodes:,} nodes, {self.n_edges:,} edges{one}, {km:,.1f} km of {what} "
             f"({self.crs.name})"
         )
 
@@ -244,12 +299,15 @@ def build_network(
     edge_join_flags: NDArray[np.uint8] | None = None,
     bounds_lonlat: tuple[float, float, float, float] | None = None,
     keep_all_components: bool = False,
+    edge_oneway: NDArray[np.bool_] | None = None,
+    mode: str = "walk",
 ) -> Network:
     """Assemble a :class:`Network` from WGS84 arrays: trim, project, index.
 
     ``edge_coords_lonlat[edge_offsets[i]:edge_offsets[i+1]]`` is the shape of
     edge i, from node ``edge_u[i]`` to ``edge_v[i]``. ``edge_way`` and
-    ``edge_join_flags`` default to unknown ways that every point may join.
+    ``edge_join_flags`` default to unknown ways that every point may join;
+    ``edge_oneway`` (riding) marks edges ridden from ``u`` to ``v`` only.
     """
     n = int(node_osmid.shape[0])
     if n == 0 or edge_u.shape[0] == 0:
@@ -280,6 +338,8 @@ def build_network(
         edge_u, edge_v = new_index[edge_u[keep_edge]], new_index[edge_v[keep_edge]]
         edge_length_m = edge_length_m[keep_edge]
         edge_way, edge_join_flags = edge_way[keep_edge], edge_join_flags[keep_edge]
+        if edge_oneway is not None:
+            edge_oneway = edge_oneway[keep_edge]
         node_osmid, node_lonlat = node_osmid[mask], node_lonlat[mask]
     nx_, ny_ = fwd.transform(node_lonlat[:, 0], node_lonlat[:, 1])
     ex, ey = fwd.transform(edge_coords_lonlat[:, 0], edge_coords_lonlat[:, 1])
@@ -300,6 +360,8 @@ def build_network(
         bounds_lonlat=bounds_lonlat,
         source=source,
         info=info,
+        edge_oneway=None if edge_oneway is None else np.asarray(edge_oneway, dtype=bool),
+        mode=mode,
     )
 
 

@@ -2,9 +2,11 @@
 to a :class:`~circle15.geo.network.Network`, built once and then read back.
 
 A built network is kept as one ``.npz`` file under a key made from a hash of the
-source's content and the settings, so a second start reads a few arrays instead
-of the OSM file. The cache lives in the user's cache folder (platformdirs), or
-in ``$CIRCLE15_CACHE_DIR``; never inside the installed package.
+source's content, the settings and the travel mode (one file per mode: the
+walking network and the riding network of e-bikes and bicycles differ), so a
+second start reads a few arrays instead of the OSM file. The cache lives in the
+user's cache folder (platformdirs), or in ``$CIRCLE15_CACHE_DIR``; never inside
+the installed package.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ import pyproj
 import shapely
 
 from circle15.geo.errors import NetworkError
+from circle15.geo.modes import check_mode
 from circle15.geo.network import Network, line_coords_to_geoms
 from circle15.geo.osm_read import network_from_graphml, network_from_osm_file, network_from_place
 
 log = logging.getLogger(__name__)
 
 #: bump when the cached layout or the way filter changes, so old caches are ignored
+#: (riding networks added optional ``edge_oneway``/``mode`` arrays and a mode in
+#: the key; walking files and keys are unchanged, so version 4 walk caches stay valid)
 CACHE_VERSION = "4"
 
 
@@ -48,13 +53,23 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(source: str, *, keep_all_components: bool) -> str:
-    """Key of a network in the cache: a hash of the source content and settings."""
+def cache_key(source: str, *, keep_all_components: bool, mode: str = "walk") -> str:
+    """Key of a network in the cache: a hash of the source content, settings and mode."""
     path = Path(source)
     content = _file_digest(path) if path.is_file() else f"name:{source}"
     h = hashlib.blake2b(digest_size=12)
-    h.update(f"v{CACHE_VERSION}|{content}|all={keep_all_components}".encode())
+    text = f"v{CACHE_VERSION}|{content}|all={keep_all_components}"
+    mode = check_mode(mode)
+    if mode != "walk":  # walking keys are those of before modes existed
+        text += f"|mode={mode}"
+    h.update(text.encode())
     return h.hexdigest()
+
+
+def cache_file_name(key: str, mode: str = "walk") -> str:
+    """``network-<key>.npz`` for walking, ``network-<mode>-<key>.npz`` otherwise."""
+    mode = check_mode(mode)
+    return f"network-{key}.npz" if mode == "walk" else f"network-{mode}-{key}.npz"
 
 
 def _flat(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +86,7 @@ def save_network(net: Network, path: Path) -> None:
     """Write a network to one ``.npz`` file (atomically)."""
     coords, offsets = _flat(net.edge_geometry)
     dropped_coords, dropped_offsets = _flat(net.dropped_geometry)
+    extra = {} if net.edge_oneway is None else {"edge_oneway": net.edge_oneway}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
     os.close(fd)
@@ -92,6 +108,8 @@ def save_network(net: Network, path: Path) -> None:
             dropped_coords=dropped_coords,
             dropped_offsets=dropped_offsets,
             bounds=np.array(json.dumps(net.bounds_lonlat)),
+            mode=np.array(net.mode),
+            **extra,
         )
         os.replace(tmp, path)
     finally:
@@ -117,6 +135,8 @@ def read_network(path: Path) -> Network:
             bounds_lonlat=_bounds(json.loads(str(z["bounds"]))),
             source=str(z["source"]),
             info={"from_cache": str(path)},
+            edge_oneway=z["edge_oneway"] if "edge_oneway" in z.files else None,
+            mode=str(z["mode"]) if "mode" in z.files else "walk",
         )
 
 
@@ -126,8 +146,9 @@ def load_network(
     cache_dir: Path | None = None,
     use_cache: bool = True,
     keep_all_components: bool = False,
+    mode: str = "walk",
 ) -> Network:
-    """Load a walking network from a file or a place name, through the cache.
+    """Load the network of a travel mode from a file or a place name, through the cache.
 
     Parameters
     ----------
@@ -141,7 +162,12 @@ def load_network(
         Read and write the cache (a changed file gets a new key automatically).
     keep_all_components
         Keep every connected part instead of only the largest.
+    mode
+        ``walk`` (the walking network), ``ebike`` or ``bike`` (the riding
+        network: roads and cycleways, no motorways or foot-only ways, one-way
+        rules for riders); each mode is cached in its own file.
     """
+    mode = check_mode(mode)
     text = str(source)
     path = Path(text)
     looks_like_file = path.suffix.lower() in {".pbf", ".osm", ".bz2", ".gz", ".xml", ".graphml"}
@@ -150,8 +176,8 @@ def load_network(
         raise NetworkError(msg)
     cache_file = None
     if use_cache:
-        key = cache_key(text, keep_all_components=keep_all_components)
-        cache_file = (cache_dir or default_cache_dir()) / f"network-{key}.npz"
+        key = cache_key(text, keep_all_components=keep_all_components, mode=mode)
+        cache_file = (cache_dir or default_cache_dir()) / cache_file_name(key, mode)
         if cache_file.is_file():
             try:
                 return read_network(cache_file)
@@ -159,11 +185,12 @@ def load_network(
                 log.warning("ignoring unreadable cache %s (%s)", cache_file, exc)
     if path.is_file():
         if path.suffix.lower() == ".graphml":
-            net = network_from_graphml(path, keep_all_components=keep_all_components)
+            net = network_from_graphml(path, keep_all_components=keep_all_components, mode=mode)
         else:
-            net = network_from_osm_file(path, keep_all_components=keep_all_components)
+            net = network_from_osm_file(path, keep_all_components=keep_all_components,
+                                        mode=mode)
     else:
-        net = network_from_place(text, keep_all_components=keep_all_components)
+        net = network_from_place(text, keep_all_components=keep_all_components, mode=mode)
     if cache_file is not None:
         save_network(net, cache_file)
     return net

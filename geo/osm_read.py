@@ -25,8 +25,9 @@ import shapely
 from numpy.typing import NDArray
 
 from circle15.geo.errors import NetworkError
+from circle15.geo.modes import check_mode, is_riding
 from circle15.geo.network import Network, build_network, haversine_m
-from circle15.geo.osm_tags import is_walkable, join_flags
+from circle15.geo.osm_tags import bicycle_oneway, is_rideable, is_walkable, join_flags
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -40,9 +41,17 @@ OSMNX_WAY_TAGS = ("tunnel", "layer", "indoor", "bridge", "sidewalk", "sidewalk:b
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml")
 
 
-def _read_osm_file(path: Path) -> dict[str, NDArray[Any]]:
-    """Walkable way segments of an OSM file as flat arrays (WGS84)."""
+def _read_osm_file(path: Path, mode: str = "walk") -> dict[str, NDArray[Any]]:
+    """Way segments of an OSM file usable in ``mode`` as flat arrays (WGS84).
+
+    For riding, a way one-way against its node order is read backwards, so every
+    one-way edge runs in the direction riders may take (``way_oneway``).
+    """
     import osmium
+
+    riding = is_riding(mode)
+    usable = is_rideable if riding else is_walkable
+    way_oneway: list[bool] = []
 
     ids: list[int] = []
     lons: list[float] = []
@@ -60,11 +69,13 @@ def _read_osm_file(path: Path) -> dict[str, NDArray[Any]]:
             if "highway" not in tags:
                 continue
             tag_dict = dict(tags)
-            if not is_walkable(tag_dict):
+            if not usable(tag_dict):
                 continue
             way_ids.append(obj.id)
             way_flags.append(join_flags(tag_dict))
-            for nd in obj.nodes:
+            direction = bicycle_oneway(tag_dict) if riding else 0
+            way_oneway.append(direction != 0)
+            for nd in (reversed(obj.nodes) if direction < 0 else obj.nodes):
                 loc = nd.location
                 ids.append(nd.ref)
                 if loc.valid():
@@ -85,6 +96,7 @@ def _read_osm_file(path: Path) -> dict[str, NDArray[Any]]:
         "way": np.asarray(way_of, dtype=np.int64),
         "way_id": np.asarray(way_ids, dtype=np.int64),
         "way_flags": np.asarray(way_flags, dtype=np.uint8),
+        "way_oneway": np.asarray(way_oneway, dtype=bool),
     }
 
 
@@ -102,21 +114,25 @@ def declared_bounds(path: Path) -> tuple[float, float, float, float] | None:
     return (float(bl.lon), float(bl.lat), float(tr.lon), float(tr.lat))
 
 
-def network_from_osm_file(path: str | Path, *, keep_all_components: bool = False) -> Network:
-    """Build the walking network of an OSM PBF or XML file.
+def network_from_osm_file(path: str | Path, *, keep_all_components: bool = False,
+                          mode: str = "walk") -> Network:
+    """Build the walking (or, for ``mode`` ebike/bike, riding) network of an OSM
+    PBF or XML file.
 
-    Every OSM node of a walkable way is kept (no topological simplification),
+    Every OSM node of a usable way is kept (no topological simplification),
     so coverage is resolved along streets, not only at junctions. Segments that
     touch a node missing from a clipped extract are dropped.
     """
+    mode = check_mode(mode)
     path = Path(path)
     if not path.is_file():
         msg = f"{path}: no such file"
         raise NetworkError(msg)
-    raw = _read_osm_file(path)
+    raw = _read_osm_file(path, mode)
     ids, lon, lat, way = raw["ids"], raw["lon"], raw["lat"], raw["way"]
     if way.size == 0:
-        msg = f"{path}: no walkable streets found (the network is empty)"
+        kind = "rideable" if is_riding(mode) else "walkable"
+        msg = f"{path}: no {kind} streets found (the network is empty)"
         raise NetworkError(msg)
     valid = np.isfinite(lon)
     seg = (way[:-1] == way[1:]) & valid[:-1] & valid[1:] & (ids[:-1] != ids[1:])
@@ -146,6 +162,8 @@ def network_from_osm_file(path: str | Path, *, keep_all_components: bool = False
         edge_join_flags=raw["way_flags"][way[i0]],
         bounds_lonlat=declared_bounds(path),
         keep_all_components=keep_all_components,
+        edge_oneway=raw["way_oneway"][way[i0]] if is_riding(mode) else None,
+        mode=mode,
     )
     net.info["missing_node_refs"] = n_missing
     if n_missing:
@@ -158,11 +176,16 @@ def network_from_osm_file(path: str | Path, *, keep_all_components: bool = False
 
 
 def network_from_osmnx(
-    G: nx.MultiDiGraph, *, source: str, keep_all_components: bool = False
+    G: nx.MultiDiGraph, *, source: str, keep_all_components: bool = False, mode: str = "walk"
 ) -> Network:
-    """Build a :class:`Network` from an osmnx graph (projected or not)."""
+    """Build a :class:`Network` from an osmnx graph (projected or not).
+
+    For a riding ``mode`` an edge osmnx holds in one direction only is one-way
+    (osmnx keeps one-way rules for its bike networks).
+    """
     import osmnx as ox
 
+    mode = check_mode(mode)
     if G.number_of_nodes() == 0 or G.number_of_edges() == 0:
         msg = f"{source}: the walking network is empty"
         raise NetworkError(msg)
@@ -190,6 +213,13 @@ def network_from_osmnx(
     )
     dup[order_e[1:][same]] = True
     keep = ~dup
+    oneway = None
+    if is_riding(mode):
+        # an edge whose reverse osmnx does not hold may be ridden its own way only
+        paired = np.zeros(u.shape[0], dtype=bool)
+        paired[order_e[1:][same]] = True
+        paired[order_e[:-1][same]] = True
+        oneway = ~paired[keep]
     u, v, length, geoms = u[keep], v[keep], length[keep], geoms[keep]
     way_id, flags = _osmnx_way_tags(gdf_edges[keep])
     coords, index = shapely.get_coordinates(geoms, return_index=True)
@@ -207,6 +237,8 @@ def network_from_osmnx(
         edge_way=way_id,
         edge_join_flags=flags,
         keep_all_components=keep_all_components,
+        edge_oneway=oneway,
+        mode=mode,
     )
 
 
@@ -247,8 +279,10 @@ def _osmnx_way_tags(gdf_edges: Any) -> tuple[NDArray[np.int64], NDArray[np.uint8
     return way, flags
 
 
-def network_from_graphml(path: str | Path, *, keep_all_components: bool = False) -> Network:
-    """Build the network from a GraphML file saved by osmnx."""
+def network_from_graphml(path: str | Path, *, keep_all_components: bool = False,
+                         mode: str = "walk") -> Network:
+    """Build the network from a GraphML file saved by osmnx (taken as the network of
+    ``mode``: save a bike graph for riding)."""
     import osmnx as ox
 
     path = Path(path)
@@ -260,15 +294,18 @@ def network_from_graphml(path: str | Path, *, keep_all_components: bool = False)
     except Exception as exc:  # networkx/osmnx raise many kinds on bad XML
         msg = f"{path}: cannot read this GraphML file ({type(exc).__name__}: {exc})"
         raise NetworkError(msg) from exc
-    return network_from_osmnx(G, source=str(path), keep_all_components=keep_all_components)
+    return network_from_osmnx(G, source=str(path), keep_all_components=keep_all_components,
+                              mode=mode)
 
 
 def network_from_place(
     place: str | shapely.Polygon | shapely.MultiPolygon,
     *,
     keep_all_components: bool = False,
+    mode: str = "walk",
 ) -> Network:
-    """Download the walking network of a place name or WGS84 polygon via osmnx.
+    """Download the walking network (osmnx ``bike`` for a riding ``mode``) of a
+    place name or WGS84 polygon via osmnx.
 
     Uses osmnx's Overpass/Nominatim HTTP cache (``osmnx.settings.cache_folder``),
     so a repeated download of the same place is served from disk.
@@ -278,16 +315,18 @@ def network_from_place(
     # keep the tags the snap-prevention rules read
     wanted = set(ox.settings.useful_tags_way) | set(OSMNX_WAY_TAGS)
     ox.settings.useful_tags_way = sorted(wanted)
+    network_type = "bike" if is_riding(mode) else "walk"
     try:
         if isinstance(place, str):
-            G = ox.graph_from_place(place, network_type="walk", retain_all=True)
+            G = ox.graph_from_place(place, network_type=network_type, retain_all=True)
             source = f"place:{place}"
         else:
-            G = ox.graph_from_polygon(place, network_type="walk", retain_all=True)
+            G = ox.graph_from_polygon(place, network_type=network_type, retain_all=True)
             source = f"polygon:{shapely.to_wkt(place, rounding_precision=5)[:80]}"
     except Exception as exc:  # network failures, unknown places, empty results
         msg = f"cannot download the walking network of {place!r} ({type(exc).__name__}: {exc})"
         raise NetworkError(msg) from exc
-    return network_from_osmnx(G, source=source, keep_all_components=keep_all_components)
+    return network_from_osmnx(G, source=source, keep_all_components=keep_all_components,
+                              mode=mode)
 
 

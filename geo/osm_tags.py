@@ -1,4 +1,5 @@
-"""OSM tag rules: which ways belong to the walking network, and which of them a
+"""OSM tag rules: which ways belong to the walking network (and to the riding
+network of bicycles and e-bikes, with its one-way rules), and which of them a
 point may join from where it stands (snap prevention).
 
 Two questions, kept apart. *Walkable* ways form the network that people walk
@@ -48,6 +49,70 @@ def is_walkable(tags: Mapping[str, str]) -> bool:
     if tags.get("service") == "private":
         return False
     return not (highway == "cycleway" and foot not in FOOT_OK)
+
+
+# ---------------------------------------------------------------------------
+# riding: where bicycles and e-bikes may go, and in which direction
+
+#: highway values closed to riders on top of those closed to everyone
+NOT_RIDEABLE_HIGHWAY = NOT_WALKABLE_HIGHWAY | frozenset({"motorway", "motorway_link", "corridor",
+                                                         "elevator", "via_ferrata"})
+#: foot-only ways: ridden only with an explicit ``bicycle=yes/designated/…``
+FOOT_ONLY_HIGHWAY = frozenset({"footway", "pedestrian", "steps", "bridleway"})
+BICYCLE_OK = frozenset({"yes", "designated", "permissive", "official", "destination"})
+_TRUE = frozenset({"yes", "true", "1"})
+#: motorway-like ways are one-way unless tagged otherwise (closed to riders anyway)
+_IMPLIED_ONEWAY = frozenset({"motorway", "motorway_link"})
+
+
+def is_rideable(tags: Mapping[str, str]) -> bool:
+    """Whether a bicycle or e-bike may ride an OSM way with these tags.
+
+    Roads and cycleways are in; motorways (and their links, and
+    ``motorroad=yes`` expressways) are out; foot-only ways (footway,
+    pedestrian, steps, bridleway) are in only with ``bicycle=yes/designated``;
+    ``bicycle=no``/``use_sidepath``, private access and areas are out.
+    """
+    highway = tags.get("highway")
+    if highway is None or highway in NOT_RIDEABLE_HIGHWAY:
+        return False
+    bicycle = tags.get("bicycle")
+    if bicycle in ("no", "use_sidepath"):
+        return False
+    if highway in FOOT_ONLY_HIGHWAY and bicycle not in BICYCLE_OK:
+        return False
+    if tags.get("motorroad") == "yes" or tags.get("area") == "yes":
+        return False
+    access = tags.get("access")
+    if access in ("private", "no") and bicycle not in BICYCLE_OK:
+        return False
+    return tags.get("service") != "private"
+
+
+def bicycle_oneway(tags: Mapping[str, str]) -> int:
+    """The direction a rider may take along a way: 0 both, 1 along its node order,
+    -1 against it.
+
+    ``oneway=yes/true/1`` and ``-1``/``reverse``, ``junction=roundabout`` and
+    motorway-like ways are one-way, unless ``oneway:bicycle=no`` or an
+    ``cycleway…=opposite*`` lane lets riders go both ways.
+    """
+    own = tags.get("oneway:bicycle")
+    if own == "no":
+        return 0
+    for key in ("cycleway", "cycleway:left", "cycleway:right", "cycleway:both"):
+        if tags.get(key, "").startswith("opposite"):
+            return 0
+    value = own if own is not None else tags.get("oneway")
+    if value in _TRUE:
+        return 1
+    if value in ("-1", "reverse"):
+        return -1
+    if value is not None:  # no, false, 0, reversible, alternating: both ways
+        return 0
+    if tags.get("junction") in ("roundabout", "circular") or tags.get("highway") in _IMPLIED_ONEWAY:
+        return 1
+    return 0
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,13 @@ reaches them directly, however many streets a person may join. Nothing leads
 into a source and nothing leaves a sink, so no path passes through either. A
 source and a target on the same edge may also meet directly along it; that
 shortcut is applied explicitly.
+
+On a riding network with one-way edges (:attr:`Network.directed`) the searches
+run on the reversed riding graph (:attr:`Network.csr`), so the distances are
+from each person *to* the station, the way they ride; a station on a one-way
+edge is reached only from the edge's tail, a person on one leaves only towards
+its head, and a person and station on one one-way edge meet directly only when
+the station lies ahead. Walking networks take none of these steps.
 """
 
 from __future__ import annotations
@@ -23,13 +30,36 @@ from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
 from circle15.geo.network import MIN_LENGTH_M, Network
-from circle15.geo.snap import Snapped
+from circle15.geo.snap import JoinEnds, Joins, Snapped
 
 #: cells (sources × nodes) of one dense batch of the per-source search
 _BATCH_CELLS = 16_000_000
 
 #: (source, target, metres, target join row) of sources and targets that share an edge
 Pairs = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]
+
+
+def directed_ends(net: Network, joins: Joins, role: str) -> JoinEnds:
+    """:meth:`Joins.ends` as a rider may use them: ``role`` ``"source"`` (a station,
+    reached along a one-way edge only from its tail ``u``) or ``"target"`` (a
+    person, leaving a one-way edge only towards its head ``v``). Walking: the
+    plain ends."""
+    if not net.directed or len(joins) == 0:
+        return joins.ends()
+    assert net.edge_oneway is not None
+    one = net.edge_oneway[joins.edge]
+    to_u, to_v = joins.to_u_m, joins.to_v_m
+    if role == "source":
+        to_v = np.where(one, np.inf, to_v)
+    elif role == "target":
+        to_u = np.where(one, np.inf, to_u)
+    else:
+        msg = f"role must be 'source' or 'target', not {role!r}"
+        raise ValueError(msg)
+    ends = Joins(joins.point, joins.edge, joins.off_m, joins.along_m, to_u, to_v,
+                 joins.u, joins.v).ends()
+    keep = np.isfinite(ends.extra_m)
+    return JoinEnds(ends.point[keep], ends.node[keep], ends.extra_m[keep], ends.join[keep])
 
 
 def augmented_graph(net: Network, sources: Snapped,
@@ -46,7 +76,7 @@ def augmented_graph(net: Network, sources: Snapped,
         raise ValueError(msg)
     n, m = net.n_nodes, len(sources)
     base = net.csr
-    ends = sources.all_joins().ends()
+    ends = directed_ends(net, sources.all_joins(), "source")
     if targets is None:
         # append the sources' rows to the network's CSR arrays, without re-sorting
         per_row = np.bincount(ends.point, minlength=m)
@@ -57,7 +87,7 @@ def augmented_graph(net: Network, sources: Snapped,
             shape=(n + m, n + m),
         )
     k = len(targets)
-    t_ends = targets.all_joins().ends()
+    t_ends = directed_ends(net, targets.all_joins(), "target")
     base_rows = np.repeat(np.arange(n), np.diff(base.indptr))
     rows = np.concatenate([base_rows, n + ends.point, t_ends.node])
     cols = np.concatenate([base.indices, ends.node, n + m + t_ends.point])
@@ -71,9 +101,10 @@ def _with_sinks(graph: sp.csr_matrix, n: int, m: int, k: int) -> bool:
     return bool(graph.shape[0] == n + m + k)
 
 
-def same_edge_pairs(sources: Snapped, targets: Snapped) -> Pairs:
+def same_edge_pairs(sources: Snapped, targets: Snapped, net: Network | None = None) -> Pairs:
     """(source, target, metres, target join) for joins on one edge, walking along it
-    directly."""
+    directly. Give ``net`` for a riding network: on a one-way edge only a source
+    ahead of the target counts."""
     s_j, t_j = sources.all_joins(), targets.all_joins()
     empty = np.empty(0, dtype=np.int64)
     if len(s_j) == 0 or len(t_j) == 0:
@@ -91,7 +122,12 @@ def same_edge_pairs(sources: Snapped, targets: Snapped) -> Pairs:
     t_rep = np.repeat(t_rows, counts)
     offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     s_rep = s_order[np.repeat(lo, counts) + offs]
-    dist = s_j.off_m[s_rep] + np.abs(s_j.along_m[s_rep] - t_j.along_m[t_rep]) + t_j.off_m[t_rep]
+    ahead = s_j.along_m[s_rep] - t_j.along_m[t_rep]
+    dist = s_j.off_m[s_rep] + np.abs(ahead) + t_j.off_m[t_rep]
+    if net is not None and net.directed:
+        assert net.edge_oneway is not None
+        ok = ~net.edge_oneway[s_j.edge[s_rep]] | (ahead >= 0)
+        s_rep, t_rep, dist = s_rep[ok], t_rep[ok], dist[ok]
     return s_j.point[s_rep], t_j.point[t_rep], dist, t_rep
 
 
@@ -142,7 +178,7 @@ def nearest_sources(
     t_dist = dist[n + m:].copy()
     t_src = np.where(origin[n + m:] >= 0, origin[n + m:] - n, -1)
     # the join each target was reached through: (target, node it came from) -> join row
-    ends = targets.all_joins().ends()
+    ends = directed_ends(net, targets.all_joins(), "target")
     came_from = pred[n + m:]
     t_join = np.full(k, -1, dtype=np.int64)
     hit = np.flatnonzero(came_from >= 0)
@@ -150,7 +186,7 @@ def nearest_sources(
         key = ends.point * np.int64(n) + ends.node
         pos = np.searchsorted(key, hit * np.int64(n) + came_from[hit])
         t_join[hit] = ends.join[pos]
-    s, t, d, row = pairs if pairs is not None else same_edge_pairs(sources, targets)
+    s, t, d, row = pairs if pairs is not None else same_edge_pairs(sources, targets, net)
     if s.size:
         # several sources may share an edge with one target: apply the best one
         order = np.lexsort((d, t))
@@ -272,7 +308,8 @@ def reach_within(
                   np.concatenate(parts_d), np.concatenate(parts_p))
     for j, lim in enumerate(node_limits_m):
         node_counts[j] = np.bincount(nodes.target[nodes.dist_m <= lim], minlength=n)
-    s_pair, t_pair, d_pair, _ = pairs if pairs is not None else same_edge_pairs(sources, targets)
+    s_pair, t_pair, d_pair, _ = (pairs if pairs is not None
+                                 else same_edge_pairs(sources, targets, net))
     keep = d_pair <= limit_m
     src = np.concatenate([*tgt_s, s_pair[keep]])
     tgt = np.concatenate([*tgt_t, t_pair[keep]])

@@ -54,7 +54,10 @@ class AreaSpec:
     areas_name_column: str | None = None
     minutes: float = 15.0
     bands: tuple[float, ...] = (5.0, 10.0)
-    speed_kmh: float = 4.0
+    #: None: the mode's default (walk 4, ebike 15, bike 12 km/h)
+    speed_kmh: float | None = None
+    #: walk (default), ebike or bike: the network and default speed
+    mode: str = "walk"
     station_max_snap_m: float = 200.0
     population_max_snap_m: float = 500.0
     drop_far_population: bool = False
@@ -79,7 +82,8 @@ class AreaSpec:
         return SnapRule.of(self.snap_avoid, self.snap_slack_m)
 
     def coverage_settings(self) -> CoverageSettings:
-        return CoverageSettings.of(self.minutes, speed_kmh=self.speed_kmh, bands_min=self.bands)
+        return CoverageSettings.of(self.minutes, speed_kmh=self.speed_kmh, bands_min=self.bands,
+                                   mode=self.mode)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +102,7 @@ class Area:
 
 def load_network_of(spec: AreaSpec) -> Network:
     return load_network(spec.network_source, use_cache=spec.use_cache,
-                        keep_all_components=spec.keep_all_components)
+                        keep_all_components=spec.keep_all_components, mode=spec.mode)
 
 
 def load_population(spec: AreaSpec, net: Network) -> Population:
