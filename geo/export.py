@@ -15,10 +15,13 @@ column name (:func:`csv_decimals`):
 - shares (``*_share``, ``gap``): 4 decimals (0.01 percentage point);
 - minutes (``minutes``, ``*_min``): 2 decimals (under a second of walking);
 - metres (``*_m``): 1 decimal (10 cm); areas (``*_km2``): 4 decimals (100 m²);
-- coordinates (``lon``, ``lat``, WGS84 degrees): 7 decimals (about 1 cm);
+- coordinates (``lon``, ``lat``, degrees in the output CRS, WGS84 unless
+  ``out_crs`` says gcj02 or bd09; ``coord_crs`` names it): 7 decimals (about 1 cm);
 - seconds (``*_s``): 3 decimals; speeds (``*_kmh``): 2 decimals.
 
-Integer, boolean and text columns are written as they are.
+Integer, boolean and text columns are written as they are. CSV files carry a
+UTF-8 byte-order mark, so that Excel shows Chinese text instead of mojibake;
+each run also writes its tables to one Excel workbook (:mod:`circle15.geo.report`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.out_crs import check_output_crs, frame_in, table_in
+from circle15.geo.report import write_report
 
 #: (suffix or exact name, decimals) for CSV columns, first match wins
 _UNIT_DECIMALS: tuple[tuple[str, int], ...] = (
@@ -97,11 +102,25 @@ def csv_text(table: pd.DataFrame) -> str:
 
 
 def _to_csv(table: pd.DataFrame, path: Path) -> None:
-    path.write_text(csv_text(table), encoding="utf-8")
+    # with a byte-order mark: Excel (as set up in China) reads BOM-less files as GBK
+    path.write_text(csv_text(table), encoding="utf-8-sig")
 
 
-def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gdf.to_crs(4326)
+def _sheet(table: pd.DataFrame) -> pd.DataFrame:
+    """A table as its CSV file shows it (for the report workbook)."""
+    frame = table.drop(columns="geometry") if "geometry" in table.columns else table
+    return safe_for_spreadsheets(round_for_csv(pd.DataFrame(frame)))
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """Write ``table`` as :func:`csv_text` does, UTF-8 with a byte-order mark."""
+    _to_csv(table, Path(path))
+    return Path(path)
+
+
+def _wgs84(gdf: gpd.GeoDataFrame, out_crs: str = "wgs84") -> gpd.GeoDataFrame:
+    """The frame as lon/lat in ``out_crs`` (geometry and lon/lat columns), saying which."""
+    return frame_in(gdf, out_crs)
 
 
 # ---------------------------------------------------------------------------
@@ -200,30 +219,47 @@ def _staged(out_dir: Path) -> Iterator[tuple[Path, list[str]]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:
-    """Write ``coverage.gpkg``, ``summary.csv`` (and ``areas.csv``) into ``out_dir``.
+def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
+                   out_crs: str = "wgs84", tables: dict[str, pd.DataFrame] | None = None,
+                   report: bool = True) -> list[Path]:
+    """Write ``coverage.gpkg``, ``summary.csv`` (and ``areas.csv``) into ``out_dir``,
+    ``<name>.csv`` for each of ``tables`` and the workbook ``coverage-report.xlsx``
+    (sheets summary, towns, stations and the tables).
 
     The GeoPackage holds the layers ``stations``, ``population`` and, with
-    areas, ``areas``, all in WGS84. The CSV numbers are rounded as the module
-    docstring lists. Returns the files written.
+    areas, ``areas``, as lon/lat in ``out_crs`` (wgs84, gcj02 or bd09; the
+    summary's ``out_crs`` and each layer's ``coord_crs`` say which). The CSV
+    numbers are rounded as the module docstring lists. Returns the files written.
     """
     out_dir = Path(out_dir)
+    out_crs = check_output_crs(out_crs)
     with _staged(out_dir) as (tmp, names):
         gpkg = tmp / "coverage.gpkg"
-        _wgs84(cov.stations_frame()).to_file(gpkg, layer="stations", driver="GPKG")
-        _wgs84(cov.units_frame()).to_file(gpkg, layer="population", driver="GPKG")
+        stations = _wgs84(cov.stations_frame(), out_crs)
+        stations.to_file(gpkg, layer="stations", driver="GPKG")
+        _wgs84(cov.units_frame(), out_crs).to_file(gpkg, layer="population", driver="GPKG")
         summary = cov.summary()
         summary["speed_kmh"] = cov.settings.speed_kmh
         summary["stations"] = len(cov.stations)
         summary["counting_rule"] = cov.population.rule
         summary["population_dropped"] = cov.population.dropped_population
+        summary["out_crs"] = out_crs
         _to_csv(summary, tmp / "summary.csv")
         names += ["coverage.gpkg", "summary.csv"]
+        sheets = {"summary": summary, "stations": stations}
         if areas is not None:
             by_area = cov.by_area(areas)
-            _wgs84(by_area).to_file(gpkg, layer="areas", driver="GPKG")
+            _wgs84(by_area, out_crs).to_file(gpkg, layer="areas", driver="GPKG")
             _to_csv(by_area, tmp / "areas.csv")
             names.append("areas.csv")
+            sheets["towns"] = by_area
+        for tname, table in (tables or {}).items():
+            _to_csv(table_in(table, out_crs), tmp / f"{tname}.csv")
+            names.append(f"{tname}.csv")
+            sheets[tname] = table_in(table, out_crs)
+        if report:
+            write_report(tmp / "coverage-report.xlsx", {k: _sheet(t) for k, t in sheets.items()})
+            names.append("coverage-report.xlsx")
     return [out_dir / n for n in names]
 
 
@@ -233,20 +269,29 @@ def write_frames(
     layers: dict[str, gpd.GeoDataFrame],
     *,
     tables: dict[str, pd.DataFrame] | None = None,
+    out_crs: str = "wgs84",
+    report: dict[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
-    """Write ``<name>.gpkg`` (one layer per frame, WGS84), ``<name>.csv`` of the
-    first layer's attributes and ``<table>.csv`` for each extra table, moving
-    them into ``out_dir`` only when all are written. CSV numbers are rounded
-    as the module docstring lists."""
+    """Write ``<name>.gpkg`` (one layer per frame, lon/lat in ``out_crs``),
+    ``<name>.csv`` of the first layer's attributes and ``<table>.csv`` for each
+    extra table, and with ``report`` (sheet name -> table) the workbook
+    ``<name>-report.xlsx``, moving them into ``out_dir`` only when all are
+    written. CSV numbers are rounded as the module docstring lists; lon/lat
+    columns are in ``out_crs`` (``coord_crs`` says which)."""
     out_dir = Path(out_dir)
+    out_crs = check_output_crs(out_crs)
     with _staged(out_dir) as (tmp, names):
         for i, (layer, gdf) in enumerate(layers.items()):
             if len(gdf):
-                _wgs84(gdf).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG")
+                _wgs84(gdf, out_crs).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG")
             if i == 0:
-                _to_csv(gdf, tmp / f"{name}.csv")
+                _to_csv(table_in(gdf, out_crs), tmp / f"{name}.csv")
         names += [f"{name}.gpkg", f"{name}.csv"]
         for tname, table in (tables or {}).items():
-            _to_csv(table, tmp / f"{tname}.csv")
+            _to_csv(table_in(table, out_crs), tmp / f"{tname}.csv")
             names.append(f"{tname}.csv")
+        if report:
+            write_report(tmp / f"{name}-report.xlsx",
+                         {k: _sheet(table_in(t, out_crs)) for k, t in report.items()})
+            names.append(f"{name}-report.xlsx")
     return [out_dir / n for n in names if (out_dir / n).exists()]

@@ -95,7 +95,7 @@ def test_csv_decimals_follow_the_unit_in_the_name(column, decimals):
 
 
 def _read_rows(path):
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -113,7 +113,7 @@ def test_frames_csv_is_rounded_and_gpkg_keeps_full_precision(tmp_path):
     assert row == {"rank": "1", "name": "仁和镇", "population": "1234.6", "units": "7",
                    "covered_share": "0.1235", "nearest_walk_min": "3.14",
                    "off_network_m": "12.3", "area_km2": "0.0123",
-                   "lon": "116.654322", "lat": "40.1234568"}
+                   "lon": "116.654322", "lat": "40.1234568", "coord_crs": "wgs84"}
     curve = _read_rows(tmp_path / "curve.csv")
     assert [r["covered"] for r in curve] == ["10.0", "20.1"]
     assert [r["cross_share"] for r in curve] == ["0.3333", "0.6667"]

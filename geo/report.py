@@ -1,0 +1,47 @@
+"""One Excel workbook per run: the run's tables as sheets (``report.xlsx``).
+
+The writers of :mod:`circle15.geo.export` hand over their tables as their CSV
+files hold them (rounded by unit, text that a spreadsheet would run as a
+formula kept as text), so sheet and CSV show the same numbers. Sheets come in a fixed
+order (:data:`SHEET_ORDER`: summary, towns, stations, gaps, sites, then any
+others) and only those the run produced are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+#: the sheets a report may have, in this order (others follow)
+SHEET_ORDER = ("summary", "towns", "stations", "gaps", "sites", "by-hour")
+#: Excel's limit on sheet names
+_MAX_NAME = 31
+
+
+def write_report(path: Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
+    """Write ``sheets`` (name -> table) to the workbook ``path`` and return it.
+
+    Tables are written as given, without a ``geometry`` column. Empty tables
+    still get their sheet with the header row, so a run with no gaps says so
+    instead of leaving the sheet out.
+    """
+    if not sheets:
+        msg = "a report needs at least one table"
+        raise ValueError(msg)
+    order = [n for n in SHEET_ORDER if n in sheets] + [n for n in sheets if n not in SHEET_ORDER]
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for name in order:
+            table = sheets[name]
+            if "geometry" in table.columns:
+                table = pd.DataFrame(table.drop(columns="geometry"))
+            table.to_excel(xl, sheet_name=name[:_MAX_NAME], index=False)
+            ws = xl.sheets[name[:_MAX_NAME]]
+            ws.freeze_panes = "A2"
+            for i, col in enumerate(table.columns, start=1):
+                width = max([len(str(col)), *(len(str(v)) for v in table[col].head(200))])
+                ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(
+                    max(8, width + 2), 40)
+    return path
