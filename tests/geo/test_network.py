@@ -25,6 +25,9 @@ def test_real_extracts_load_as_connected_metric_networks(liechtenstein, andorra,
         assert net.n_nodes > min_nodes
         n_comp, _ = csgraph.connected_components(net.csr, directed=False)
         assert n_comp == 1
+        # walking: no one-way edges, the same graph both ways
+        assert net.mode == "walk" and net.edge_oneway is None and not net.directed
+        assert (net.csr != net.csr.T).nnz == 0 and net.ride_csr is net.csr
         # projected lengths agree with great-circle lengths (UTM scale error < 0.1 %)
         geo_len = np.array([g.length for g in net.edge_geometry])
         assert abs(geo_len.sum() / net.edge_length_m.sum() - 1) < 1e-3

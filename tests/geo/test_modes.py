@@ -1,0 +1,310 @@
+"""E-bike and bicycle reach: the riding network, its one-way rules, and the modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import osmium
+import pytest
+from scipy.sparse import csgraph
+
+from circle15.geo.errors import SettingsError
+from circle15.geo.modes import TravelMode
+from circle15.geo.network import Network
+from circle15.geo.network_cache import load_network
+from circle15.geo.osm_tags import bicycle_oneway, is_rideable
+from circle15.geo.reach import nearest_sources
+from circle15.geo.snap import DEFAULT_RULE, snap_points
+from circle15.usecases.area import AreaSpec, cover, load_area, read_station_file
+from tests.conftest import shared
+
+DISTRICT = "district/subsets/city-10k.osm.pbf"
+
+# ---------------------------------------------------------------------------
+# a small hand-made city (OSM XML): a 1 km main street A-M-B, a 3.2 km two-way
+# detour B-C-T-D-A round it, a footway M-T across, a cycleway spur D-E, and a
+# motorway F-G with a link G-B
+
+_NODES = {
+    1: (114.200, 22.700),  # A
+    2: (114.205, 22.700),  # M
+    3: (114.210, 22.700),  # B
+    4: (114.210, 22.710),  # C
+    5: (114.205, 22.710),  # T
+    6: (114.200, 22.710),  # D
+    7: (114.195, 22.710),  # E
+    8: (114.190, 22.690),  # F
+    9: (114.220, 22.690),  # G
+}
+MAIN, DETOUR, FOOT, CYCLE, MOTORWAY, LINK = 101, 102, 103, 104, 105, 106
+
+
+def city_xml(main_tags: dict[str, str], foot_tags: dict[str, str] | None = None) -> str:
+    ways = {
+        MAIN: ([1, 2, 3], {"highway": "residential", **main_tags}),
+        DETOUR: ([3, 4, 5, 6, 1], {"highway": "residential"}),
+        FOOT: ([2, 5], foot_tags or {"highway": "footway"}),
+        CYCLE: ([6, 7], {"highway": "cycleway"}),
+        MOTORWAY: ([8, 9], {"highway": "motorway", "oneway": "yes"}),
+        LINK: ([9, 3], {"highway": "motorway_link"}),
+    }
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    lines += [f'<node id="{i}" version="1" lat="{lat}" lon="{lon}"/>'
+              for i, (lon, lat) in _NODES.items()]
+    for wid, (refs, tags) in ways.items():
+        lines.append(f'<way id="{wid}" version="1">')
+        lines += [f'<nd ref="{r}"/>' for r in refs]
+        lines += [f'<tag k="{k}" v="{v}"/>' for k, v in tags.items()]
+        lines.append("</way>")
+    lines.append("</osm>")
+    return "\n".join(lines)
+
+
+def load_city(tmp_path: Path, mode: str, main_tags: dict[str, str],
+              foot_tags: dict[str, str] | None = None) -> Network:
+    path = tmp_path / f"city-{abs(hash((mode, str(main_tags), str(foot_tags))))}.osm"
+    path.write_text(city_xml(main_tags, foot_tags), encoding="utf-8")
+    return load_network(path, mode=mode, use_cache=False, keep_all_components=True)
+
+
+def ride_m(net: Network, start: tuple[float, float], end: tuple[float, float]) -> float:
+    """Metres from a person at ``start`` to a station at ``end`` (lon, lat), 10 m off
+    the street, by the library's search."""
+    def snap(lonlat: tuple[float, float]):  # type: ignore[no-untyped-def]
+        xy = net.project(np.array([lonlat[0]]), np.array([lonlat[1] + 0.0001]))
+        snapped = snap_points(net, xy, max_dist_m=100, rule=DEFAULT_RULE)
+        assert snapped.ok.all()
+        return snapped
+
+    return float(nearest_sources(net, snap(end), snap(start)).target_dist_m[0])
+
+
+A_SIDE, B_SIDE = (114.2005, 22.700), (114.2095, 22.700)  # 51 m from A, 51 m from B
+
+
+def test_one_way_street_reach_differs_by_direction(tmp_path):
+    walk = load_city(tmp_path, "walk", {"oneway": "yes"})
+    ebike = load_city(tmp_path, "ebike", {"oneway": "yes"})
+    assert not walk.directed and ebike.directed
+    # walkers ignore one-way signs: the same ~900 m both ways
+    there, back = ride_m(walk, A_SIDE, B_SIDE), ride_m(walk, B_SIDE, A_SIDE)
+    assert 900 < there < 960 and back == pytest.approx(there, abs=0.5)
+    # a rider from A's end rides the street; from B's end must take the 3.2 km detour
+    # (the footway across is closed to bicycles)
+    forward, against = ride_m(ebike, A_SIDE, B_SIDE), ride_m(ebike, B_SIDE, A_SIDE)
+    assert forward == pytest.approx(there, abs=1.0)
+    assert against > 3_200
+    # oneway=-1 turns the rule round
+    rev = load_city(tmp_path, "ebike", {"oneway": "-1"})
+    assert ride_m(rev, B_SIDE, A_SIDE) == pytest.approx(forward, abs=1.0)
+    assert ride_m(rev, A_SIDE, B_SIDE) > 3_200
+
+
+@pytest.mark.parametrize("lift", [{"oneway:bicycle": "no"}, {"cycleway": "opposite_lane"}])
+def test_contraflow_for_bicycles_lifts_the_one_way_rule(tmp_path, lift):
+    net = load_city(tmp_path, "ebike", {"oneway": "yes", **lift})
+    assert not net.directed
+    assert ride_m(net, B_SIDE, A_SIDE) == pytest.approx(ride_m(net, A_SIDE, B_SIDE), abs=0.5)
+    assert ride_m(net, B_SIDE, A_SIDE) < 960
+
+
+def test_same_street_one_way_meets_only_ahead(tmp_path):
+    ebike = load_city(tmp_path, "ebike", {"oneway": "yes"})
+    behind, ahead = (114.202, 22.700), (114.204, 22.700)  # ~205 m apart on A-M
+    # ahead: straight along the street, as a walker would go
+    assert ride_m(ebike, behind, ahead) == pytest.approx(
+        ride_m(load_city(tmp_path, "walk", {}), behind, ahead), abs=0.5)
+    assert ride_m(ebike, behind, ahead) < 250
+    assert ride_m(ebike, ahead, behind) > 3_000
+
+
+def test_roundabout_is_one_way_for_riders(tmp_path):
+    net = load_city(tmp_path, "ebike", {"junction": "roundabout"})
+    assert ride_m(net, B_SIDE, A_SIDE) > 3_200 > ride_m(net, A_SIDE, B_SIDE)
+
+
+def test_riding_network_ways(tmp_path):
+    walk = load_city(tmp_path, "walk", {})
+    ebike = load_city(tmp_path, "ebike", {})
+    ways = {m: set(net.edge_way.tolist()) for m, net in (("walk", walk), ("ebike", ebike))}
+    # footway: walked, not ridden; cycleway: ridden, not walked; motorways: neither
+    assert FOOT in ways["walk"] and FOOT not in ways["ebike"]
+    assert CYCLE in ways["ebike"] and CYCLE not in ways["walk"]
+    assert not {MOTORWAY, LINK} & (ways["walk"] | ways["ebike"])
+    # without the footway a rider from M to T goes round: longer than walking across
+    m_side, t_side = (114.2052, 22.7000), (114.2052, 22.7099)
+    assert ride_m(ebike, m_side, t_side) > ride_m(walk, m_side, t_side) + 400
+    # a footway open to bicycles is ridden
+    shared_path = load_city(tmp_path, "ebike", {}, {"highway": "footway", "bicycle": "yes"})
+    assert FOOT in set(shared_path.edge_way.tolist())
+
+
+def test_tag_rules():
+    assert is_rideable({"highway": "cycleway"}) and is_rideable({"highway": "primary"})
+    for closed in ({"highway": "motorway"}, {"highway": "motorway_link"},
+                   {"highway": "steps"}, {"highway": "pedestrian"},
+                   {"highway": "residential", "bicycle": "no"},
+                   {"highway": "service", "access": "private"},
+                   {"highway": "trunk", "motorroad": "yes"}):
+        assert not is_rideable(closed), closed
+    assert is_rideable({"highway": "pedestrian", "bicycle": "designated"})
+    assert is_rideable({"highway": "service", "access": "private", "bicycle": "yes"})
+    assert bicycle_oneway({"oneway": "true"}) == 1
+    assert bicycle_oneway({"oneway": "reverse"}) == -1
+    assert bicycle_oneway({"junction": "roundabout", "oneway": "no"}) == 0
+    assert bicycle_oneway({"highway": "motorway_link"}) == 1
+    assert bicycle_oneway({"oneway": "yes", "cycleway:left": "opposite_track"}) == 0
+
+
+def test_travel_modes():
+    assert TravelMode.of().speed_kmh == 4.0 and TravelMode.of("ebike").speed_kmh == 15.0
+    assert TravelMode.of("bike").speed_kmh == 12.0
+    assert TravelMode.of("ebike", 20).metres_per_minute == pytest.approx(333.33, abs=0.01)
+    with pytest.raises(SettingsError, match="--mode"):
+        TravelMode.of("car")
+    with pytest.raises(SettingsError, match="--speed-kmh"):
+        TravelMode.of("ebike", 90)
+    from circle15.cli import build_parser
+    from circle15.cli_options import area_spec
+
+    def settings(*extra: str):  # type: ignore[no-untyped-def]
+        args = build_parser().parse_args(["coverage", "--stations", "s.csv", "--out", "o",
+                                             *extra])
+        return area_spec(args).coverage_settings()
+
+    assert (settings().mode, settings().speed_kmh) == ("walk", 4.0)
+    assert (settings("--mode", "ebike").mode, settings("--mode", "ebike").speed_kmh) == (
+        "ebike", 15.0)
+    assert settings("--mode", "ebike", "--speed-kmh", "20").limit_m == pytest.approx(5_000)
+
+
+# ---------------------------------------------------------------------------
+# real extracts
+
+
+@pytest.fixture(scope="module")
+def longgang_ebike(cache_dir: Path) -> Network:
+    return load_network(shared("osm/shenzhen-longgang.osm"), cache_dir=cache_dir, mode="ebike")
+
+
+def _ways_of(path: Path, highways: set[str]) -> set[int]:
+    return {w.id for w in osmium.FileProcessor(str(path), osmium.osm.WAY)
+            if w.tags.get("highway") in highways}
+
+
+def test_longgang_ebike_network_has_no_motorway_and_routes_obey_one_way(longgang_ebike):
+    net = longgang_ebike
+    motorways = _ways_of(shared("osm/shenzhen-longgang.osm"), {"motorway", "motorway_link"})
+    assert len(motorways) > 50  # the extract has them: the test would be empty otherwise
+    assert not np.isin(net.edge_way, list(motorways)).any()
+    assert net.directed and net.edge_oneway is not None and net.edge_oneway.sum() > 500
+    # ride arcs (tail -> head) the network allows
+    one = net.edge_oneway
+    allowed = set(zip(net.edge_u.tolist(), net.edge_v.tolist(), strict=True))
+    allowed |= set(zip(net.edge_v[~one].tolist(), net.edge_u[~one].tolist(), strict=True))
+    rng = np.random.default_rng(14)
+    targets = rng.choice(net.n_nodes, 25, replace=False)
+    _, pred = csgraph.dijkstra(net.csr, indices=targets, return_predecessors=True)
+    # the search from a station runs reversed: pred[node] is the next node a rider
+    # at ``node`` takes towards the station; every step must be a ridable arc
+    steps = 0
+    for row in pred:
+        reached = np.flatnonzero(row >= 0)
+        for node in reached.tolist():
+            assert (node, int(row[node])) in allowed
+        steps += reached.size
+    assert steps > 10_000
+    # and the reversed search agrees with networkx riding from each node
+    G = net.to_networkx()
+    assert isinstance(G, nx.DiGraph)
+    dist = csgraph.dijkstra(net.csr, indices=targets[:3])
+    for i, t in enumerate(targets[:3].tolist()):
+        ref = nx.single_source_dijkstra_path_length(G.reverse(copy=False), t, weight="length")
+        nodes = np.array(list(ref))
+        np.testing.assert_allclose(dist[i, nodes], [ref[n] for n in nodes.tolist()], rtol=1e-9)
+        assert np.isinf(np.delete(dist[i], nodes)).all()
+
+
+def test_district_ebike_covers_more_than_walking(cache_dir: Path, monkeypatch):
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    covered, minutes = {}, {}
+    for mode in ("walk", "ebike"):
+        area = load_area(AreaSpec(network=str(shared(DISTRICT)),
+                                  population=str(shared("district/subsets/pop-10k.csv")),
+                                  mode=mode, minutes=5, bands=(), drop_far_population=True))
+        stations = read_station_file(area, shared("district/subsets/stations-10k.csv"))
+        cov = cover(area, stations)
+        assert cov.settings.mode == mode == cov.network.mode
+        assert cov.settings.speed_kmh == {"walk": 4.0, "ebike": 15.0}[mode]
+        covered[mode] = cov.summary()["covered"].iloc[-1]
+        total = cov.population.count.sum()
+        minutes[mode] = cov.nearest_any.target_dist_m / cov.settings.metres_per_minute
+    # 5 minutes: 1,250 m on an e-bike against 333 m on foot
+    assert 0 < covered["walk"] < 0.9 * covered["ebike"] and covered["ebike"] <= total
+    # the time to the nearest station, person by person, is far shorter riding
+    assert np.isfinite(minutes["ebike"]).all()
+    assert np.median(minutes["ebike"]) < 0.5 * np.median(minutes["walk"])
+    # the district's motorway is in neither network, so no route can use it
+    motorways = _ways_of(shared(DISTRICT), {"motorway", "motorway_link"})
+    assert motorways and not np.isin(cov.network.edge_way, list(motorways)).any()
+
+
+def test_cache_keeps_one_file_per_mode(tmp_path):
+    src = shared("osm/shenzhen-longgang.osm")
+    cache = tmp_path / "cache"
+    built = {m: load_network(src, cache_dir=cache, mode=m) for m in ("walk", "ebike", "bike")}
+    files = sorted(p.name for p in cache.glob("network-*.npz"))
+    assert len(files) == 3
+    assert sum(f.startswith("network-ebike-") for f in files) == 1
+    for mode, net in built.items():
+        again = load_network(src, cache_dir=cache, mode=mode)
+        assert "from_cache" in again.info and again.mode == mode
+        assert again.directed == net.directed == (mode != "walk")
+        np.testing.assert_array_equal(again.edge_way, net.edge_way)
+        if net.edge_oneway is not None:
+            assert again.edge_oneway is not None
+            np.testing.assert_array_equal(again.edge_oneway, net.edge_oneway)
+    assert built["walk"].n_edges != built["ebike"].n_edges
+
+
+def test_settings_must_match_the_network(tmp_path):
+    from circle15.geo.coverage import CoverageSettings, compute_coverage
+
+    net = load_city(tmp_path, "ebike", {})
+    with pytest.raises(SettingsError, match="mode='walk'"):
+        compute_coverage(net, None, None, settings=CoverageSettings())  # type: ignore[arg-type]
+
+
+def test_coverage_command_rides_with_mode_ebike(longgang_ebike, tmp_path, capsys, monkeypatch,
+                                                 cache_dir):
+    import pandas as pd
+
+    from circle15.cli import main
+    from circle15.geo.coverage import CoverageSettings, compute_coverage
+    from circle15.geo.population_points import read_population
+    from circle15.geo.stations import read_stations
+    from tests.helpers import points_near_streets
+
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    net = longgang_ebike
+    rng = np.random.default_rng(7)
+    st = points_near_streets(net, 6, rng, spread_m=5)
+    pd.DataFrame({"id": [f"S{i}" for i in range(6)], "name": "s", "lon": st[:, 0],
+                  "lat": st[:, 1]}).to_csv(tmp_path / "st.csv", index=False)
+    pp = points_near_streets(net, 400, rng, spread_m=30)
+    pd.DataFrame({"lon": pp[:, 0], "lat": pp[:, 1], "pop": rng.integers(1, 100, 400)}).to_csv(
+        tmp_path / "pop.csv", index=False)
+    out = tmp_path / "out"
+    code = main(["coverage", "--network", str(shared("osm/shenzhen-longgang.osm")),
+                 "--stations", str(tmp_path / "st.csv"), "--population", str(tmp_path / "pop.csv"),
+                 "--mode", "ebike", "--minutes", "4", "--out", str(out), "-q"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "e-bike at 15 km/h" in printed
+    expected = compute_coverage(net, read_stations(tmp_path / "st.csv", net),
+                                read_population(tmp_path / "pop.csv", net),
+                                settings=CoverageSettings.of(4, mode="ebike")).summary()
+    summary = pd.read_csv(out / "summary.csv")
+    np.testing.assert_allclose(summary["covered"], expected["covered"])
