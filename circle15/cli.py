@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from circle15.cli_batch import cmd_batch
+from circle15.cli_hours import add_by_hour_option, by_hour_tables, stations_at
 from circle15.cli_options import (
     add_area_options,
     add_candidate_options,
@@ -59,7 +60,8 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
 
     step = steps(args.quiet)
     area = load_area(area_spec(args), step=step)
-    all_stations = read_station_file(area, stations, crs=args.stations_crs)
+    all_stations = stations_at(args, read_station_file(area, stations, crs=args.stations_crs),
+                               step)
     n_active = len(all_stations.active(include_planned=args.include_planned))
     step(f"stations: {len(all_stations)} read, {n_active} counted "
          f"({'existing and planned' if args.include_planned else 'existing only'})")
@@ -76,7 +78,8 @@ def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: 
     """Write the coverage files and print the tables, with the counting rule."""
     from circle15.geo.export import format_summary, write_coverage
 
-    written = write_coverage(cov, args.out, areas=area.areas)
+    written = write_coverage(cov, args.out, areas=area.areas, out_crs=args.out_crs,
+                             tables=by_hour_tables(args, area, cov, step))
     step("wrote " + ", ".join(str(p) for p in written))
     settings = cov.settings
     print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
@@ -116,7 +119,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     _need(args)
     _, cov, step = _load(args, Path(args.stations))
     gaps = find_gaps(cov, level=args.level, hex_m=args.hex_m, merge=args.merge)
-    write_frames(args.out, "gaps", {"gaps": gaps})
+    write_frames(args.out, "gaps", {"gaps": gaps}, out_crs=args.out_crs,
+                 report={"summary": cov.summary(), "gaps": gaps})
     step(f"wrote {args.out / 'gaps.gpkg'} and {args.out / 'gaps.csv'}")
     what = "no station" if args.level == "covered" else "fewer than two stations"
     total = gaps["population"].sum()
@@ -150,7 +154,8 @@ def cmd_site(args: argparse.Namespace) -> int:
     best = outcome.best
     sites = best.sites_frame()
     write_frames(args.out, "sites", {"sites": sites},
-                 tables={"sites-summary": outcome.summary_frame(), "curve": outcome.curve})
+                 tables={"sites-summary": outcome.summary_frame(), "curve": outcome.curve},
+                 out_crs=args.out_crs, report={"summary": outcome.summary_frame(), "sites": sites})
     step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
     for r in outcome.results:
         gap = "" if r.gap is None else f", gap {r.gap:.2%}"
@@ -258,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p_cov = sub.add_parser("coverage", help="who is within N minutes' walk of 1, 2+ or 0 stations")
     add_area_options(p_cov)
+    add_by_hour_option(p_cov.add_argument_group("coverage by hour"))
     p_cov.set_defaults(func=cmd_coverage)
 
     p_demo = sub.add_parser(

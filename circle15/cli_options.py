@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from circle15.cli_hours import add_hours_options, add_output_options
 from circle15.usecases import AreaSpec, CandidateSpec, SitingSpec
 
 
@@ -85,6 +86,8 @@ def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = N
     s.add_argument("--keep-all-components", action="store_true",
                    help="keep every connected part of the network, not only the largest")
     s.add_argument("--no-cache", action="store_true", help="rebuild the network from its source")
+    add_hours_options(s)
+    add_output_options(s)
     p.add_argument("--out", type=Path, required=out_default is None, default=out_default,
                    help="output folder" + (f" (default {out_default})" if out_default else ""))
     p.add_argument("-q", "--quiet", action="store_true", help="print only the result table")
