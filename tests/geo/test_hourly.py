@@ -143,7 +143,7 @@ def test_the_day_table_has_24_hours_per_town_and_a_chart(night, tmp_path):
 
 
 def test_night_layer_is_geojson_of_open_stations_and_lost_cells(night):
-    from circle15.geo.hourly import night_layer
+    from circle15.geo.night import night_layer, night_overlay
 
     stations, cov, _ = night
     layer = DemandLayer.of("residents", cov)
@@ -158,6 +158,10 @@ def test_night_layer_is_geojson_of_open_stations_and_lost_cells(night):
     assert fc["properties"]["stations_open"] == 3
     lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0]
     assert 114 < lon < 115 and 22 < lat < 23  # WGS84 degrees
+    # what the planner map asks for: the same at "Tu 02:00" of the coming week
+    overlay = night_overlay(cov, at="Tu 02:00")
+    assert overlay["properties"]["stations_open"] == 3
+    assert len(overlay["features"]) == len(fc["features"])
 
 
 def test_chart_has_no_towns_without_areas(night, tmp_path: Path):
