@@ -72,6 +72,9 @@ def reached_lines(
     length = net.edge_length_m[edge]
     r_u = limit_m - d_u  # metres left on arriving at u (negative: not reached)
     r_v = limit_m - d_v
+    if net.directed:  # a one-way edge is left only at its v end (riding)
+        assert net.edge_oneway is not None
+        r_u = np.where(net.edge_oneway[edge], -np.inf, r_u)
     full = (r_u >= length) | (r_v >= length) | ((r_u >= 0) & (r_v >= 0) & (r_u + r_v >= length))
     groups, edges, a_list, b_list = [group[full]], [edge[full]], [np.zeros(full.sum())], \
         [length[full]]
@@ -92,7 +95,12 @@ def reached_lines(
     groups.append(source_group[joins.point[own]])
     edges.append(joins.edge[own])
     a_list.append(joins.along_m[own] - budget[own])
-    b_list.append(joins.along_m[own] + budget[own])
+    # on a one-way edge only riders behind the station reach it along the edge
+    ahead = budget[own]
+    if net.directed:
+        assert net.edge_oneway is not None
+        ahead = np.where(net.edge_oneway[joins.edge[own]], 0.0, ahead)
+    b_list.append(joins.along_m[own] + ahead)
     g = np.concatenate(groups)
     e = np.concatenate(edges)
     lines = _pieces(net, e, np.concatenate(a_list), np.concatenate(b_list))

@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import osmium
 import pytest
+import shapely
 from scipy.sparse import csgraph
 
 from circle15.geo.errors import SettingsError
@@ -308,3 +309,33 @@ def test_coverage_command_rides_with_mode_ebike(longgang_ebike, tmp_path, capsys
                                 settings=CoverageSettings.of(4, mode="ebike")).summary()
     summary = pd.read_csv(out / "summary.csv")
     np.testing.assert_allclose(summary["covered"], expected["covered"])
+
+
+def test_isochrone_of_a_one_way_street_lies_behind_the_station():
+    from circle15.geo.coverage import CoverageSettings, compute_coverage
+    from circle15.geo.isochrones import isochrones
+    from tests.conftest import ORIGIN_XY, make_network, metres_to_lonlat
+    from tests.helpers import make_population, make_stations
+
+    # a 2 km straight street ridden west to east only; a station half-way
+    pts = [(float(x), 0.0) for x in range(0, 2001, 100)]
+    edges = [(i, i + 1) for i in range(len(pts) - 1)]
+    shapes = {}
+    for mode, oneway in (("walk", None), ("ebike", np.ones(len(edges), dtype=bool))):
+        net = make_network(pts, edges, edge_oneway=oneway, mode=mode)
+        stations = make_stations(net, metres_to_lonlat(np.array([[1000.0, 5.0]])))
+        people = make_population(net, metres_to_lonlat(np.array([[300.0, 20.0], [1700.0, 20.0]])),
+                                 np.random.default_rng(0))
+        cov = compute_coverage(net, stations, people,
+                               settings=CoverageSettings(bands_min=(2.4,), speed_kmh=15, mode=mode))
+        shapes[mode] = isochrones(cov, union=False).geometry.iloc[0]
+        # 2.4 min at 15 km/h = 600 m: the person 700 m behind is out, both ways
+        assert cov.unit_count[-1].tolist() == [0, 0]
+
+    def covers(mode: str, x: float) -> bool:
+        return bool(shapes[mode].contains(shapely.Point(x + ORIGIN_XY[0], ORIGIN_XY[1])))
+
+    assert covers("walk", 500) and covers("walk", 1500)
+    # riders west of the station ride to it; riders east of it cannot turn back
+    assert covers("ebike", 500) and not covers("ebike", 1500) and not covers("ebike", 1100)
+    assert not covers("ebike", 300)  # beyond 600 m behind
