@@ -101,10 +101,32 @@ def _with_sinks(graph: sp.csr_matrix, n: int, m: int, k: int) -> bool:
     return bool(graph.shape[0] == n + m + k)
 
 
-def same_edge_pairs(sources: Snapped, targets: Snapped, net: Network | None = None) -> Pairs:
+def outward_graph(net: Network, people: Snapped) -> sp.csr_matrix:
+    """The network in the direction people travel plus one virtual node per person
+    (node ``n + i``) with arcs to the nodes they can set off towards: for a search
+    *from* a person (a courier) out to the stations, which they reach through
+    ``directed_ends(net, station_joins, "source")``. Walking: the same as
+    ``augmented_graph(net, people)``."""
+    if not net.directed:
+        return augmented_graph(net, people)
+    n, m = net.n_nodes, len(people)
+    base = net.ride_csr
+    ends = directed_ends(net, people.all_joins(), "target")
+    per_row = np.bincount(ends.point, minlength=m)
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(per_row)])
+    return sp.csr_matrix(
+        (np.concatenate([base.data, np.maximum(ends.extra_m, MIN_LENGTH_M)]),
+         np.concatenate([base.indices, ends.node]), indptr),
+        shape=(n + m, n + m),
+    )
+
+
+def same_edge_pairs(sources: Snapped, targets: Snapped, net: Network | None = None, *,
+                    outward: bool = False) -> Pairs:
     """(source, target, metres, target join) for joins on one edge, walking along it
-    directly. Give ``net`` for a riding network: on a one-way edge only a source
-    ahead of the target counts."""
+    directly. Give ``net`` for a riding network: on a one-way edge only a station
+    ahead of the person counts; the sources are the stations, or with ``outward``
+    the people (a search from a courier: the targets are the stations)."""
     s_j, t_j = sources.all_joins(), targets.all_joins()
     empty = np.empty(0, dtype=np.int64)
     if len(s_j) == 0 or len(t_j) == 0:
@@ -126,7 +148,7 @@ def same_edge_pairs(sources: Snapped, targets: Snapped, net: Network | None = No
     dist = s_j.off_m[s_rep] + np.abs(ahead) + t_j.off_m[t_rep]
     if net is not None and net.directed:
         assert net.edge_oneway is not None
-        ok = ~net.edge_oneway[s_j.edge[s_rep]] | (ahead >= 0)
+        ok = ~net.edge_oneway[s_j.edge[s_rep]] | ((-ahead if outward else ahead) >= 0)
         s_rep, t_rep, dist = s_rep[ok], t_rep[ok], dist[ok]
     return s_j.point[s_rep], t_j.point[t_rep], dist, t_rep
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import networkx as nx
@@ -339,3 +340,30 @@ def test_isochrone_of_a_one_way_street_lies_behind_the_station():
     # riders west of the station ride to it; riders east of it cannot turn back
     assert covers("ebike", 500) and not covers("ebike", 1500) and not covers("ebike", 1100)
     assert not covers("ebike", 300)  # beyond 600 m behind
+
+
+def test_search_from_a_courier_agrees_with_the_search_from_stations(longgang_ebike):
+    from circle15.geo.reach import directed_ends, outward_graph, same_edge_pairs
+    from tests.helpers import points_near_streets
+
+    net = longgang_ebike
+    rng = np.random.default_rng(3)
+    rule = DEFAULT_RULE
+    st = snap_points(net, net.project(*points_near_streets(net, 40, rng, spread_m=10).T),
+                     max_dist_m=200, rule=rule)
+    people = snap_points(net, net.project(*points_near_streets(net, 30, rng, spread_m=30).T),
+                         max_dist_m=500, rule=rule)
+    # from the stations (reversed riding graph): each person's time to their nearest
+    reference = nearest_sources(net, st, people)
+    ends = directed_ends(net, st.all_joins(), "source")
+    graph = outward_graph(net, people)
+    n = net.n_nodes
+    dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n, n + len(people)))
+    via_net = dist[:, ends.node] + ends.extra_m  # person x station arrival
+    best = via_net.min(axis=1)
+    who, _, d, _ = same_edge_pairs(people, st, net, outward=True)
+    np.minimum.at(best, who, d)
+    np.testing.assert_allclose(best, reference.target_dist_m, rtol=1e-9)
+    # and riding differs from walking somewhere: the one-way rules matter here
+    walk_like = nearest_sources(dataclasses.replace(net, edge_oneway=None), st, people)
+    assert (walk_like.target_dist_m < reference.target_dist_m - 1).any()
