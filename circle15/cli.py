@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from circle15.cli_hours import add_by_hour_option, by_hour_tables, stations_at
 from circle15.cli_options import (
     add_area_options,
     add_candidate_options,
+    add_demand_options,
     add_map_options,
     area_spec,
     candidate_spec,
@@ -55,11 +57,17 @@ def _need(args: argparse.Namespace, *, stations: bool = True) -> None:
 
 def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Step]:
     """The area read and checked, and its coverage by the stations file."""
+    from circle15.cli_options import demand_spec
     from circle15.usecases import cover, load_area
     from circle15.usecases.area import read_station_file
+    from circle15.usecases.demand import load_demand, with_notes
 
     step = steps(args.quiet)
     area = load_area(area_spec(args), step=step)
+    demand = load_demand(area, demand_spec(args), step=step)
+    if len(demand.layers) > 1:
+        print("\n".join(demand.lines()), end="\n\n")
+    args.loaded_demand, area = demand, demand.area_for(area)
     all_stations = stations_at(args, read_station_file(area, stations, crs=args.stations_crs),
                                step)
     n_active = len(all_stations.active(include_planned=args.include_planned))
@@ -69,8 +77,8 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
     step(f"computing coverage ({settings.minutes:g} min {settings.mode} at "
          f"{settings.speed_kmh:g} km/h = "
          f"{settings.limit_m:,.0f} m)")
-    cov = cover(area, all_stations, include_planned=args.include_planned,
-                progress=_progress(args))
+    cov = with_notes(cover(area, all_stations, include_planned=args.include_planned,
+                           progress=_progress(args)), demand)
     return area, cov, step
 
 
@@ -103,6 +111,11 @@ def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: 
                      "dropped, too far from any street")
     for note in notes:
         print(f"Note: {note}.")
+    from circle15.usecases.demand import report_demand
+
+    print()
+    print(report_demand(args.out, area, cov, args.loaded_demand,
+                        max_load=getattr(args, "max_load", None), step=step))
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -153,9 +166,12 @@ def cmd_site(args: argparse.Namespace) -> int:
     outcome = _site(args, area, cov, step, siting_spec(args))
     best = outcome.best
     sites = best.sites_frame()
+    summary = outcome.summary_frame()
+    for key, value in cov.notes.items():
+        summary[key] = value
     write_frames(args.out, "sites", {"sites": sites},
-                 tables={"sites-summary": outcome.summary_frame(), "curve": outcome.curve},
-                 out_crs=args.out_crs, report={"summary": outcome.summary_frame(), "sites": sites})
+                 tables={"sites-summary": summary, "curve": outcome.curve},
+                 out_crs=args.out_crs, report={"summary": summary, "sites": sites})
     step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
     for r in outcome.results:
         gap = "" if r.gap is None else f", gap {r.gap:.2%}"
@@ -239,8 +255,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from circle15.api.settings import Settings
     from circle15.api.store import StationStore
 
@@ -263,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p_cov = sub.add_parser("coverage", help="who is within N minutes' walk of 1, 2+ or 0 stations")
     add_area_options(p_cov)
+    add_demand_options(p_cov)
     add_by_hour_option(p_cov.add_argument_group("coverage by hour"))
     p_cov.set_defaults(func=cmd_coverage)
 
@@ -277,11 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "(downloads once through osmnx).",
     )
     add_area_options(p_demo, out_default=Path("out/demo"))
+    add_demand_options(p_demo)
     add_map_options(p_demo)
     p_demo.set_defaults(func=cmd_demo)
 
     p_gaps = sub.add_parser("gaps", help="where the people are whom no station serves, ranked")
     add_area_options(p_gaps)
+    add_demand_options(p_gaps)
     p_gaps.add_argument("--level", choices=("covered", "cross"), default="covered",
                         help="gaps in coverage (no station) or cross coverage (< 2 stations)")
     p_gaps.add_argument("--hex-m", type=float, default=300.0,
@@ -293,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_site = sub.add_parser("site", help="choose sites for new stations")
     add_area_options(p_site)
+    add_demand_options(p_site)
     g = p_site.add_argument_group("siting")
     g.add_argument("--k", type=int, default=10, help="new stations to place (default 10)")
     g.add_argument("--objective", choices=("coverage", "cross", "target"), default="coverage",
@@ -309,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_map = sub.add_parser("map", help="write the planner map (and courier page) as HTML")
     add_area_options(p_map)
+    add_demand_options(p_map)
     add_map_options(p_map)
     g = p_map.add_argument_group("map")
     g.add_argument("--courier", action="store_true",

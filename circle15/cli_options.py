@@ -7,9 +7,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from circle15.cli_hours import add_hours_options, add_output_options
 from circle15.usecases import AreaSpec, CandidateSpec, SitingSpec
+
+if TYPE_CHECKING:
+    from circle15.usecases.demand import DemandSpec
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -146,3 +150,55 @@ def siting_spec(args: argparse.Namespace) -> SitingSpec:
     return SitingSpec(k=args.k, objective=args.objective, target=args.target,
                       first_weight=args.first_weight, method=args.method,
                       time_limit_s=args.time_limit)
+
+
+def _weights(text: str) -> tuple[tuple[str, float], ...]:
+    """``name=number,name=number`` as pairs."""
+    pairs = []
+    for part in (t.strip() for t in text.split(",")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        try:
+            pairs.append((name.strip(), float(value)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            msg = f"expected name=number pairs separated by commas, not {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+    return tuple(pairs)
+
+
+def add_demand_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("demand (who the stations are for)")
+    g.add_argument("--demand", choices=("residents", "workers", "mix"), default="residents",
+                   help="count residents (the population layer, default), outdoor workers, "
+                        "or a mix of both (--mix)")
+    g.add_argument("--mix", type=_weights, default=(("residents", 0.5), ("workers", 0.5)),
+                   help="weights of the mix, e.g. residents=0.5,workers=0.5 (default); each "
+                        "layer is rescaled to the residents' total, then weighted")
+    g.add_argument("--workers", metavar="FILE",
+                   help="worker counts (points or grid cells: CSV, XLSX, GeoJSON); without it "
+                        "workers are estimated from the OSM places of --network")
+    g.add_argument("--workers-column", help="name of the worker count column")
+    g.add_argument("--workers-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--workers-total", type=float,
+                   help="workers in the area (default for an OSM estimate: 6%% of the "
+                        "residents); rescales a --workers table too")
+    g.add_argument("--worker-weights", type=_weights, default=(),
+                   help="weights of the OSM place classes, e.g. takeaway=2,office=0.5 "
+                        "(defaults in circle15.geo.workers)")
+    g.add_argument("--max-load", type=float,
+                   help="flag stations that are the nearest for more than this many people")
+
+
+def demand_spec(args: argparse.Namespace) -> DemandSpec:
+    """The demand layer the options describe (residents when a command has no such options)."""
+    from circle15.usecases.demand import DemandSpec
+
+    if not hasattr(args, "demand"):
+        return DemandSpec()
+    return DemandSpec(demand=args.demand, workers=args.workers,
+                      workers_column=args.workers_column, workers_crs=args.workers_crs,
+                      workers_total=args.workers_total, worker_weights=args.worker_weights,
+                      mix=args.mix)

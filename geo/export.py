@@ -243,6 +243,9 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
         summary["stations"] = len(cov.stations)
         summary["counting_rule"] = cov.population.rule
         summary["population_dropped"] = cov.population.dropped_population
+        for key, note in cov.notes.items():  # e.g. the demand layer and its sources
+            if key not in summary.columns and key != "counting_rule":
+                summary[key] = note
         summary["out_crs"] = out_crs
         _to_csv(summary, tmp / "summary.csv")
         names += ["coverage.gpkg", "summary.csv"]

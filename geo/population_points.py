@@ -174,21 +174,24 @@ class PopulationTable:
 
 
 def read_population_table(path: str | Path, *, column: str | None = None,
-                          crs: str = "wgs84") -> PopulationTable:
+                          crs: str = "wgs84", names: Sequence[str] = COUNT_NAMES,
+                          what: str = "population",
+                          option: str = "--population-column") -> PopulationTable:
     """Population points/cells with a count column (CSV, XLSX, GeoJSON), unplaced.
 
-    The count column is ``column`` or the first of population/pop/count/
-    people/value/人口/人数; polygons are placed at a point inside them.
+    The count column is ``column`` or the first of ``names`` (population/pop/
+    count/people/value/人口/人数); polygons are placed at a point inside them.
+    ``what`` and ``option`` name the layer and its column option in messages.
     """
     raw = read_table(path)
     source = raw.source
-    col = find_column(raw.frame, COUNT_NAMES, explicit=column, source=source)
+    col = find_column(raw.frame, names, explicit=column, source=source)
     if col is None:
-        msg = (f"no population count column; name it one of {', '.join(COUNT_NAMES)} or pass "
-               f"--population-column; the file has "
+        msg = (f"no {what} count column; name it one of {', '.join(names)} or pass "
+               f"{option}; the file has "
                f"{', '.join(map(str, raw.frame.columns))}")
         raise InputError(source, msg)
-    count, p_count = parse_numbers(raw.frame, col, what="population")
+    count, p_count = parse_numbers(raw.frame, col, what=what)
     id_col = find_column(raw.frame, ("unit", "id", "h3", "id_hex", "cell", "编号"), source=source)
     ids = (raw.frame[id_col].astype(str).tolist() if id_col is not None
            else [str(i + 1) for i in range(len(count))])

@@ -1,0 +1,301 @@
+"""Demand layers: residents, outdoor workers, or a mix of them, and their coverage
+side by side.
+
+- ``residents``: the area's population layer (as loaded by :mod:`.area`);
+- ``workers``: a planner's table of worker counts (``--workers``) or an
+  estimate from the OSM extract's gathering places
+  (:mod:`circle15.geo.workers`), scaled to ``--workers-total`` (default 6 %
+  of the residents);
+- ``mix``: one layer holding both, in resident-equivalents. Each layer is
+  rescaled to the residents' total, then weighted by its share of the mix
+  weights (normalised to sum to 1): a resident counts ``w_r`` and a worker
+  ``w_w × residents / workers``. The mix therefore totals the residents, and
+  its covered share is the weighted mean of the layers' covered shares, so
+  ``residents=0.5,workers=0.5`` gives the workers as much say as the
+  residents however few they are.
+
+Every layer goes through the same coverage, gaps and siting; this module
+swaps the area's population for the chosen layer (:meth:`Demand.area_for`)
+and joins the layers' tables side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.population_points import Population
+from circle15.geo.snap import Snapped
+from circle15.geo.workers import DEFAULT_WORKERS_RATIO, WorkerSources
+from circle15.usecases.area import Area, Step
+
+DEMANDS = ("residents", "workers", "mix")
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+DEFAULT_MIX = (("residents", 0.5), ("workers", 0.5))
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """Which demand layer to count, and where the workers come from."""
+
+    demand: str = "residents"
+    workers: str | None = None
+    workers_column: str | None = None
+    workers_crs: str = "wgs84"
+    workers_total: float | None = None
+    worker_weights: tuple[tuple[str, float], ...] = ()
+    mix: tuple[tuple[str, float], ...] = DEFAULT_MIX
+
+    def __post_init__(self) -> None:
+        if self.demand not in DEMANDS:
+            raise SettingsError(f"--demand must be one of {', '.join(DEMANDS)}, "
+                                f"not {self.demand!r}")
+        for name, w in self.mix:
+            if name not in ("residents", "workers"):
+                raise SettingsError(f"--mix takes residents=W,workers=W, not {name!r}")
+            if not (np.isfinite(w) and w >= 0):
+                raise SettingsError(f"--mix weight of {name} must be a number >= 0, not {w}")
+        if sum(w for _, w in self.mix) <= 0:
+            raise SettingsError("--mix weights must not all be 0")
+        if self.workers_total is not None and not (np.isfinite(self.workers_total)
+                                                   and self.workers_total > 0):
+            raise SettingsError(f"--workers-total must be a positive number, "
+                                f"not {self.workers_total}")
+
+    @property
+    def wants_workers(self) -> bool:
+        return (self.demand != "residents" or self.workers is not None
+                or self.workers_total is not None)
+
+    def mix_weights(self) -> dict[str, float]:
+        """The mix weights normalised to sum to 1 (a layer not named weighs 0)."""
+        given = dict(self.mix)
+        total = sum(given.values())
+        return {k: given.get(k, 0.0) / total for k in ("residents", "workers")}
+
+
+@dataclass(frozen=True, eq=False)
+class Demand:
+    """The demand layers loaded for an area, and which one is counted."""
+
+    layers: dict[str, Population]
+    primary: str
+    notes: dict[str, str] = field(default_factory=dict)
+    worker_sources: WorkerSources | None = None
+
+    def area_for(self, area: Area, name: str | None = None) -> Area:
+        """``area`` with its population swapped for the layer ``name`` (the primary one)."""
+        return dataclasses.replace(area, population=self.layers[name or self.primary])
+
+    def lines(self) -> list[str]:
+        """What a reader needs to know about the layers, one line each."""
+        return [f"{k.replace('_', ' ')}: {v}" for k, v in self.notes.items()]
+
+
+def _scaled(pop: Population, factor: float, *, rule: str | None = None) -> Population:
+    frame = pop.frame.copy()
+    frame["population"] = frame["population"].to_numpy(float) * factor
+    return Population(frame, pop.snapped, pop.source, pop.dropped_units,
+                      pop.dropped_population * factor, rule or pop.rule)
+
+
+def load_workers(area: Area, spec: DemandSpec) -> tuple[Population, str, WorkerSources | None]:
+    """The worker layer of ``area``: from the table, or estimated from the OSM file."""
+    from circle15.geo.workers import (
+        estimate_workers,
+        place_workers,
+        read_worker_places,
+        read_workers_table,
+    )
+
+    net, aspec = area.network, area.spec
+    snap, rule = aspec.population_max_snap_m, aspec.snap_rule()
+    if spec.workers:
+        table = read_workers_table(spec.workers, column=spec.workers_column,
+                                   crs=spec.workers_crs)
+        pop = place_workers(table, net, crs=spec.workers_crs, max_snap_m=snap, rule=rule,
+                            on_far="drop" if aspec.drop_far_population else "error")
+        text = (f"workers from {spec.workers} ({len(pop):,} points or cells, "
+                f"{pop.total:,.0f} workers, {spec.workers_crs})")
+        if spec.workers_total is not None:
+            text += f", rescaled to --workers-total {spec.workers_total:,.0f}"
+            pop = _scaled(pop, spec.workers_total / pop.total)
+        return pop, text, None
+    source = aspec.network_source
+    if not Path(source).is_file():
+        raise InputError("workers", "workers are estimated from an OSM file: give --network "
+                         "FILE, or a table of worker counts with --workers")
+    residents = area.population.total
+    if spec.workers_total is not None:
+        total, total_from = spec.workers_total, "--workers-total"
+    else:
+        total = DEFAULT_WORKERS_RATIO * residents
+        total_from = (f"{DEFAULT_WORKERS_RATIO:.0%} of the {residents:,.0f} residents, the "
+                      "national ratio of new-employment-form workers; set --workers-total")
+    est, sources = estimate_workers(read_worker_places(source), net, total=total,
+                                    total_from=total_from, weights=dict(spec.worker_weights),
+                                    source=source)
+    pop = est.place(net, max_snap_m=snap, rule=rule)
+    if pop.dropped_units:  # places beyond the streets: the rest carry the total
+        pop = _scaled(pop, total / pop.total)
+    return pop, sources.describe(), sources
+
+
+def mix_layer(residents: Population, workers: Population,
+              weights: Mapping[str, float]) -> Population:
+    """Residents and workers in one layer, in resident-equivalents (module docstring)."""
+    if residents.total <= 0 or workers.total <= 0:
+        raise InputError("mix", "a mix needs residents and workers with people in them")
+    factor = {"residents": weights["residents"],
+              "workers": weights["workers"] * residents.total / workers.total}
+    frames = []
+    for name, pop in (("residents", residents), ("workers", workers)):
+        f = pop.frame.copy()
+        f["population"] = f["population"].to_numpy(float) * factor[name]
+        f["unit"] = [f"{name[0]}:{u}" for u in f["unit"]]
+        f["layer"] = name
+        frames.append(f)
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=residents.frame.crs)
+    snapped = Snapped.concat([residents.snapped, workers.snapped])
+    rule = (f"{residents.rule}; mix: residents × {factor['residents']:.4g} + workers × "
+            f"{factor['workers']:.4g} (resident-equivalents)")
+    return Population(frame, snapped, "mix", 0, 0.0, rule)
+
+
+def load_demand(area: Area, spec: DemandSpec, *, step: Step = _quiet) -> Demand:
+    """The layers ``spec`` asks for on ``area`` (residents always; workers and the mix
+    when asked), with a note on each one's source and the weights."""
+    layers = {"residents": area.population}
+    notes = {"demand": spec.demand}
+    sources = None
+    if spec.wants_workers:
+        workers, text, sources = load_workers(area, spec)
+        layers["workers"] = workers
+        notes["workers_source"] = text
+        if sources is not None:
+            notes["worker_weights"] = sources.weights_text()
+        step(f"workers: {len(workers):,} units, {workers.total:,.0f} workers")
+    if spec.demand == "mix":
+        w = spec.mix_weights()
+        layers["mix"] = mix_layer(layers["residents"], layers["workers"], w)
+        notes["mix_weights"] = (f"residents={w['residents']:g}, workers={w['workers']:g} "
+                                "(each layer rescaled to the residents' total, then weighted)")
+    return Demand(layers, spec.demand, notes, sources)
+
+
+def with_notes(cov: Coverage, demand: Demand) -> Coverage:
+    """``cov`` with the demand notes added to its notes (written into summary files)."""
+    return dataclasses.replace(cov, notes={**cov.notes, **demand.notes})
+
+
+def cover_layers(area: Area, stations_cov: Coverage, demand: Demand) -> dict[str, Coverage]:
+    """Coverage of every layer by the stations of ``stations_cov`` (reused for its own
+    layer), in the order residents, workers, mix."""
+    from circle15.geo.coverage import compute_coverage
+
+    out = {}
+    for name, pop in demand.layers.items():
+        if pop is stations_cov.population:
+            out[name] = stations_cov
+        else:
+            out[name] = compute_coverage(area.network, stations_cov.stations, pop,
+                                         settings=stations_cov.settings)
+    return out
+
+
+def _layer_columns(name: str, table: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {name: table["population"].to_numpy(float).round(1),
+            f"{name}_covered": table["covered"].to_numpy(float).round(1),
+            f"{name}_covered_share": table["covered_share"].to_numpy(float).round(4),
+            f"{name}_cross": table["cross_covered"].to_numpy(float).round(1),
+            f"{name}_cross_share": table["cross_share"].to_numpy(float).round(4)}
+
+
+def side_by_side(covs: Mapping[str, Coverage]) -> pd.DataFrame:
+    """One row per time band; for each layer its total, covered and cross-covered."""
+    first = next(iter(covs.values()))
+    out = pd.DataFrame({"minutes": list(first.settings.bands_min)})
+    for name, cov in covs.items():
+        for col, values in _layer_columns(name, cov.summary()).items():
+            out[col] = values
+    return out
+
+
+def areas_side_by_side(covs: Mapping[str, Coverage], areas: Areas) -> gpd.GeoDataFrame:
+    """One row per admin area (within the service limit); for each layer its total,
+    covered and cross-covered."""
+    out: gpd.GeoDataFrame | None = None
+    for name, cov in covs.items():
+        table = cov.by_area(areas)
+        if out is None:
+            out = table[["name", "geometry"]].copy()
+        for col, values in _layer_columns(name, table).items():
+            out[col] = values
+    assert out is not None
+    return out
+
+
+def format_side_by_side(table: pd.DataFrame, *, title: str, label: str = "name") -> str:
+    """A side-by-side table as text: per layer its total and covered/cross shares."""
+    from circle15.geo.export import display_width
+
+    layers = [c for c in table.columns if f"{c}_covered" in table.columns]
+    labels = ([f"within {m:g} min" for m in table["minutes"]] if label == "minutes"
+              else [str(v) for v in table[label]])
+    width = max(16, *(display_width(s) + 1 for s in labels))
+    head = "".join(f"{name:>12}{'cov %':>8}{'cross %':>9}" for name in layers)
+    lines = [title, " " * width + head]
+    for i, text in enumerate(labels):
+        cells = "".join(f"{table[n].iloc[i]:>12,.0f}"
+                        f"{table[f'{n}_covered_share'].iloc[i] * 100:>8.1f}"
+                        f"{table[f'{n}_cross_share'].iloc[i] * 100:>9.1f}" for n in layers)
+        lines.append(text + " " * (width - display_width(text)) + cells)
+    return "\n".join(lines)
+
+
+def report_demand(out_dir: Path, area: Area, cov: Coverage, demand: Demand, *,
+                  max_load: float | None = None, step: Step = _quiet) -> str:
+    """Write ``stations.csv`` (station load), ``demand.csv`` (the layers side by side per
+    band), ``areas-demand.csv`` (per area) and ``workers-sources.csv`` (an estimate's
+    classes and weights) into ``out_dir``; return the text to print."""
+    from circle15.geo.export import write_frames
+    from circle15.geo.load import format_load, station_load
+
+    covs = cover_layers(area, cov, demand)
+    load = station_load(covs, max_load=max_load)
+    tables: dict[str, pd.DataFrame] = {}
+    parts = []
+    if len(covs) > 1:
+        both = side_by_side(covs)
+        for key, value in demand.notes.items():
+            both[key] = value
+        tables["demand"] = both
+        parts.append(format_side_by_side(both, title="Demand layers side by side",
+                                         label="minutes"))
+        if area.areas is not None:
+            per_area = areas_side_by_side(covs, area.areas)
+            tables["areas-demand"] = per_area.drop(columns="geometry")
+            parts.append(format_side_by_side(
+                per_area, title=f"By area, within {cov.settings.minutes:g} min"))
+    if demand.worker_sources is not None:
+        tables["workers-sources"] = demand.worker_sources.table
+    parts.append(format_load(load, max_load=max_load))
+    people = [c for c in load.columns
+              if str(c).endswith(("_nearest", "_reached")) or c == "load"]
+    written = write_frames(out_dir, "stations", {"stations": load.round(dict.fromkeys(people, 1))},
+                           tables=tables)
+    step("wrote " + ", ".join(str(p) for p in written))
+    return "\n\n".join(parts)
