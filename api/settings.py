@@ -6,12 +6,15 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from circle15.usecases.area import AreaSpec
+
+if TYPE_CHECKING:
+    from circle15.usecases.demand import DemandSpec
 
 
 class Settings(BaseSettings):
@@ -63,6 +66,18 @@ class Settings(BaseSettings):
         None, description="join the best street within this many metres beyond the nearest "
                           "(default 50; 0 = the nearest only)")
     timezone: str = "Asia/Shanghai"
+    demand: str = Field("residents", pattern="^(residents|workers|mix)$",
+                        description="who coverage counts: residents, workers or mix")
+    workers: str | None = Field(
+        None, description="worker counts (points/cells); default: estimated from the OSM file")
+    workers_crs: str = "wgs84"
+    workers_total: float | None = Field(
+        None, gt=0, description="workers in the area (default for an OSM estimate: 6% of "
+                                "the residents)")
+    mix_residents: float = Field(0.5, ge=0, description="weight of residents in the mix")
+    mix_workers: float = Field(0.5, ge=0, description="weight of workers in the mix")
+    max_load: float | None = Field(
+        None, gt=0, description="flag stations that are the nearest for more people")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -103,6 +118,14 @@ class Settings(BaseSettings):
             drop_far_population=True, keep_all_components=self.keep_all_components,
             snap_avoid=self.snap_avoid,
             snap_slack_m=self.snap_slack_m)
+
+    def demand_spec(self) -> DemandSpec:
+        """The service's demand layer as the use cases take it."""
+        from circle15.usecases.demand import DemandSpec
+
+        return DemandSpec(demand=self.demand, workers=self.workers, workers_crs=self.workers_crs,
+                          workers_total=self.workers_total,
+                          mix=(("residents", self.mix_residents), ("workers", self.mix_workers)))
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

@@ -299,3 +299,15 @@ def report_demand(out_dir: Path, area: Area, cov: Coverage, demand: Demand, *,
                            tables=tables)
     step("wrote " + ", ".join(str(p) for p in written))
     return "\n\n".join(parts)
+
+
+def station_loads(area: Area, cov: Coverage, demand: Demand, *,
+                  max_load: float | None = None) -> list[dict[str, object]]:
+    """Each station's load as plain dicts (id, name, lon/lat in WGS84, per layer
+    ``{layer}_nearest``/``_nearest_share``/``_reached``, ``load``, ``load_share``,
+    ``overloaded``, ``load_rank``): the per-station fields for the planner map's
+    popups and for JSON answers."""
+    from circle15.geo.load import station_load, station_load_records
+
+    return station_load_records(station_load(cover_layers(area, cov, demand),
+                                             max_load=max_load))
