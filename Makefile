@@ -16,6 +16,7 @@ STAMP_BENCH := $(VENV)/.stamp-bench
 .PHONY: install system demo test lint bench clean
 
 ASSETS := maps/node_modules/leaflet/dist/leaflet.js \
+          maps/node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
           maps/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
           maps/node_modules/redoc/bundles/redoc.standalone.js
 # Debian packages: a headless browser for the map tests, a CJK font for its screenshots,

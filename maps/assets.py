@@ -1,8 +1,8 @@
 """Leaflet, inlined: maps that work offline and in China, with no public CDN.
 
-Leaflet is installed from the npm registry into ``maps/node_modules`` by the
-project's setup (``make install``); its JS and CSS are inlined into every page,
-with the CSS's images turned into data URIs.
+Leaflet and leaflet.markercluster are installed from the npm registry into
+``maps/node_modules`` by the project's setup (``make install``); their JS and
+CSS are inlined into the pages, with Leaflet's CSS images turned into data URIs.
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ from circle15.geo.errors import MissingAssetsError
 from circle15.maps.render import inline_safe, render, static_text
 
 ASSET_DIR = Path(__file__).resolve().parent / "node_modules" / "leaflet" / "dist"
+#: leaflet.markercluster (npm), which groups station markers at low zoom
+CLUSTER_DIR = Path(__file__).resolve().parent / "node_modules" / "leaflet.markercluster" / "dist"
+_SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)
 
 
-def _read(name: str) -> str:
-    path = ASSET_DIR / name
+def _read(name: str, folder: Path = ASSET_DIR) -> str:
+    path = folder / name
     if not path.is_file():
         msg = (f"{path} is missing: install the map assets with `make install` "
                "(or `npm install` in the maps/ folder)")
@@ -47,6 +50,25 @@ def leaflet_css() -> str:
         return f"url(data:image/png;base64,{data})"
 
     return re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
+
+
+@cache
+def cluster_js() -> str:
+    """leaflet.markercluster's script, without its source-map link (nothing to fetch)."""
+    return _SOURCE_MAP.sub("", _read("leaflet.markercluster.js", CLUSTER_DIR))
+
+
+@cache
+def cluster_css() -> str:
+    return _read("MarkerCluster.css", CLUSTER_DIR) + _read("MarkerCluster.Default.css",
+                                                            CLUSTER_DIR)
+
+
+def cluster_head() -> Markup:
+    """``<style>`` and ``<script>`` elements holding leaflet.markercluster (after Leaflet)."""
+    css = inline_safe(cluster_css(), "MarkerCluster.css")
+    js = inline_safe(cluster_js(), "leaflet.markercluster.js")
+    return Markup(f"<style>{css}</style>\n<script>{js}</script>\n")
 
 
 def inline_head() -> Markup:

@@ -58,6 +58,7 @@ LABELS: dict[str, dict[str, str]] = {
     "seats": {"zh": "座椅", "en": "seats"},
     "wifi": {"zh": "无线网络", "en": "Wi-Fi"},
     "umbrella": {"zh": "雨具", "en": "umbrella"},
+    "battery_swap": {"zh": "换电", "en": "battery swap"},
     # courier page
     "courier_title": {"zh": "附近的暖心驿站", "en": "Stations near you"},
     "locate": {"zh": "定位我", "en": "Locate me"},
@@ -71,6 +72,30 @@ LABELS: dict[str, dict[str, str]] = {
     "hours_unknown": {"zh": "时间未知", "en": "hours unknown"},
     "none_found": {"zh": "步行范围内没有符合条件的驿站", "en": "No matching station within walking reach"},
     "your_position": {"zh": "您的位置", "en": "Your position"},
+    # district planner page
+    "towns_share": {"zh": "镇街覆盖率（{m} 分钟内人口占比）", "en": "Covered share by town (people within {m} min)"},
+    "share_range": {"zh": "{a}–{b}%", "en": "{a}–{b} %"},
+    "share_top": {"zh": "≥ {a}%", "en": "≥ {a} %"},
+    "share_low": {"zh": "< {b}%", "en": "< {b} %"},
+    "people": {"zh": "人", "en": "people"},
+    "cluster": {"zh": "驿站群（数字为站数，放大展开）", "en": "Station group (number of stations; zoom in)"},
+    "search": {"zh": "搜索驿站名称或编号", "en": "Find a station by name or id"},
+    "no_match": {"zh": "没有匹配的驿站", "en": "No station matches"},
+    "picked_iso": {"zh": "所选驿站的 {m} 分钟范围", "en": "{m}-min reach of the picked station"},
+    "pick_hint": {"zh": "点击驿站查看其服务范围", "en": "Pick a station to see its reach"},
+    "gap_list": {"zh": "最大的覆盖缺口（前 {n} 个，共 {total} 个）", "en": "Largest coverage gaps (top {n} of {total})"},
+    "gap_row": {"zh": "{p} 人未覆盖，最近驿站 {s}（步行 {w} 分钟）", "en": "{p} people uncovered; nearest station {s} ({w} min walk)"},
+    "streets": {"zh": "街道与水系（来自 OSM 数据）", "en": "Streets and water (from the OSM file)"},
+    "place_names": {"zh": "地名", "en": "Place names"},
+    "road_motorway": {"zh": "高速公路", "en": "Motorway"},
+    "road_trunk": {"zh": "快速路", "en": "Trunk road"},
+    "road_primary": {"zh": "主干道", "en": "Primary road"},
+    "road_secondary": {"zh": "次干道", "en": "Secondary road"},
+    "road_tertiary": {"zh": "支路", "en": "Tertiary road"},
+    "water_label": {"zh": "水域", "en": "Water"},
+    "density_cls": {"zh": "{a}–{b} 人/平方公里", "en": "{a}–{b} people/km²"},
+    "density_top": {"zh": "≥ {a} 人/平方公里", "en": "≥ {a} people/km²"},
+    "close": {"zh": "关闭", "en": "Close"},
 }
 
 

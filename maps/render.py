@@ -21,7 +21,6 @@ from markupsafe import Markup, escape
 #: end a JavaScript line in old engines: written as JSON \\u escapes instead
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
                   "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_SCRIPT_TABLE = str.maketrans(_SCRIPT_UNSAFE)
 #: what would end an inlined <script> or <style> element early, or start a comment
 _ENDS_ELEMENT = re.compile(r"</(script|style)|<!--", re.IGNORECASE)
 
@@ -33,7 +32,10 @@ def script_json(value: Any) -> Markup:
     JSON and JavaScript read back as the same characters.
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Markup(text.translate(_SCRIPT_TABLE))
+    for char, escaped in _SCRIPT_UNSAFE.items():  # str.replace: C speed on big pages
+        if char in text:
+            text = text.replace(char, escaped)
+    return Markup(text)
 
 
 #: characters with meaning in the JavaScript template literals folium wraps popup

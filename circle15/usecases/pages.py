@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from circle15.geo.coverage import Areas, Coverage
 from circle15.geo.network import Network
 from circle15.geo.siting import SitingResult
 
-#: gap hexagons on the maps are finer than the table default (150 m, centre to corner)
-MAP_GAP_HEX_M = 150.0
-
 
 def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
                       sites: SitingResult | None = None,
                       basemap: Literal["osm", "amap", "blank"] = "osm", lang: str = "zh",
-                      data_date: str | None = None) -> str:
-    """The planner map of a coverage, as one offline HTML page."""
-    from circle15.geo.gaps import find_gaps
-    from circle15.maps.planner import planner_map
+                      data_date: str | None = None, **extra: Any) -> str:
+    """The planner map of a coverage, as one offline HTML page, with the streets,
+    water and place names of the network's OSM file (cached) when it is a file.
+    ``extra`` goes to :func:`circle15.maps.planner.planner_page` (``station_fields``,
+    ``overlays``, ``iso``, ``gaps``)."""
+    from circle15.geo.basemap import load_basemap
+    from circle15.maps.planner import planner_page
 
-    m = planner_map(cov, areas=areas, gaps=find_gaps(cov, hex_m=MAP_GAP_HEX_M), sites=sites,
-                    basemap=basemap, lang=lang, data_date=data_date)
-    html: str = m.get_root().render()
-    return html
+    source = Path(cov.network.source)
+    streets = load_basemap(source) if cov.network.source and source.is_file() else None
+    return planner_page(cov, areas=areas, sites=sites, streets=streets, basemap=basemap,
+                        lang=lang, data_date=data_date, **extra)
 
 
 def courier_page_html(net: Network, cov: Coverage, *, lang: str = "zh",
                       basemap: Literal["osm", "amap", "blank"] = "osm", api: str | None = None,
                       timezone: str | None = None) -> str:
-    """The courier page: with ``api`` it asks that service's /nearest and carries no
-    network; without, it carries the network and answers offline."""
+    """The courier page: with ``api`` it asks that service's /nearest; without, it
+    carries a lookup grid of the answers and works offline. Both list the stations
+    within the coverage's limit, or say none is and list the nearest up to twice it."""
     from circle15.maps.courier import courier_page
 
     return courier_page(net, cov.stations, lang=lang, speed_kmh=cov.settings.speed_kmh,
+                        limit_min=cov.settings.minutes,
                         basemap="blank" if basemap == "blank" else "osm", api=api,
                         timezone=timezone)

@@ -1,36 +1,48 @@
-"""The planner map in a real headless browser: layers drawn, legend, languages, Amap shift."""
+"""The planner map in a real headless browser, on the Longgang extract: layers, legend,
+languages, search, the picked station's isochrone, the Amap shift, the OSM basemap."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 
+from circle15.geo.basemap import load_basemap
 from circle15.geo.candidates import candidates_from_nodes
 from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.gaps import find_gaps
 from circle15.geo.siting import build_problem, solve
-from circle15.maps.planner import planner_map, save_map
+from circle15.maps.planner import Overlay, planner_page, save_page
 from tests.browser import browser_page
+from tests.conftest import shared
 from tests.helpers import make_population, make_stations, points_near_streets
 
-COUNT_JS = """() => {
-  const n = s => document.querySelectorAll(s).length;
+STATE_JS = """() => {
+  const on = k => !!c15.layers[k] && c15.map.hasLayer(c15.layers[k]);
+  const text = s => (document.querySelector(s) || {}).innerText || '';
   return {
-    stations: n('path.c15-station'), union: n('path.c15-iso-union'),
-    per_station: n('path.c15-iso-station'), surface: n('path.c15-surface'),
-    density: n('path.c15-density'), gaps: n('path.c15-gap'), sites: n('.c15-site'),
-    areas: n('path.c15-area'), overlays: n('.leaflet-control-layers-overlays label'),
-    legend: document.querySelector('.c15-legend').innerText,
-    title: document.querySelector('.c15-title').innerText,
-    scale: n('.leaflet-control-scale'), fullscreen: n('.c15-fullscreen'),
-    leaflet: typeof L !== 'undefined' && !!document.querySelector('.leaflet-container'),
+    layers: Object.keys(c15.layers), on: Object.keys(c15.layers).filter(on),
+    overlays: text('.leaflet-control-layers-overlays'), legend: text('.c15-legend'),
+    title: text('.c15-title'), sites: document.querySelectorAll('.c15-site').length,
+    scale: document.querySelectorAll('.leaflet-control-scale').length,
+    fullscreen: document.querySelectorAll('.c15-fullscreen').length,
+    gap_items: document.querySelectorAll('.c15-gap-item').length,
+    gap_list_shown: !document.getElementById('c15-gaps').hidden,
+    markers: c15.markers.length, places: Array.from(document.querySelectorAll('.c15-place'))
+      .map(e => e.innerText),
   };
 }"""
 
 
+# the newest popup: a closed one fades out for a while before it goes
+LAST_POPUP = ("() => Array.from(document.querySelectorAll('.leaflet-popup-content'))"
+              ".pop().innerText")
+
+
 @pytest.fixture(scope="module")
-def scenario(longgang):
+def scenario(longgang, tmp_path_factory):
     rng = np.random.default_rng(41)
     stations = make_stations(longgang, points_near_streets(longgang, 8, rng))
     people = make_population(longgang, points_near_streets(longgang, 1500, rng, spread_m=40),
@@ -38,63 +50,96 @@ def scenario(longgang):
     cov = compute_coverage(longgang, stations, people, settings=CoverageSettings.of(10))
     problem = build_problem(cov, candidates_from_nodes(longgang, spacing_m=300))
     sites = solve(problem, k=3)
-    return cov, find_gaps(cov), sites
+    streets = load_basemap(shared("osm/shenzhen-longgang.osm"),
+                           cache_dir=tmp_path_factory.mktemp("basemap"))
+    return cov, find_gaps(cov, hex_m=150, merge=True), sites, streets
 
 
-def _show_all(page) -> None:
-    # switch every overlay on, as a planner would, then let Leaflet draw
+def _all_on(page) -> None:
     page.evaluate("""() => document.querySelectorAll(
         '.leaflet-control-layers-overlays input').forEach(i => { if (!i.checked) i.click(); })""")
     page.wait_for_timeout(300)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_planner_map_renders_every_layer(tmp_path, scenario, lang):
-    cov, gaps, sites = scenario
-    m = planner_map(cov, gaps=gaps, sites=sites, basemap="blank", lang=lang,
-                    data_date="2026-11-24")
-    path = save_map(m, tmp_path / f"planner-{lang}.html")
+def test_planner_page_draws_every_layer(tmp_path, scenario, lang):
+    cov, gaps, sites, streets = scenario
+    html = planner_page(cov, gaps=gaps, sites=sites, streets=streets, basemap="blank",
+                        lang=lang, data_date="2026-11-24")
+    path = save_page(html, tmp_path / f"planner-{lang}.html")
+    errors: list[str] = []
     with browser_page(tmp_path) as (page, requests):
+        page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-container")
-        first = page.evaluate(COUNT_JS)
+        first = page.evaluate(STATE_JS)
         page.screenshot(path=str(tmp_path / f"planner-{lang}-default.png"))
-        _show_all(page)
-        counts = page.evaluate(COUNT_JS)
+        _all_on(page)
+        page.evaluate("() => c15.map.setZoom(15)")
+        page.wait_for_timeout(300)
+        after = page.evaluate(STATE_JS)
         page.screenshot(path=str(tmp_path / f"planner-{lang}.png"))
-    assert requests.blocked == []  # nothing tried to leave the machine
-    assert first["leaflet"] and first["scale"] == 1 and first["fullscreen"] == 1
-    assert first["stations"] == len(cov.stations)
-    assert first["per_station"] == 0  # per-station isochrones start hidden
-    assert counts["per_station"] == len(cov.stations)
-    assert counts["union"] == len(cov.settings.bands_min)
-    assert counts["sites"] == sites.k == 3
-    assert counts["gaps"] == len(gaps)
-    assert counts["surface"] > 10 and counts["density"] > 10
+    assert errors == [] and requests.blocked == []  # nothing tried to leave the machine
+    assert first["scale"] == 1 and first["fullscreen"] == 1
+    assert first["markers"] == len(cov.stations)
+    # no areas: the service-limit band, the stations, the sites and the OSM streets start on
+    assert set(first["on"]) == {"bands", "stations", "sites", "streets"}
+    assert not first["gap_list_shown"] and first["gap_items"] == min(20, len(gaps))
+    assert after["gap_list_shown"] and set(after["on"]) == set(after["layers"])
+    assert first["sites"] == sites.k == 3
+    assert "荷坳村" in after["places"]  # a place name of the OSM file
     if lang == "zh":
-        assert "图例" in counts["legend"] and "驿站" in counts["legend"]
-        assert "交叉覆盖" in counts["legend"] and "步行 10 分钟" in counts["title"]
+        assert "图例" in first["legend"] and "驿站" in first["legend"]
+        # the legend follows the layers: the 0 / 1 / 2+ surface's classes once it is on
+        assert "交叉覆盖" not in first["legend"] and "交叉覆盖" in after["legend"]
+        assert "步行 10 分钟" in first["title"]
+        assert "主干道" in first["legend"]  # the basemap's street classes
     else:
-        assert "Legend" in counts["legend"] and "Stations" in counts["legend"]
-        assert "cross coverage" in counts["legend"] and "10 min walk" in counts["title"]
-    assert "2026-11-24" in counts["title"]
+        assert "Legend" in first["legend"] and "Stations" in first["legend"]
+        assert "cross coverage" in after["legend"] and "10 min walk" in first["title"]
+    assert "2026-11-24" in first["title"]
+
+
+def test_search_and_pick_draw_one_isochrone(tmp_path, scenario):
+    cov, gaps, _, _ = scenario
+    frame = cov.stations.frame
+    extra = {"夜间开放": ["是" if i % 2 else "否" for i in range(len(frame))]}
+    path = save_page(planner_page(cov, gaps=gaps, basemap="blank", station_fields=extra),
+                     tmp_path / "search.html")
+    target = frame["id"].iloc[3]
+    with browser_page(tmp_path) as (page, _):
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        page.fill("#c15-search", str(target))
+        hits = page.evaluate("() => Array.from(document.querySelectorAll('.c15-hit'))"
+                             ".map(e => e.innerText)")
+        page.click(".c15-hit >> nth=0")
+        page.wait_for_selector(".leaflet-popup-content")
+        page.wait_for_timeout(300)
+        popup = page.inner_text(".leaflet-popup-content")
+        picked = page.evaluate("""() => { let n = 0, b = null;
+            c15.map.eachLayer(l => { if (l instanceof L.Polygon && l.options.fillOpacity === 0.12)
+              { n += 1; b = l.getBounds(); } });
+            return [n, b && [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]]; }""")
+        page.fill("#c15-search", "no such station anywhere")
+        none = page.inner_text("#c15-results")
+    assert any(str(target) in h for h in hits)
+    assert str(target) in popup and "夜间开放" in popup  # the extra field is in the popup
+    n, (s, w, north, e) = picked
+    assert n == 1  # one station's isochrone, not all of them
+    lon, lat = frame.loc[frame["id"] == target, ["lon", "lat"]].to_numpy(float)[0]
+    assert s < lat < north and w < lon < e  # around the station picked
+    assert "没有匹配" in none
 
 
 def test_amap_mode_puts_markers_at_gcj02(tmp_path, scenario):
-    cov, _, _ = scenario
-    path = save_map(planner_map(cov, basemap="amap"), tmp_path / "amap.html")
-    js = """() => { const out = [];
-      for (const k of Object.keys(window)) {
-        if (k.startsWith('map_') && window[k] instanceof L.Map) {
-          window[k].eachLayer(l => { if (l instanceof L.CircleMarker &&
-              l.options.className === 'c15-station') { const p = l.getLatLng();
-              out.push([p.lng, p.lat]); } });
-        } }
-      return out; }"""
+    cov, gaps, _, _ = scenario
+    path = save_page(planner_page(cov, gaps=gaps, basemap="amap"), tmp_path / "amap.html")
     with browser_page(tmp_path) as (page, requests):
         page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-container")
-        got = np.array(page.evaluate(js))
+        got = np.array(page.evaluate(
+            "() => c15.markers.map(m => [m.getLatLng().lng, m.getLatLng().lat])"))
     lon, lat = cov.stations.frame["lon"].to_numpy(), cov.stations.frame["lat"].to_numpy()
     want = np.column_stack(wgs84_to_gcj02(lon, lat))
     np.testing.assert_allclose(got, want, atol=2e-6)  # the page rounds to 1e-6°
@@ -103,11 +148,8 @@ def test_amap_mode_puts_markers_at_gcj02(tmp_path, scenario):
     assert requests.blocked and all("autonavi.com" in u for u in requests.blocked)
 
 
-def test_areas_layer_colours_by_share(tmp_path, scenario, longgang):
-    import geopandas as gpd
-    import shapely
-
-    cov, _, _ = scenario
+def test_towns_shaded_by_share_with_numbers_and_overlays(tmp_path, scenario, longgang):
+    cov, gaps, _, _ = scenario
     minx, miny, maxx, maxy = shapely.bounds(longgang.hull)
     mid = (minx + maxx) / 2
     gdf = gpd.GeoDataFrame({"name": ["西区", "东区"]},
@@ -116,14 +158,29 @@ def test_areas_layer_colours_by_share(tmp_path, scenario, longgang):
                            crs=longgang.crs).to_crs(4326)
     gdf.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
     areas = read_areas(tmp_path / "areas.geojson", longgang)
-    path = save_map(planner_map(cov, areas=areas, basemap="blank"), tmp_path / "areas.html")
+    centre = gdf.geometry.union_all().centroid
+    night = Overlay("夜间覆盖", {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"名称": "夜间", "人数": 12},
+         "geometry": {"type": "Point", "coordinates": [centre.x, centre.y]}}]},
+        style={"color": "#542788"})
+    path = save_page(planner_page(cov, areas=areas, gaps=gaps, basemap="blank",
+                                  overlays=[night]), tmp_path / "areas.html")
+    stats = cov.by_area(areas)
     with browser_page(tmp_path) as (page, _):
         page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-container")
-        n = page.evaluate("() => document.querySelectorAll('path.c15-area').length")
-        page.click("path.c15-area >> nth=0", force=True)
-        page.wait_for_timeout(200)
-        popup = page.evaluate(
-            "() => (document.querySelector('.leaflet-popup-content') || {}).innerText || ''")
-    assert n == 2
+        state = page.evaluate(STATE_JS)
+        labels = page.evaluate("() => Array.from(document.querySelectorAll('.c15-town-label'))"
+                               ".map(e => e.innerText)")
+        page.evaluate("() => c15.layers.towns.eachLayer(l => l.getBounds && l.openPopup())")
+        popup = page.inner_text(".leaflet-popup-content")
+        page.evaluate("() => { c15.layers.overlay0.addTo(c15.map);"
+                      " c15.layers.overlay0.eachLayer(l => l.openPopup()); }")
+        overlay_popup = page.evaluate(LAST_POPUP)
+    assert "towns" in state["on"] and "bands" not in state["on"]  # towns are the default
+    assert "overlay0" not in state["on"] and "夜间覆盖" in state["overlays"]
+    for name, share in zip(stats["name"], stats["covered_share"], strict=True):
+        assert any(name in lbl and f"{share * 100:.1f} %" in lbl for lbl in labels)
     assert "覆盖率" in popup and ("西区" in popup or "东区" in popup)
+    assert "< 25%" in state["legend"] and "≥ 90%" in state["legend"]  # graded classes
+    assert "人数" in overlay_popup and "12" in overlay_popup

@@ -12,10 +12,9 @@ import pytest
 import shapely
 
 from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
-from circle15.geo.gaps import find_gaps
 from circle15.geo.stations import Stations
 from circle15.maps.courier import courier_page, save_courier_page
-from circle15.maps.planner import planner_map, save_map
+from circle15.maps.planner import Overlay, planner_page, save_page
 from tests.browser import browser_page
 from tests.helpers import make_population, make_stations, points_near_streets
 
@@ -26,28 +25,23 @@ EVIL_AMENITY = "<img src=x onerror=window.__xss=5>"
 EVIL_HOURS = "<svg onload=window.__xss=6>"
 EVIL_AREA = "<img src=x onerror=window.__xss=4>${window.__xss=7}`"
 XSS = "() => window.__xss"
-# every popup and tooltip of every layer of the planner map, opened one after the other
-# (a GeoJSON layer's are opened through the feature they belong to); their texts
+# every popup and tooltip of every layer of the planner map (stations inside their
+# clusters too), opened one after the other; their texts
 OPEN_EVERYTHING = """() => {
   // the newest element: closed ones fade out for a while before they go
   const out = [], read = s => { const c = Array.from(document.querySelectorAll(s)).pop();
                                 if (c) out.push(c.innerText); };
-  for (const k of Object.keys(window)) {
-    if (!(k.startsWith('map_') && window[k] instanceof L.Map)) continue;
-    const map = window[k], layers = [];
-    map.eachLayer(l => layers.push(l));
-    for (const l of layers) {
-      map.closePopup();
-      layers.forEach(x => x.closeTooltip && x.closeTooltip());
-      const at = l.getLatLng ? l.getLatLng() : l.getBounds ? l.getBounds().getCenter() : null;
-      if (!at) continue;
-      if (l.feature) {  // one feature of a GeoJSON layer: its events reach the layer
-        l.fire('click', {latlng: at}, true); read('.leaflet-popup-content');
-        l.fire('mouseover', {latlng: at}, true); read('.leaflet-tooltip');
-      } else if (l.getPopup && l.getPopup()) {
-        l.openPopup(at); read('.leaflet-popup-content');
-      }
-    }
+  const map = c15.map, layers = [...c15.markers];
+  for (const k of Object.keys(c15.layers)) {
+    const l = c15.layers[k];
+    if (!map.hasLayer(l)) { l.addTo(map); }
+    if (l.eachLayer) { l.eachLayer(x => layers.push(x)); }
+  }
+  for (const l of layers) {
+    map.closePopup();
+    if (l.getPopup && l.getPopup()) { l.openPopup(); read('.leaflet-popup-content'); }
+    if (l.getTooltip && l.getTooltip()) { l.openTooltip(); read('.leaflet-tooltip');
+                                          l.closeTooltip(); }
   }
   return out;
 }"""
@@ -111,24 +105,37 @@ def test_planner_map_shows_names_as_text(tmp_path, longgang, stations):
                      crs=longgang.crs).to_crs(4326).to_file(tmp_path / "areas.geojson",
                                                             driver="GeoJSON")
     areas = read_areas(tmp_path / "areas.geojson", longgang)
-    gaps = find_gaps(cov)
-    m = planner_map(cov, areas=areas, gaps=gaps, basemap="blank", lang="en")
-    path = save_map(m, tmp_path / "planner-xss.html")
+    lon, lat = stations.frame.loc[0, ["lon", "lat"]].to_numpy(dtype=float)
+    evil_layer = Overlay(EVIL_AREA, {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {EVIL_HOURS: EVIL_NAME},
+         "geometry": {"type": "Point", "coordinates": [lon, lat]}}]})
+    html = planner_page(cov, areas=areas, basemap="blank", lang="en", overlays=[evil_layer],
+                        station_fields={EVIL_AMENITY: [EVIL_ID] * len(stations)})
+    path = save_page(html, tmp_path / "planner-xss.html")
     with browser_page(tmp_path) as (page, requests):
         page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-container")
         at_load = page.evaluate(XSS)
         overlays = page.evaluate(
             "() => document.querySelector('.leaflet-control-layers-overlays').innerText")
+        labels = page.evaluate("() => document.querySelector('.c15-town-label').innerText")
+        page.fill("#c15-search", EVIL_ID)
+        hits = page.inner_text("#c15-results")
         # every popup and tooltip of every layer, opened one after the other
         texts = page.evaluate(OPEN_EVERYTHING)
         page.wait_for_timeout(300)
         after = page.evaluate(XSS)
+        images = page.evaluate("() => document.querySelectorAll('.leaflet-pane img:not("
+                               ".leaflet-image-layer), .c15-legend img').length")
         page.screenshot(path=str(tmp_path / "planner-xss.png"))
-    assert at_load is None and after is None
+    assert at_load is None and after is None and images == 0
     assert requests.blocked == []
-    assert f"Isochrone of each station: {EVIL_ID}" in overlays  # a layer named by the id
+    assert EVIL_AREA in overlays  # a layer named like markup, shown as text
+    assert EVIL_AREA in labels  # the area's name written on the map
+    assert EVIL_ID in hits  # found by search, listed as text
     assert any(EVIL_NAME in t for t in texts)  # station popup and tooltip
     assert any(EVIL_ID in t for t in texts)
     assert any(EVIL_ADDRESS in t for t in texts)
+    assert any(EVIL_AMENITY in t for t in texts)  # an extra station field's label
     assert any(EVIL_AREA in t for t in texts)  # the area's popup
+    assert any(EVIL_HOURS in t and EVIL_NAME in t for t in texts)  # an overlay's properties

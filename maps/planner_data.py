@@ -1,0 +1,196 @@
+"""The planner page's layers as plain data (JSON for the page's own script).
+
+Each builder returns what :mod:`static/planner.js` draws: polygons encoded by
+:func:`planner_layers.polygon_codes`, rasters as data-URI PNGs, and rows of
+text (never markup: the script inserts every string as text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from numpy.typing import NDArray
+
+from circle15.geo.basemap import QUANTUM_DEG, Basemap
+from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.crs import wgs84_to_gcj02
+from circle15.maps.i18n import LABELS, Lang, t
+from circle15.maps.planner_layers import Grid, line_codes, polygon_codes
+
+#: covered share classes of the towns: (lower bound in %, colour), low to high
+SHARE_CLASSES = ((0, "#fff7bc"), (25, "#fec44f"), (50, "#c7e9b4"), (75, "#41b6c4"),
+                 (90, "#225ea8"))
+BAND_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b"]
+COUNT_COLOURS = ["#d73027", "#fee08b", "#1a9850"]
+DENSITY_COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
+ROAD_STYLE = {"motorway": ("#e8928c", 3.5), "trunk": ("#f2a85b", 3.0),
+              "primary": ("#f6c66b", 2.5), "secondary": ("#c9c08a", 1.8),
+              "tertiary": ("#b8b8b8", 1.2)}
+WATER_COLOUR = "#9cc3e6"
+
+Shift = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def display_shift(amap: bool) -> Shift:
+    """WGS84 (lon, lat) rows to what the basemap expects (GCJ-02 for Amap)."""
+    if not amap:
+        return lambda xy: xy
+
+    def shift(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])) if len(xy) else xy
+
+    return shift
+
+
+def to_display(geoms: NDArray[np.object_], crs: Any, shift: Shift) -> NDArray[np.object_]:
+    """Geometries in ``crs`` (metres) to display degrees."""
+    out = gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=crs).to_crs(4326).to_numpy()
+    return np.asarray(shapely.transform(out, shift), dtype=object)
+
+
+def codes(geoms: NDArray[np.object_], crs: Any, shift: Shift, simplify_m: float
+          ) -> list[list[list[str]]]:
+    """Polygons in ``crs`` (metres), each ring simplified there, then projected to
+    display degrees and encoded (only the kept points are projected)."""
+    to_ll = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+
+    def project(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
+        return shift(np.column_stack([lon, lat]))
+
+    return polygon_codes(np.asarray(geoms, dtype=object), simplify_m, project)
+
+
+def lonlat(gdf: gpd.GeoDataFrame, shift: Shift) -> NDArray[np.float64]:
+    xy = shapely.get_coordinates(gdf.to_crs(4326).geometry.to_numpy())
+    return np.round(shift(xy), 6)
+
+
+def share_class(pct: NDArray[np.float64]) -> NDArray[np.int64]:
+    lows = np.array([lo for lo, _ in SHARE_CLASSES[1:]], dtype=float)
+    return np.searchsorted(lows, pct, side="right").astype(np.int64)
+
+
+def share_legend(lang: Lang) -> list[tuple[str, str]]:
+    out = []
+    for i, (lo, colour) in enumerate(SHARE_CLASSES):
+        hi = SHARE_CLASSES[i + 1][0] if i + 1 < len(SHARE_CLASSES) else None
+        label = (t("share_top", lang, a=lo) if hi is None else
+                 t("share_low", lang, b=hi) if lo == 0 else t("share_range", lang, a=lo, b=hi))
+        out.append((colour, label))
+    return out
+
+
+def towns(cov: Coverage, areas: Areas, shift: Shift) -> dict[str, Any]:
+    stats = cov.by_area(areas)
+    share = np.round(stats["covered_share"].fillna(0).to_numpy(float) * 100, 1)
+    cross = np.round(stats["cross_share"].fillna(0).to_numpy(float) * 100, 1)
+    geoms = stats.geometry.to_numpy()
+    spots = shapely.get_coordinates(to_display(shapely.point_on_surface(geoms), stats.crs, shift))
+    rows = [[str(n), round(float(p)), round(float(c)), round(float(x)), float(s), float(xs)]
+            for n, p, c, x, s, xs in zip(stats["name"], stats["population"], stats["covered"],
+                                         stats["cross_covered"], share, cross, strict=True)]
+    return {"rows": rows, "cls": share_class(share).tolist(),
+            "polys": codes(geoms, stats.crs, shift, 10.0),
+            "at": np.round(spots[:, ::-1], 5).tolist(), "colours": [c for _, c in SHARE_CLASSES]}
+
+
+def bands(iso: gpd.GeoDataFrame, shift: Shift, limit_min: float, lang: Lang,
+          show: bool) -> list[dict[str, Any]]:
+    union = iso[iso["station"].isna()].sort_values("minutes", ascending=False)
+    encoded = codes(union.geometry.to_numpy(), iso.crs, shift, 15.0)
+    out = []
+    n = len(union)
+    for i, (minutes, shape) in enumerate(zip(union["minutes"], encoded, strict=True)):
+        out.append({"name": t("iso_union", lang, m=f"{minutes:g}"), "polys": shape,
+                    "colour": BAND_COLOURS[min(len(BAND_COLOURS) - 1, n - 1 - i)],
+                    "show": bool(show and minutes == limit_min)})
+    return out
+
+
+def station_isochrones(iso: gpd.GeoDataFrame, ids: list[str], shift: Shift
+                       ) -> list[list[list[str]]]:
+    """Each station's own isochrone (service limit), encoded, in station order."""
+    per = iso[iso["station"].notna()]
+    per = per[per["minutes"] == per["minutes"].max()] if len(per) else per
+    encoded = codes(per.geometry.to_numpy(), iso.crs, shift, 15.0)
+    by_id = dict(zip(per["station"].astype(str), encoded, strict=True))
+    return [by_id.get(str(i), []) for i in ids]
+
+
+def surface(cov: Coverage, shift: Shift, lang: Lang, cell_m: float = 100.0) -> dict[str, Any]:
+    """Stations within reach (0 / 1 / 2+) of the streets, per cell: the cell's most
+    common class among its street nodes."""
+    net = cov.network
+    ll = shift(net.unproject(net.node_xy))
+    grid = Grid(ll, cell_m)
+    counts = np.minimum(cov.node_count[-1], 2)
+    per = np.stack([grid.total((counts == k).astype(float)) for k in range(3)])
+    cls = np.where(per.sum(axis=0) > 0, per.argmax(axis=0), -1)
+    return {"url": grid.image(cls, COUNT_COLOURS, 165), "bounds": grid.bounds(),
+            "legend": [(COUNT_COLOURS[k], t(f"count{k}", lang)) for k in range(3)]}
+
+
+def density(cov: Coverage, shift: Shift, lang: Lang, cell_m: float = 250.0) -> dict[str, Any]:
+    pts = cov.population.frame.geometry.to_crs(4326)
+    ll = shift(shapely.get_coordinates(pts.to_numpy()))
+    grid = Grid(ll, cell_m)
+    per_km2 = grid.total(cov.population.count) / grid.cell_km2
+    filled = grid.count() > 0
+    vals = per_km2[filled]
+    edges = (np.unique(np.round(np.quantile(vals, [0.2, 0.4, 0.6, 0.8]), -1)) if vals.size
+             else np.zeros(0))
+    cls = np.where(filled, np.searchsorted(edges, per_km2, side="right"), -1)
+    bounds = [0.0, *edges.tolist()]
+    legend = []
+    for i in range(len(bounds)):
+        a = f"{bounds[i]:,.0f}"
+        legend.append((DENSITY_COLOURS[i], t("density_top", lang, a=a) if i == len(bounds) - 1
+                       else t("density_cls", lang, a=a, b=f"{bounds[i + 1]:,.0f}")))
+    return {"url": grid.image(cls, DENSITY_COLOURS, 180), "bounds": grid.bounds(),
+            "legend": legend}
+
+
+def gap_areas(gaps: gpd.GeoDataFrame, shift: Shift, top: int) -> dict[str, Any]:
+    """The ``top`` largest merged gap areas, ranked by the people in them."""
+    g = gaps.head(top)
+    geoms = g.geometry.to_numpy()
+    at = (shapely.get_coordinates(to_display(shapely.point_on_surface(geoms), gaps.crs, shift))
+          if len(g) else np.zeros((0, 2)))
+    rows = [[int(r), round(float(p)), "" if s is None or pd.isna(s) else str(s),
+             None if pd.isna(w) else float(w), round(float(y), 5), round(float(x), 5)]
+            for r, p, s, w, (x, y) in zip(g["rank"], g["population"], g["nearest_station"],
+                                          g["nearest_walk_min"], at, strict=True)]
+    return {"rows": rows, "polys": codes(geoms, gaps.crs, shift, 20.0), "total": len(gaps),
+            "people": round(float(gaps["population"].sum()))}
+
+
+def amenity_words(cell: object, lang: Lang) -> str:
+    """Amenity keys in words (a key the labels do not know is shown as it is)."""
+    keys = [k.strip() for k in str(cell or "").split(";") if k.strip()]
+    words = [t(k, lang) if k in LABELS else k for k in keys]
+    return ("、" if lang == "zh" else ", ").join(words)
+
+
+def streets(base: Basemap, shift: Shift) -> dict[str, Any]:
+    def shifted(lines: list[NDArray[np.int64]]) -> list[NDArray[np.int64]]:
+        if not lines:
+            return []
+        flat = shift(np.concatenate(lines) * QUANTUM_DEG)
+        q = np.round(flat / QUANTUM_DEG).astype(np.int64)
+        return np.split(q, np.cumsum([len(a) for a in lines])[:-1])
+
+    water = [shifted(poly) for poly in base.water_areas]
+    places = [[n, k, *np.round(shift(np.array([[x, y]]))[0, ::-1], 5).tolist()]
+              for n, k, x, y in base.places]
+    return {"roads": [[cls, ROAD_STYLE[cls][0], ROAD_STYLE[cls][1], line_codes(shifted(lines))]
+                      for cls, lines in reversed(list(base.roads.items()))],
+            "rivers": line_codes(shifted(base.rivers)),
+            "water": [line_codes(p) for p in water], "water_colour": WATER_COLOUR,
+            "places": places}
