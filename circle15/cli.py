@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from circle15.cli_batch import cmd_batch
-from circle15.cli_hours import add_by_hour_option, by_hour_tables, stations_at
+from circle15.cli_hours import (
+    add_by_hour_option,
+    by_hour_tables,
+    stations_at,
+    with_hour_notes,
+)
 from circle15.cli_options import (
     add_area_options,
     add_candidate_options,
@@ -79,7 +84,7 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
          f"{settings.limit_m:,.0f} m)")
     cov = with_notes(cover(area, all_stations, include_planned=args.include_planned,
                            progress=_progress(args)), demand)
-    return area, cov, step
+    return area, with_hour_notes(args, cov), step
 
 
 def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:

@@ -53,11 +53,23 @@ def stations_at(args: argparse.Namespace, stations: Stations, step: Step) -> Sta
     opened = stations_open_at(stations, when, unknown=args.unknown_hours)
     print(f"Stations open at {opened.note()}.")
     step(f"--at {args.at}: {opened.n_open} of {len(stations)} stations open")
+    args.at_notes = {"at": when.isoformat(),
+                     "stations_open_at": f"{opened.n_open} of {len(stations)}",
+                     "unknown_hours": f"{opened.n_unknown} unknown then, counted as "
+                                      f"{args.unknown_hours}"}
     if opened.n_open == 0:
         raise InputError(stations.source or "stations",
                          f"no station is open at {when:%a %Y-%m-%d %H:%M} (unknown hours "
                          f"counted as {args.unknown_hours})")
     return stations.select(opened.open)
+
+
+def with_hour_notes(args: argparse.Namespace, cov: Coverage) -> Coverage:
+    """``cov`` with the moment of ``--at`` in its notes (the summary files carry them)."""
+    import dataclasses
+
+    notes = getattr(args, "at_notes", None)
+    return dataclasses.replace(cov, notes={**cov.notes, **notes}) if notes else cov
 
 
 def by_hour_tables(args: argparse.Namespace, area: Area, cov: Coverage,

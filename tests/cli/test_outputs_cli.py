@@ -94,6 +94,8 @@ def test_at_night_counts_open_stations_and_says_how_unknown_hours_count(
         summary = pd.read_csv(tmp_path / how / "summary.csv")
         covered[how] = summary["covered"].iloc[-1]
         assert summary["stations"].iloc[-1] == n_open
+        assert summary["at"].iloc[-1].endswith("02:00:00+08:00")  # the files say when
+        assert summary["unknown_hours"].iloc[-1].endswith(f"counted as {how}")
     assert covered["closed"] <= covered["open"]
     assert _run(inputs, tmp_path / "day", "--at", "Tu 12:00") == 0
     day = pd.read_csv(tmp_path / "day" / "summary.csv")["covered"].iloc[-1]
