@@ -165,6 +165,7 @@ def _site(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
 
 def cmd_site(args: argparse.Namespace) -> int:
     from circle15.geo.export import write_frames
+    from circle15.usecases.demand import format_sites_by_layer, sites_by_layer
 
     _need(args)
     area, cov, step = _load(args, Path(args.stations))
@@ -174,8 +175,11 @@ def cmd_site(args: argparse.Namespace) -> int:
     summary = outcome.summary_frame()
     for key, value in cov.notes.items():
         summary[key] = value
-    write_frames(args.out, "sites", {"sites": sites},
-                 tables={"sites-summary": summary, "curve": outcome.curve},
+    tables = {"sites-summary": summary, "curve": outcome.curve}
+    by_layer = sites_by_layer(area, cov, args.loaded_demand, best)
+    if by_layer is not None:
+        tables["sites-demand"] = by_layer
+    write_frames(args.out, "sites", {"sites": sites}, tables=tables,
                  out_crs=args.out_crs, report={"summary": summary, "sites": sites})
     step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
     for r in outcome.results:
@@ -187,6 +191,8 @@ def cmd_site(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"covered {best.covered_before:,.0f} -> {best.covered_after:,.0f}, cross-covered "
           f"{best.cross_before:,.0f} -> {best.cross_after:,.0f} of {best.population:,.0f}")
+    if by_layer is not None:
+        print(format_sites_by_layer(by_layer))
     cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain", "lon", "lat"]
     print(sites[cols].to_string(index=False))
     return 0

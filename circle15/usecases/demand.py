@@ -25,6 +25,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +37,9 @@ from circle15.geo.population_points import Population
 from circle15.geo.snap import Snapped
 from circle15.geo.workers import DEFAULT_WORKERS_RATIO, WorkerSources
 from circle15.usecases.area import Area, Step
+
+if TYPE_CHECKING:
+    from circle15.geo.siting import SitingResult
 
 DEMANDS = ("residents", "workers", "mix")
 
@@ -311,3 +315,43 @@ def station_loads(area: Area, cov: Coverage, demand: Demand, *,
 
     return station_load_records(station_load(cover_layers(area, cov, demand),
                                              max_load=max_load))
+
+
+def sites_by_layer(area: Area, cov: Coverage, demand: Demand,
+                   result: SitingResult) -> pd.DataFrame | None:
+    """What the chosen sites do for every demand layer (None with one layer): per layer,
+    its total and the people covered and cross-covered within the limit before and after
+    the sites are added to the stations of ``cov``."""
+    from circle15.geo.coverage import compute_coverage
+    from circle15.geo.stations import Stations
+
+    if len(demand.layers) < 2:
+        return None
+    chosen = np.asarray(result.chosen, dtype=np.int64)
+    sites = result.candidates.frame.iloc[chosen]
+    frame = pd.concat([cov.stations.frame,
+                       sites[["id", "name", "lon", "lat", "geometry"]].assign(status="planned")],
+                      ignore_index=True)
+    after = Stations(gpd.GeoDataFrame(frame, geometry="geometry", crs=cov.stations.frame.crs),
+                     Snapped.concat([cov.stations.snapped,
+                                     result.candidates.snapped.take(chosen)]),
+                     source="stations and new sites")
+    rows = []
+    for name, before in cover_layers(area, cov, demand).items():
+        new = compute_coverage(area.network, after, before.population, settings=cov.settings)
+        b, a = before.bands()[-1], new.bands()[-1]
+        rows.append({"layer": name, "population": b.population,
+                     "covered_before": b.covered, "covered_after": a.covered,
+                     "before_covered_share": b.covered_share,
+                     "after_covered_share": a.covered_share,
+                     "cross_before": b.cross_covered, "cross_after": a.cross_covered})
+    return pd.DataFrame(rows)
+
+
+def format_sites_by_layer(table: pd.DataFrame) -> str:
+    lines = [f"{'layer':<10}{'people':>12}{'covered':>22}{'cross-covered':>22}"]
+    for _, r in table.iterrows():
+        lines.append(f"{r['layer']:<10}{r['population']:>12,.0f}"
+                     f"{r['covered_before']:>10,.0f} -> {r['covered_after']:>8,.0f}"
+                     f"{r['cross_before']:>10,.0f} -> {r['cross_after']:>8,.0f}")
+    return "\n".join(lines)

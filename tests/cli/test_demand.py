@@ -104,6 +104,15 @@ def test_site_and_gaps_for_workers(inputs, capsys):
                  "300", "--method", "greedy", "--out", str(inputs / "site")]) == 0
     summary = pd.read_csv(inputs / "site" / "sites-summary.csv")
     assert (summary["demand"] == "workers").all()
+    # what the sites do for residents and workers, side by side
+    layers = pd.read_csv(inputs / "site" / "sites-demand.csv").set_index("layer")
+    assert list(layers.index) == ["residents", "workers"]
+    greedy = summary.set_index("method").loc["greedy"]
+    assert layers.loc["workers", "covered_after"] == pytest.approx(greedy["covered_after"],
+                                                                   abs=0.1)
+    assert layers.loc["workers", "covered_before"] == pytest.approx(greedy["covered_before"],
+                                                                    abs=0.1)
+    assert (layers["covered_after"] >= layers["covered_before"]).all()
     printed = capsys.readouterr().out
     assert "of 2,000" in printed and "workers estimated from the OSM places" in printed
     assert main(["gaps", *common, "--out", str(inputs / "gaps")]) == 0
