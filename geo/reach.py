@@ -46,6 +46,11 @@ def directed_ends(net: Network, joins: Joins, role: str) -> JoinEnds:
     plain ends."""
     if not net.directed or len(joins) == 0:
         return joins.ends()
+    # kept with the joins, like their plain ends (one set per network and role)
+    key = f"_ride_ends_{role}_{id(net)}"
+    cached = joins.__dict__.get(key)
+    if cached is not None:
+        return cached
     assert net.edge_oneway is not None
     one = net.edge_oneway[joins.edge]
     to_u, to_v = joins.to_u_m, joins.to_v_m
@@ -59,7 +64,9 @@ def directed_ends(net: Network, joins: Joins, role: str) -> JoinEnds:
     ends = Joins(joins.point, joins.edge, joins.off_m, joins.along_m, to_u, to_v,
                  joins.u, joins.v).ends()
     keep = np.isfinite(ends.extra_m)
-    return JoinEnds(ends.point[keep], ends.node[keep], ends.extra_m[keep], ends.join[keep])
+    out = JoinEnds(ends.point[keep], ends.node[keep], ends.extra_m[keep], ends.join[keep])
+    joins.__dict__[key] = out
+    return out
 
 
 def augmented_graph(net: Network, sources: Snapped,

@@ -15,9 +15,13 @@ from circle15.geo.nearest import NearestAnswer
 from circle15.geo.stations import AMENITY_ALIASES
 
 router = APIRouter(tags=["courier"])
+_AMENITY_WORDS = sorted({w for k, words in AMENITY_ALIASES.items() for w in (k, *words)},
+                        key=len, reverse=True)
 Amenity = Annotated[str | None, Query(description="only stations offering this: "
-                                      + ", ".join(AMENITY_ALIASES),
-                                      pattern="^(" + "|".join(AMENITY_ALIASES) + ")$")]
+                                      + ", ".join(AMENITY_ALIASES)
+                                      + " (or their Chinese words, e.g. 换电)",
+                                      pattern="(?i)^(" + "|".join(_AMENITY_WORDS)
+                                      + ")$")]
 
 
 # the answer's schema is geo's own result type (a dataclass): one definition for
@@ -32,6 +36,7 @@ async def nearest(
     k: Annotated[int, Query(ge=1, le=20)] = 3,
     amenity: Amenity = None,
     open_now: bool = False,
+    open_24h: Annotated[bool, Query(description="only stations open 24/7")] = False,
     crs: Annotated[CRS, Query(description="coordinate system of lon/lat and of the answer")]
     = "wgs84",
 ) -> Response:
@@ -40,6 +45,7 @@ async def nearest(
     index = state.nearest()
     # an aware time: the stations' hours convert it to the area's own zone
     when = datetime.now(ZoneInfo(state.settings.timezone))
-    answer = index.answer(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when)
+    answer = index.answer(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when,
+                          open_24h=open_24h)
     return Response(json.dumps(answer.as_dict(), ensure_ascii=False, separators=(",", ":")),
                     media_type="application/json")
