@@ -58,7 +58,9 @@ def hourly_chart(hourly: HourlyCoverage, out_stem: Path, *, title: str = "") -> 
     # a bare Figure draws with Agg (files only): no pyplot state, no GUI backend
     with mpl.rc_context(rc):
         rows = 2 if towns else 1
-        heights = [3.0, max(2.0, 0.28 * len(towns) + 0.8)] if towns else [3.0]
+        legend_rows = (2 * len(hourly.layers) + 1 + 2) // 3
+        top = 3.2 + 0.2 * legend_rows
+        heights = [top, max(2.0, 0.28 * len(towns) + 0.8)] if towns else [top]
         fig = Figure(figsize=(10, sum(heights) + 1.2))
         axes = fig.subplots(rows, 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
         _lines(axes[0, 0], table[table["area"] == ALL_AREAS].sort_values("hour"), hourly)
@@ -102,7 +104,9 @@ def _lines(ax: Axes, total: pd.DataFrame, hourly: HourlyCoverage) -> None:
     ax.patch.set_visible(False)
     handles, labels = ax.get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()
-    ax.legend(handles + h2, labels + l2, fontsize=7, loc="lower left", ncol=2)
+    # below the axes, so that no line hides behind it
+    ax.legend(handles + h2, labels + l2, fontsize=7, loc="upper center",
+              bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
 
 
 def _heatmap(fig: Figure, ax: Axes, table: pd.DataFrame, towns: list[str],
