@@ -30,7 +30,8 @@ class StationBody(BaseModel):
     address: str = Field("", max_length=500)
     amenities: list[str] = Field(default_factory=list, max_length=20,
                                  description="water, charger, first_aid, microwave, toilet, "
-                                             "seats, wifi, umbrella (or their Chinese words)")
+                                             "seats, wifi, umbrella, battery_swap (or their "
+                                             "Chinese words, e.g. 换电)")
     opening_hours: str = Field("", max_length=200, description="OSM opening_hours syntax")
     status: Literal["existing", "planned", "closed"] = "existing"
 

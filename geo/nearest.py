@@ -9,6 +9,12 @@ ends (and any on those edges), filters and sorts them, and walks the tree back
 for the route: no graph search per query. The route is drawn as it is walked
 (courier -> street -> along it -> path -> station's street -> station), so its
 length is the distance reported.
+
+When no station (that passes the filters) is within the limit, the answer says
+so (``within_limit`` false) and still lists the nearest ones up to
+:data:`BEYOND_FACTOR` times the limit, found by one bounded search from the
+courier's position; the offline courier page follows the same rule. Every
+station carries navigation links (:mod:`circle15.geo.navigation`).
 """
 
 from __future__ import annotations
@@ -27,10 +33,17 @@ from shapely.ops import substring
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day
+from circle15.geo.nearest_grid import walks_from
 from circle15.geo.network import Network
 from circle15.geo.segment_index import segment_index
 from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_points
 from circle15.geo.station_hours import Hours, area_timezone
+from circle15.geo.stations import parse_amenities
+
+#: when nothing is within the limit, the nearest stations up to this many times
+#: the limit are listed instead (the API and the offline courier page alike)
+BEYOND_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,10 @@ class NearestStation:
     lon: float
     lat: float
     route: LineString
+    #: navigation links (Amap, Baidu; GCJ-02) and plain coordinates to copy
+    nav: NavLinks | None = None
+    #: open at every hour of the week (24/7)
+    open_24h: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """As JSON wants it: metres to 0.1, minutes to 0.01."""
@@ -68,9 +85,10 @@ class NearestStation:
             "id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1),
             "walk_min": round(self.walk_min, 2), "amenities": self.amenities,
             "opening_hours": self.opening_hours, "open_now": self.open_now,
-            "lon": self.lon, "lat": self.lat,
+            "open_24h": self.open_24h, "lon": self.lon, "lat": self.lat,
             "route": {"type": self.route.type,
                       "coordinates": [list(p) for p in self.route.coordinates]},
+            "nav": None if self.nav is None else self.nav.as_dict(),
         }
 
 
@@ -82,10 +100,15 @@ class NearestAnswer:
     walking_speed_kmh: float
     limit_min: float
     stations: list[NearestStation]
+    #: False when no station (passing the filters) is within the limit: then
+    #: ``stations`` are the nearest up to ``reach_min`` (BEYOND_FACTOR x the limit)
+    within_limit: bool = True
+    reach_min: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"crs": self.crs, "walking_speed_kmh": self.walking_speed_kmh,
-                "limit_min": self.limit_min, "stations": [s.as_dict() for s in self.stations]}
+                "limit_min": self.limit_min, "within_limit": self.within_limit,
+                "reach_min": self.reach_min, "stations": [s.as_dict() for s in self.stations]}
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,11 +130,15 @@ class NearestIndex:
     hours: list[Hours]
     max_snap_m: float = 500.0
     rule: SnapRule = DEFAULT_RULE
+    #: per station: open 24/7
+    open_24h: list[bool] | None = None
+    #: how couriers travel, for the navigation links
+    travel: Travel = "walk"
 
     @classmethod
     def build(cls, cov: Coverage, *, max_snap_m: float = 500.0,
               timezone: ZoneInfo | str | None = None,
-              rule: SnapRule = DEFAULT_RULE) -> NearestIndex:
+              rule: SnapRule = DEFAULT_RULE, travel: Travel = "walk") -> NearestIndex:
         """The index for a coverage result.
 
         ``timezone`` is the area's, for opening hours; by default the one at
@@ -150,7 +177,19 @@ class NearestIndex:
         return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge, join_at,
                    col("id"), col("name"), [[a for a in x.split(";") if a]
                                             for x in col("amenities")],
-                   hours, max_snap_m, rule)
+                   hours, max_snap_m, rule, [open_all_day(h) for h in hours], travel)
+
+    @cached_property
+    def reach_m(self) -> float:
+        """How far the answer looks when nothing is within the limit."""
+        return BEYOND_FACTOR * self.limit_m
+
+    @cached_property
+    def nav(self) -> list[NavLinks]:
+        """Each station's navigation links."""
+        ll = self.coverage.stations.frame[["lon", "lat"]].to_numpy(dtype=float)
+        return [nav_links(lon, lat, name, travel=self.travel)
+                for (lon, lat), name in zip(ll.tolist(), self.names, strict=True)]
 
     @cached_property
     def limit_m(self) -> float:
@@ -181,19 +220,35 @@ class NearestIndex:
         amenity: str | None = None,
         open_now: bool = False,
         when: datetime | None = None,
+        open_24h: bool = False,
     ) -> list[NearestStation]:
         """The ``k`` stations nearest by walking time from (lon, lat).
 
         Coordinates may be GCJ-02 or BD-09 (``crs``); the routes come back in
-        the same system. Only stations within the coverage limit are listed.
-        ``when`` (default: now) decides ``open_now``; a naive datetime is
-        wall-clock time in the area's time zone.
+        the same system. Stations within the coverage limit are listed; when
+        none (passing the filters) is, the nearest up to :attr:`reach_m`
+        (:meth:`answer` says which). ``amenity`` is a key or one of its words
+        (``换电`` for ``battery_swap``); ``open_24h`` keeps stations open
+        24/7. ``when`` (default: now) decides ``open_now``; a naive datetime
+        is wall-clock time in the area's time zone.
         """
+        return self._find(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now,
+                          when=when, open_24h=open_24h)[0]
+
+    def _find(self, lon: float, lat: float, *, k: int, crs: str, amenity: str | None,
+              open_now: bool, when: datetime | None, open_24h: bool,
+              ) -> tuple[list[NearestStation], bool]:
+        """The answer's stations, and whether they are within the limit."""
         kind = check_input_crs(crs)
         if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
             raise InputError("position", f"lon={lon}, lat={lat} is not a valid coordinate")
         if not 1 <= k <= 50:
             raise SettingsError(f"k must be between 1 and 50, not {k}")
+        if amenity:
+            known, unknown = parse_amenities(amenity)
+            if unknown or len(known) != 1:
+                raise SettingsError(f"unknown amenity {amenity!r}")
+            amenity = known[0]
         cov = self.coverage
         net = cov.network
         if kind != "wgs84":
@@ -231,21 +286,38 @@ class NearestIndex:
         limit = self.limit_m
         if when is None:
             when = datetime.now(UTC)
+
+        def wanted(s: int, is_open_now: bool | None) -> bool:
+            if amenity and amenity not in self.amenities[s]:
+                return False
+            if open_24h and not (self.open_24h or [])[s]:
+                return False
+            return not (open_now and is_open_now is not True)
+
         out: list[NearestStation] = []
         for s, (metres, q_row, end, st_row) in sorted(best.items(), key=lambda kv: kv[1][0]):
             if metres > limit:
                 break
-            amen = self.amenities[s]
-            if amenity and amenity not in amen:
-                continue
             is_open_now = self.hours[s].is_open(when)
-            if open_now and is_open_now is not True:
+            if not wanted(s, is_open_now):
                 continue
             route = self._route(s, xy[0], q.rows(np.array([q_row])), end, st_row)
-            out.append(self._answer(s, metres, route, amen, is_open_now, kind))
+            out.append(self._answer(s, metres, route, is_open_now, kind))
             if len(out) == k:
                 break
-        return out
+        if out:
+            return out, True
+        for s, metres, q_row, nodes, st_row in walks_from(
+                self.coverage.network, snapped, self.coverage.stations.snapped, self.reach_m):
+            is_open_now = self.hours[s].is_open(when)
+            if metres <= limit or not wanted(s, is_open_now):
+                continue
+            route = self._route(s, xy[0], q.rows(np.array([q_row])), nodes[0] if nodes else -1,
+                                st_row, nodes)
+            out.append(self._answer(s, metres, route, is_open_now, kind))
+            if len(out) == k:
+                break
+        return out, False
 
     def answer(
         self,
@@ -257,15 +329,19 @@ class NearestIndex:
         amenity: str | None = None,
         open_now: bool = False,
         when: datetime | None = None,
+        open_24h: bool = False,
     ) -> NearestAnswer:
-        """:meth:`query` with the walking assumptions it was measured by."""
-        found = self.query(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when)
+        """:meth:`query` with the walking assumptions it was measured by, and whether
+        its stations are within the limit."""
+        found, within = self._find(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now,
+                                   when=when, open_24h=open_24h)
         settings = self.coverage.settings
         return NearestAnswer(crs=crs, walking_speed_kmh=settings.speed_kmh,
-                             limit_min=settings.minutes, stations=found)
+                             limit_min=settings.minutes, stations=found, within_limit=within,
+                             reach_min=BEYOND_FACTOR * settings.minutes)
 
     def _route(self, s: int, start_xy: NDArray[np.float64], q: Joins, end: int,
-               st_row: int) -> NDArray[np.float64]:
+               st_row: int, path: list[int] | None = None) -> NDArray[np.float64]:
         """The way drawn as walked: from the courier to where they join the street, along
         it, the network path, along the station's street, and off it to the station."""
         net = self.coverage.network
@@ -277,9 +353,9 @@ class NearestIndex:
         else:
             parts.append(_along_edge(net, e, along, 0.0 if end == int(net.edge_u[e])
                                      else float(net.edge_length_m[e])))
-            nodes = self._path(s, end)
+            nodes = self._path(s, end) if path is None else path
             parts.append(net.node_xy[nodes])
-            row = self.join_at[s].get(nodes[-1], -1)
+            row = self.join_at[s].get(nodes[-1], -1) if path is None else st_row
             if row >= 0:
                 se = int(st_joins.edge[row])
                 from_along = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(
@@ -289,7 +365,7 @@ class NearestIndex:
         return np.vstack(parts)
 
     def _answer(self, s: int, metres: float, arr: NDArray[np.float64],
-                amen: list[str], is_open_now: bool | None, kind: str) -> NearestStation:
+                is_open_now: bool | None, kind: str) -> NearestStation:
         cov = self.coverage
         net = cov.network
         lon_r, lat_r = net.to_wgs84.transform(arr[:, 0], arr[:, 1])
@@ -302,9 +378,10 @@ class NearestIndex:
         return NearestStation(
             id=self.ids[s], name=self.names[s],
             distance_m=metres, walk_min=metres / cov.settings.metres_per_minute,
-            amenities=amen, opening_hours=self.hours[s].spec, open_now=is_open_now,
-            lon=route[-1][0], lat=route[-1][1],
-            route=LineString("LineString", [(a, b) for a, b in route]),
+            amenities=self.amenities[s], opening_hours=self.hours[s].spec,
+            open_now=is_open_now, lon=route[-1][0], lat=route[-1][1],
+            route=LineString("LineString", [(a, b) for a, b in route]), nav=self.nav[s],
+            open_24h=bool((self.open_24h or [])[s]) if self.open_24h else False,
         )
 
 

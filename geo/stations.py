@@ -34,6 +34,8 @@ AMENITY_ALIASES: dict[str, tuple[str, ...]] = {
     "seats": ("seats", "seat", "rest", "座椅", "休息", "桌椅"),
     "wifi": ("wifi", "wi-fi", "无线网"),
     "umbrella": ("umbrella", "雨伞", "雨具"),
+    "battery_swap": ("battery_swap", "battery_swapping", "battery swap", "换电", "换电柜",
+                     "电池更换", "换电池"),
 }
 _AMENITY_LOOKUP = {alias.lower(): key for key, aliases in AMENITY_ALIASES.items()
                    for alias in aliases}

@@ -1,14 +1,20 @@
-"""The courier page: where is the nearest open station, and how do I walk there?
+"""The courier page: where is the nearest open station, and how do I get there?
 
 A light, mobile-friendly page. "Locate me" (browser geolocation) or a tap on
 the map picks a position; the page then lists the nearest stations by walking
-time, with their amenities and whether they are open now, and draws the
-walking route. Filters: an amenity, and open now.
+time, with their amenities and whether they are open now, and one-tap links
+that start navigation in Amap or Baidu Maps (plus the coordinates to copy,
+for in-app browsers that block those links). Filters: an amenity (battery
+swap among them), open 24 hours, and open now. When no station passing the
+filters is within the limit, the page says so and lists the nearest ones up to
+twice the limit: the rule of ``/nearest`` (:data:`circle15.geo.nearest.BEYOND_FACTOR`).
 
-The page carries the walking network (node coordinates and a compact
-adjacency list) and walks it itself with Dijkstra's algorithm, so it works as
-a single file with no server and no internet. Served by the service, it asks
-``/nearest`` instead and carries no network.
+Offline, the page carries no network but a lookup grid of the answers
+(:mod:`circle15.geo.nearest_grid`: per cell of :data:`CELL_M` metres near a
+street, the stations within twice the limit and the walk to each, from the
+project's own searches), about 1.3 MB at district scale with 500 stations; it
+draws a straight line to the station, and the map apps give the way. Served by
+the service, it asks ``/nearest`` instead and draws the walked route.
 
 Opening hours are evaluated here, in Python, by :mod:`circle15.geo.station_hours`:
 the page gets each station's open intervals for the next :data:`HOURS_DAYS`
@@ -27,6 +33,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from circle15.geo.crs import wgs84_to_gcj02
+from circle15.geo.navigation import AMAP_URL, BAIDU_URL, TRAVEL_MODES, Travel, open_all_day
+from circle15.geo.nearest import BEYOND_FACTOR
+from circle15.geo.nearest_grid import lookup_grid
 from circle15.geo.network import Network
 from circle15.geo.station_hours import Hours, Schedule, time_zone
 from circle15.geo.stations import AMENITY_ALIASES, Stations
@@ -37,17 +47,23 @@ from circle15.maps.render import render
 #: days of opening hours evaluated into an offline page, from when it is made;
 #: after them the page says "hours unknown" (24/7 and "off" hold for ever)
 HOURS_DAYS = 7
+#: the offline lookup grid's cell size (metres): a courier's time may differ from
+#: ``/nearest`` at their own spot by about the walk across a cell (the diagonal)
+CELL_M = 100.0
 
-
-def _network_payload(net: Network) -> dict[str, object]:
-    csr = net.csr
-    return {
-        "lon": np.round(net.node_lonlat[:, 0], 6).tolist(),
-        "lat": np.round(net.node_lonlat[:, 1], 6).tolist(),
-        "indptr": csr.indptr.tolist(),
-        "indices": csr.indices.tolist(),
-        "length": np.round(csr.data, 1).tolist(),
-    }
+#: the courier page's own words (the shared ones are in :mod:`circle15.maps.i18n`)
+COURIER_LABELS: dict[str, dict[str, str]] = {
+    "open_24h": {"zh": "24 小时", "en": "24 hours"},
+    "amap": {"zh": "高德导航", "en": "Amap"},
+    "baidu": {"zh": "百度导航", "en": "Baidu Maps"},
+    "copy": {"zh": "复制坐标", "en": "Copy coordinates"},
+    "copied": {"zh": "已复制", "en": "Copied"},
+    "beyond": {"zh": "{m} 分钟内没有符合条件的驿站，以下是最近的几个：",
+               "en": "No matching station within {m} min; the nearest ones:"},
+    "none_reach": {"zh": "{m} 分钟内没有符合条件的驿站",
+                   "en": "No matching station within {m} min"},
+    "straight": {"zh": "直线示意，实际路线请用导航", "en": "Straight line only: navigate for the way"},
+}
 
 
 def _epoch_ms(when: datetime) -> int:
@@ -88,10 +104,11 @@ class _Window:
 
 
 def _stations_payload(stations: Stations, *, hours: _Window | None) -> list[dict[str, object]]:
-    """The stations' fields the page shows, their joins to the network, and (offline,
-    with ``window``) their evaluated opening hours."""
+    """The stations' fields the page shows, their GCJ-02 positions for the navigation
+    links, and (offline, with ``hours``) their evaluated opening hours."""
     f = stations.frame
-    sn = stations.snapped
+    lonlat = f[["lon", "lat"]].to_numpy(dtype=float).reshape(-1, 2)
+    g_lon, g_lat = wgs84_to_gcj02(lonlat[:, 0], lonlat[:, 1])
     out = []
     for i, rec in enumerate(f.to_dict("records")):
         lon, lat = round(float(rec["lon"]), 6), round(float(rec["lat"]), 6)
@@ -100,15 +117,13 @@ def _stations_payload(stations: Stations, *, hours: _Window | None) -> list[dict
             "id": str(rec["id"]), "name": str(rec.get("name") or rec["id"]),
             "address": str(rec.get("address") or ""), "opening_hours": spec,
             "amenities": [a for a in str(rec.get("amenities", "")).split(";") if a],
-            "lon": lon, "lat": lat,
-            # where the station joins the network: its edge's two ends, metres to each
-            "u": int(sn.u[i]), "v": int(sn.v[i]),
-            "du": round(float(sn.off_m[i] + sn.to_u_m[i]), 1),
-            "dv": round(float(sn.off_m[i] + sn.to_v_m[i]), 1),
+            "lon": lon, "lat": lat, "glon": round(float(g_lon[i]), 6),
+            "glat": round(float(g_lat[i]), 6),
         }
         if hours is not None:
             parsed = Hours.read(spec, timezone=hours.zone, lonlat=(lon, lat))
             item["hours"] = _hours_payload(parsed.schedule(hours.start, hours.end))
+            item["h24"] = open_all_day(parsed, hours.start)
         out.append(item)
     return out
 
@@ -119,35 +134,50 @@ def courier_page(
     *,
     lang: str = "zh",
     speed_kmh: float = 4.0,
-    limit_min: float = 30.0,
+    limit_min: float = 15.0,
     k: int = 3,
     basemap: str = "osm",
     api: str | None = None,
     timezone: str | None = None,
     now: datetime | None = None,
+    travel: Travel = "walk",
+    cell_m: float = CELL_M,
 ) -> str:
     """The courier page as one HTML string.
 
     With ``api`` (the service's base URL, ``""`` for the same origin) the page
-    asks the service's ``/nearest`` and carries no network (small at any size);
-    without it, it carries the network and searches it itself (works offline),
-    with each station's open intervals for :data:`HOURS_DAYS` days from
-    ``now`` (default: when the page is made). ``timezone`` is the area's (an
-    IANA name such as ``"Asia/Shanghai"``); by default the one at the
-    stations' median position. A naive ``now`` is wall-clock time there.
+    asks the service's ``/nearest`` and carries no lookup grid (small at any
+    size); without it, it carries the lookup grid of ``net`` (cells of
+    ``cell_m`` metres) and answers itself (works offline), with each station's
+    open intervals for :data:`HOURS_DAYS` days from ``now`` (default: when
+    the page is made). ``timezone`` is the area's (an IANA name such as
+    ``"Asia/Shanghai"``); by default the one at the stations' median position.
+    A naive ``now`` is wall-clock time there. ``speed_kmh`` and ``net`` are
+    the travel mode's; ``travel`` names it for the navigation apps.
     """
     lang_ = check_lang(lang)
     window = None if api is not None else _Window.of(stations, timezone=timezone, now=now)
+    per_min = speed_kmh * 1000 / 60
+    labels = {key: LABELS[key][lang_] for key in LABELS}
+    labels |= {key: COURIER_LABELS[key][lang_] for key in COURIER_LABELS}
+    labels["beyond"] = labels["beyond"].format(m=f"{limit_min:g}")
+    labels["none_reach"] = labels["none_reach"].format(m=f"{BEYOND_FACTOR * limit_min:g}")
     data: dict[str, Any] = {
-        "network": None if api is not None else _network_payload(net),
+        "grid": None if api is not None else lookup_grid(
+            net, stations, limit_m=limit_min * per_min, reach_m=BEYOND_FACTOR * limit_min
+            * per_min, cell_m=cell_m).encode(),
         "api": api,
         "stations": _stations_payload(stations, hours=window),
-        "speed_m_per_min": speed_kmh * 1000 / 60,
-        "limit_m": limit_min * speed_kmh * 1000 / 60,
+        "speed_m_per_min": per_min,
+        "limit_m": limit_min * per_min,
+        "reach_m": BEYOND_FACTOR * limit_min * per_min,
         "k": k,
         "lang": lang_,
         "basemap": basemap,
-        "labels": {key: LABELS[key][lang_] for key in LABELS},
+        "labels": labels,
+        "nav": {"urls": {"amap": AMAP_URL, "baidu": BAIDU_URL}, "modes": TRAVEL_MODES[travel]},
+        # the farthest a position may be from a street (the index's joining limit)
+        "max_snap_m": 500.0,
     }
     if window is not None:
         data |= {"hours_from": _epoch_ms(window.start), "hours_until": _epoch_ms(window.end),
@@ -161,6 +191,7 @@ def courier_page(
         any_amenity=t("any_amenity", lang_),
         amenities=[(a, t(a, lang_)) for a in AMENITY_ALIASES],
         open_now=t("open_now", lang_),
+        open_24h=COURIER_LABELS["open_24h"][lang_],
         hint=t("tap_hint", lang_),
         data=data,
     )
