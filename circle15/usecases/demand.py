@@ -99,6 +99,8 @@ class Demand:
     primary: str
     notes: dict[str, str] = field(default_factory=dict)
     worker_sources: WorkerSources | None = None
+    #: the layers' coverage by the last stations asked for (see :func:`cover_layers`)
+    _covered: dict[str, Coverage] = field(default_factory=dict, repr=False)
 
     def area_for(self, area: Area, name: str | None = None) -> Area:
         """``area`` with its population swapped for the layer ``name`` (the primary one)."""
@@ -210,6 +212,10 @@ def cover_layers(area: Area, stations_cov: Coverage, demand: Demand) -> dict[str
     layer), in the order residents, workers, mix."""
     from circle15.geo.coverage import compute_coverage
 
+    done = demand._covered
+    if done and all(c.stations is stations_cov.stations and c.settings == stations_cov.settings
+                    for c in done.values()) and done.keys() == demand.layers.keys():
+        return dict(done)  # asked again for the same stations (tables, hours, load)
     out = {}
     for name, pop in demand.layers.items():
         if pop is stations_cov.population:
@@ -217,6 +223,8 @@ def cover_layers(area: Area, stations_cov: Coverage, demand: Demand) -> dict[str
         else:
             out[name] = compute_coverage(area.network, stations_cov.stations, pop,
                                          settings=stations_cov.settings)
+    done.clear()
+    done.update(out)
     return out
 
 
