@@ -19,6 +19,7 @@ from circle15.cli_batch import cmd_batch
 from circle15.cli_hours import (
     add_by_hour_option,
     by_hour_tables,
+    in_out_crs,
     stations_at,
     with_hour_notes,
 )
@@ -146,7 +147,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
           f"{cov.settings.minutes:g} min (hexagons of {args.hex_m:g} m)")
     cols = ["rank", "population", "units", "area_km2", "nearest_station", "nearest_walk_min",
             "max_walk_min", "lon", "lat"]
-    print(gaps[cols].head(args.top).to_string(index=False))
+    print(in_out_crs(args, gaps)[cols].head(args.top).to_string(index=False))
     return 0
 
 
@@ -194,7 +195,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     if by_layer is not None:
         print(format_sites_by_layer(by_layer))
     cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain", "lon", "lat"]
-    print(sites[cols].to_string(index=False))
+    print(in_out_crs(args, sites)[cols].to_string(index=False))
     return 0
 
 

@@ -38,6 +38,13 @@ def add_by_hour_option(g: argparse._ArgumentGroup) -> None:
                         "default Tu, a working day) and its chart by-hour.png / by-hour.svg")
 
 
+def in_out_crs(args: argparse.Namespace, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its lon/lat in ``--out-crs``, as the files hold them (for printing)."""
+    from circle15.geo.out_crs import table_in
+
+    return table_in(table, getattr(args, "out_crs", "wgs84"))
+
+
 def stations_at(args: argparse.Namespace, stations: Stations, step: Step) -> Stations:
     """``stations`` open at ``--at`` (all of them without it); says how many and how
     unknown hours were counted."""
