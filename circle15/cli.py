@@ -204,8 +204,12 @@ def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
                 sites: SitingResult | None = None) -> None:
     from circle15.usecases import courier_page_html, planner_page_html
 
+    from circle15.usecases.demand import station_map_fields
+
+    fields = station_map_fields(area, cov, args.loaded_demand,
+                                max_load=getattr(args, "max_load", None), lang=args.lang)
     html = planner_page_html(cov, areas=area.areas, sites=sites, basemap=args.basemap,
-                             lang=args.lang, data_date=args.data_date)
+                             lang=args.lang, data_date=args.data_date, station_fields=fields)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")
     step(f"wrote the planner map {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")

@@ -363,3 +363,34 @@ def format_sites_by_layer(table: pd.DataFrame) -> str:
                      f"{r['covered_before']:>10,.0f} -> {r['covered_after']:>8,.0f}"
                      f"{r['cross_before']:>10,.0f} -> {r['cross_after']:>8,.0f}")
     return "\n".join(lines)
+
+
+_MAP_WORDS = {
+    "zh": {"residents": "居民", "workers": "户外劳动者", "mix": "加权需求",
+           "nearest": "以本站为最近", "load": "负荷（人）", "overloaded": "超负荷", "yes": "是"},
+    "en": {"residents": "residents", "workers": "workers", "mix": "mix", "nearest": "nearest here",
+           "load": "load (people)", "overloaded": "overloaded", "yes": "yes"},
+}
+
+
+def station_map_fields(area: Area, cov: Coverage, demand: Demand, *,
+                       max_load: float | None = None, lang: str = "zh"
+                       ) -> dict[str, list[object]]:
+    """Per-station popup fields for the planner map (``station_fields``): each layer's
+    people whose nearest station it is (with several layers), the load with its share,
+    and the overload flag when ``max_load`` is set."""
+    from circle15.geo.load import station_load
+
+    words = _MAP_WORDS.get(lang, _MAP_WORDS["en"])
+    table = station_load(cover_layers(area, cov, demand), max_load=max_load)
+    fields: dict[str, list[object]] = {}
+    if len(demand.layers) > 1:
+        for name in demand.layers:
+            fields[f"{words[name]} · {words['nearest']}"] = [
+                f"{v:,.0f}" for v in table[f"{name}_nearest"]]
+    fields[words["load"]] = [f"{v:,.0f} ({s:.1%})" for v, s in
+                             zip(table["load"], table["load_share"], strict=True)]
+    if max_load is not None:
+        fields[words["overloaded"]] = [f"⚠ {words['yes']} (> {max_load:,.0f})" if o else ""
+                                       for o in table["overloaded"]]
+    return fields

@@ -133,3 +133,27 @@ def test_bad_worker_table_exits_2_and_writes_nothing(inputs, capsys):
     code = main(["coverage", *_common(inputs), "--demand", "mix", "--mix", "residents=0",
                  "--out", str(out)])
     assert code == 2 and "--mix weights must not all be 0" in capsys.readouterr().err
+
+
+def test_planner_map_shows_each_stations_load(inputs, capsys):
+    from circle15.geo.load import station_load
+    from circle15.usecases import AreaSpec, cover, load_area
+    from circle15.usecases.area import read_station_file
+    from circle15.usecases.demand import DemandSpec, cover_layers, load_demand
+
+    page = inputs / "map.html"
+    assert main(["map", *_common(inputs), "--demand", "workers", "--workers-total", "3000",
+                 "--max-load", "1500", "--basemap", "blank", "--out", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "户外劳动者 · 以本站为最近" in html and "负荷（人）" in html
+    # the same loads computed through the library: as many stations flagged as carry more
+    area = load_area(AreaSpec(network=str(shared(LONGGANG)),
+                              population=str(inputs / "pop.csv")))
+    demand = load_demand(area, DemandSpec(demand="workers", workers_total=3000.0))
+    area = demand.area_for(area)
+    cov = cover(area, read_station_file(area, inputs / "st.csv"))
+    load = station_load(cover_layers(area, cov, demand), max_load=1500.0)
+    assert 0 < load["overloaded"].sum() < len(load)
+    assert html.count("⚠ 是") == load["overloaded"].sum()
+    for value in load["load"]:
+        assert f'"{value:,.0f} (' in html
