@@ -230,7 +230,9 @@ function render(ans) {
     var pl = L.polyline(line, {color: '#08519c', weight: 5, opacity: .8, className: 'c15-route',
       dashArray: r.straight ? '8 8' : null}).addTo(layer);
     if (r.straight) pl.bindTooltip(el('span', '', L_.straight));
-    if (!map.getBounds().contains(pl.getBounds())) map.fitBounds(pl.getBounds().pad(0.3));
+    if (!map.getBounds().contains(pl.getBounds()) || map.getZoom() < 13) {
+      map.fitBounds(pl.getBounds().pad(0.3), {maxZoom: 16});
+    }
   }
   rows.forEach(function (r, idx) {
     var div = el('div', 'c15-item' + (idx === 0 ? ' sel' : '') +

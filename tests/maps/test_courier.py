@@ -98,13 +98,13 @@ def _compare(page_answers, api_answers):
 
 
 def test_same_answers_as_nearest(index, longgang, page_path, tmp_path):
-    """At 300 places near streets (and with the battery-swap and 24-hour filters), the
+    """At 200 places near streets (and with the battery-swap and 24-hour filters), the
     page names the same first station as /nearest, at the same time within the walk
     across one cell (100 m cells: 141 m, about 2 minutes; half a cell at the median),
     and the same verdict on the limit, at 95 % of the places or more (measured: 96-98 %;
     elsewhere the position and its cell's centre join different streets)."""
     rng = np.random.default_rng(7)
-    points = points_near_streets(longgang, 300, rng, spread_m=25)
+    points = points_near_streets(longgang, 200, rng, spread_m=25)
     filters = [{}, {"amenity": "battery_swap"}, {"open_24h": True}]
     with browser_page(tmp_path) as (page, requests):
         page.goto(page_path.as_uri() + f"?now={quote(WHEN)}")
@@ -237,3 +237,20 @@ def test_hours_agree_between_python_and_the_page(tmp_path, longgang):
     assert want[-2][6] is None  # an "unknown" rule
     # after the evaluated days: 24/7 and "off" still hold, the rest is unknown
     assert after == [True, None, None, None, None, None, None, None, False, True]
+
+
+def test_page_fits_a_phone(cache_dir):
+    """On the district city's 50k-node subset (155 stations, about a sixth of the
+    district's streets) the offline page is a fraction of the network it used to carry
+    and within its budget (0.8 MB; measured 0.61 MB). The whole district with 500
+    stations (1.6 MB against a 2 MB target) is measured in bench/bench_courier.py."""
+    from bench.bench_courier import old_network_bytes
+    from circle15.geo.network_cache import load_network
+    from circle15.geo.stations import read_stations
+    from tests.conftest import shared
+
+    net = load_network(shared("district/subsets/city-50k.osm.pbf"), cache_dir=cache_dir)
+    stations = read_stations(shared("district/subsets/stations-50k.csv"), net)
+    size = len(courier_page(net, stations, limit_min=15, basemap="blank").encode())
+    assert size <= 800_000
+    assert size < old_network_bytes(net) / 3
