@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from circle15 import cli_demand
 from circle15.cli_batch import cmd_batch
 from circle15.cli_hours import (
     add_by_hour_option,
@@ -63,17 +64,11 @@ def _need(args: argparse.Namespace, *, stations: bool = True) -> None:
 
 def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Step]:
     """The area read and checked, and its coverage by the stations file."""
-    from circle15.cli_options import demand_spec
     from circle15.usecases import cover, load_area
     from circle15.usecases.area import read_station_file
-    from circle15.usecases.demand import load_demand, with_notes
 
     step = steps(args.quiet)
-    area = load_area(area_spec(args), step=step)
-    demand = load_demand(area, demand_spec(args), step=step)
-    if len(demand.layers) > 1:
-        print("\n".join(demand.lines()), end="\n\n")
-    args.loaded_demand, area = demand, demand.area_for(area)
+    area = cli_demand.with_demand(args, load_area(area_spec(args), step=step), step)
     all_stations = stations_at(args, read_station_file(area, stations, crs=args.stations_crs),
                                step)
     n_active = len(all_stations.active(include_planned=args.include_planned))
@@ -83,8 +78,8 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
     step(f"computing coverage ({settings.minutes:g} min {settings.mode} at "
          f"{settings.speed_kmh:g} km/h = "
          f"{settings.limit_m:,.0f} m)")
-    cov = with_notes(cover(area, all_stations, include_planned=args.include_planned,
-                           progress=_progress(args)), demand)
+    cov = cli_demand.noted(args, cover(area, all_stations, include_planned=args.include_planned,
+                                       progress=_progress(args)))
     return area, with_hour_notes(args, cov), step
 
 
@@ -117,11 +112,7 @@ def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: 
                      "dropped, too far from any street")
     for note in notes:
         print(f"Note: {note}.")
-    from circle15.usecases.demand import report_demand
-
-    print()
-    print(report_demand(args.out, area, cov, args.loaded_demand,
-                        max_load=getattr(args, "max_load", None), step=step))
+    cli_demand.report(args, area, cov, step)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -166,22 +157,15 @@ def _site(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
 
 def cmd_site(args: argparse.Namespace) -> int:
     from circle15.geo.export import write_frames
-    from circle15.usecases.demand import format_sites_by_layer, sites_by_layer
 
     _need(args)
     area, cov, step = _load(args, Path(args.stations))
     outcome = _site(args, area, cov, step, siting_spec(args))
     best = outcome.best
     sites = best.sites_frame()
-    summary = outcome.summary_frame()
-    for key, value in cov.notes.items():
-        summary[key] = value
-    tables = {"sites-summary": summary, "curve": outcome.curve}
-    by_layer = sites_by_layer(area, cov, args.loaded_demand, best)
-    if by_layer is not None:
-        tables["sites-demand"] = by_layer
+    tables, per_layer = cli_demand.site_tables(args, area, cov, outcome)
     write_frames(args.out, "sites", {"sites": sites}, tables=tables,
-                 out_crs=args.out_crs, report={"summary": summary, "sites": sites})
+                 out_crs=args.out_crs, report={"summary": tables["sites-summary"], "sites": sites})
     step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
     for r in outcome.results:
         gap = "" if r.gap is None else f", gap {r.gap:.2%}"
@@ -192,8 +176,8 @@ def cmd_site(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"covered {best.covered_before:,.0f} -> {best.covered_after:,.0f}, cross-covered "
           f"{best.cross_before:,.0f} -> {best.cross_after:,.0f} of {best.population:,.0f}")
-    if by_layer is not None:
-        print(format_sites_by_layer(by_layer))
+    if per_layer:
+        print(per_layer)
     cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain", "lon", "lat"]
     print(in_out_crs(args, sites)[cols].to_string(index=False))
     return 0
@@ -204,12 +188,9 @@ def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
                 sites: SitingResult | None = None) -> None:
     from circle15.usecases import courier_page_html, planner_page_html
 
-    from circle15.usecases.demand import station_map_fields
-
-    fields = station_map_fields(area, cov, args.loaded_demand,
-                                max_load=getattr(args, "max_load", None), lang=args.lang)
     html = planner_page_html(cov, areas=area.areas, sites=sites, basemap=args.basemap,
-                             lang=args.lang, data_date=args.data_date, station_fields=fields)
+                             lang=args.lang, data_date=args.data_date,
+                             station_fields=cli_demand.map_fields(args, area, cov))
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")
     step(f"wrote the planner map {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
@@ -293,7 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p_cov = sub.add_parser("coverage", help="who is within N minutes' walk of 1, 2+ or 0 stations")
     add_area_options(p_cov)
-    add_demand_options(p_cov)
     add_by_hour_option(p_cov.add_argument_group("coverage by hour"))
     p_cov.set_defaults(func=cmd_coverage)
 
@@ -308,13 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "(downloads once through osmnx).",
     )
     add_area_options(p_demo, out_default=Path("out/demo"))
-    add_demand_options(p_demo)
     add_map_options(p_demo)
     p_demo.set_defaults(func=cmd_demo)
 
     p_gaps = sub.add_parser("gaps", help="where the people are whom no station serves, ranked")
     add_area_options(p_gaps)
-    add_demand_options(p_gaps)
     p_gaps.add_argument("--level", choices=("covered", "cross"), default="covered",
                         help="gaps in coverage (no station) or cross coverage (< 2 stations)")
     p_gaps.add_argument("--hex-m", type=float, default=300.0,
@@ -326,7 +304,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_site = sub.add_parser("site", help="choose sites for new stations")
     add_area_options(p_site)
-    add_demand_options(p_site)
     g = p_site.add_argument_group("siting")
     g.add_argument("--k", type=int, default=10, help="new stations to place (default 10)")
     g.add_argument("--objective", choices=("coverage", "cross", "target"), default="coverage",
@@ -343,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_map = sub.add_parser("map", help="write the planner map (and courier page) as HTML")
     add_area_options(p_map)
-    add_demand_options(p_map)
+    for p in (p_cov, p_demo, p_gaps, p_site, p_map):
+        add_demand_options(p)
     add_map_options(p_map)
     g = p_map.add_argument_group("map")
     g.add_argument("--courier", action="store_true",
