@@ -33,7 +33,7 @@ from shapely.ops import substring
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day
+from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
 from circle15.geo.nearest_grid import walks_from
 from circle15.geo.network import Network
 from circle15.geo.segment_index import segment_index
@@ -138,11 +138,12 @@ class NearestIndex:
     @classmethod
     def build(cls, cov: Coverage, *, max_snap_m: float = 500.0,
               timezone: ZoneInfo | str | None = None,
-              rule: SnapRule = DEFAULT_RULE, travel: Travel = "walk") -> NearestIndex:
+              rule: SnapRule = DEFAULT_RULE, travel: Travel | None = None) -> NearestIndex:
         """The index for a coverage result.
 
         ``timezone`` is the area's, for opening hours; by default the one at
-        the stations' median position.
+        the stations' median position. ``travel`` (default: the coverage's
+        mode, walk or ride) is how the navigation links send couriers.
         """
         nr = cov.node_reach
         n = cov.network.n_nodes
@@ -177,7 +178,8 @@ class NearestIndex:
         return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge, join_at,
                    col("id"), col("name"), [[a for a in x.split(";") if a]
                                             for x in col("amenities")],
-                   hours, max_snap_m, rule, [open_all_day(h) for h in hours], travel)
+                   hours, max_snap_m, rule, [open_all_day(h) for h in hours],
+                   travel or travel_of(cov.settings.mode))
 
     @cached_property
     def reach_m(self) -> float:

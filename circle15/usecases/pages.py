@@ -33,9 +33,11 @@ def courier_page_html(net: Network, cov: Coverage, *, lang: str = "zh",
     """The courier page: with ``api`` it asks that service's /nearest; without, it
     carries a lookup grid of the answers and works offline. Both list the stations
     within the coverage's limit, or say none is and list the nearest up to twice it."""
+    from circle15.geo.navigation import travel_of
     from circle15.maps.courier import courier_page
 
-    return courier_page(net, cov.stations, lang=lang, speed_kmh=cov.settings.speed_kmh,
-                        limit_min=cov.settings.minutes,
+    # the coverage's own network: the travel mode's (its lookup grid follows its rules)
+    return courier_page(cov.network, cov.stations, lang=lang,
+                        speed_kmh=cov.settings.speed_kmh, limit_min=cov.settings.minutes,
                         basemap="blank" if basemap == "blank" else "osm", api=api,
-                        timezone=timezone)
+                        timezone=timezone, travel=travel_of(cov.settings.mode))
