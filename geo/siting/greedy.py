@@ -1,11 +1,13 @@
-"""Greedy siting with single-swap local search (vertex substitution)."""
+"""Greedy siting, and greedy with single-swap local search (vertex substitution)
+on the reduced model."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-from circle15.geo.siting.problem import SitingProblem, column, gains_of, objective_of
+from circle15.geo.siting.problem import SitingProblem, column, gains_of
+from circle15.geo.siting.reduce import Reduced
 
 
 def greedy(problem: SitingProblem, k: int, objective: str, first_weight: float,
@@ -30,56 +32,82 @@ def greedy(problem: SitingProblem, k: int, objective: str, first_weight: float,
     return np.asarray(chosen, dtype=np.int64)
 
 
-def swap_improve(problem: SitingProblem, chosen: NDArray[np.int64], objective: str,
-                  first_weight: float, *, max_rounds: int = 100) -> NDArray[np.int64]:
-    """Local search by single swaps (vertex substitution): replace an open site by
-    a closed one while that raises the objective. Each try is one sparse
-    matrix-vector product for all closed sites at once."""
+# ---------------------------------------------------------------------------
+# greedy and swaps on the reduced model (what the solver and the curve share)
+
+
+def step_value(red: Reduced, counts: NDArray[np.int64], lead: float = 0.0
+               ) -> NDArray[np.float64]:
+    """What one more new site reaching each row adds (``lead`` credits the first
+    of two sites a row needs, as a share of its weight)."""
+    value = np.where(counts == red.need - 1, red.weight, 0.0)
+    if lead > 0:
+        value = value + np.where((red.need == 2) & (counts == 0), lead * red.weight, 0.0)
+    return value
+
+
+def greedy_reduced(red: Reduced, k: int, lead: float = 0.0) -> NDArray[np.int64]:
+    """Columns picked one at a time by marginal gain (ties: the first column)."""
+    counts = np.zeros(red.n_rows, dtype=np.int64)
+    chosen: list[int] = []
+    taken = np.zeros(red.n_cols, dtype=bool)
+    while len(chosen) < min(k, red.n_cols):
+        g = red.cols.T @ step_value(red, counts, lead)
+        g[taken] = -1.0
+        j = int(np.argmax(g))
+        if g[j] <= 0:
+            break
+        chosen.append(j)
+        taken[j] = True
+        counts[red.cols.indices[red.cols.indptr[j]:red.cols.indptr[j + 1]]] += 1
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def swap_reduced(red: Reduced, chosen: NDArray[np.int64], *, max_rounds: int = 200
+                 ) -> NDArray[np.int64]:
+    """Best single swap (open column out, closed column in) while one raises the
+    value. Gains after closing a column are the current gains corrected on its
+    rows only, so a round costs about k small sparse products."""
     chosen = chosen.copy()
     if chosen.size == 0:
         return chosen
-    counts = problem.counts_with(chosen)
-    current = objective_of(problem, counts, objective, first_weight)
+    cols, rows = red.cols, red.rows
+    counts = red.counts(chosen)
     for _ in range(max_rounds):
-        best_delta, best_swap = 1e-9, None
+        value = step_value(red, counts)
+        gains = cols.T @ value
+        best_delta, best = 1e-9, None
         for pos, i in enumerate(chosen.tolist()):
-            without = counts - column(problem, i)
-            base = objective_of(problem, without, objective, first_weight)
-            gains = gains_of(problem, without, objective, first_weight)
-            gains[chosen] = -np.inf
-            j = int(np.argmax(gains))
-            delta = base + gains[j] - current
-            if delta > best_delta:
-                best_delta, best_swap = delta, (pos, j)
-        if best_swap is None:
+            r = cols.indices[cols.indptr[i]:cols.indptr[i + 1]]
+            loss = float(red.weight[r][counts[r] == red.need[r]].sum())
+            after = counts[r] - 1
+            delta_r = np.where(after == red.need[r] - 1, red.weight[r], 0.0) - value[r]
+            g = gains + rows[r].T @ delta_r
+            g[chosen] = -np.inf
+            j = int(np.argmax(g))
+            if g[j] - loss > best_delta:
+                best_delta, best = g[j] - loss, (pos, j)
+        if best is None:
             break
-        pos, j = best_swap
-        counts = counts - column(problem, int(chosen[pos])) + column(problem, j)
+        pos, j = best
+        out = int(chosen[pos])
+        counts[cols.indices[cols.indptr[out]:cols.indptr[out + 1]]] -= 1
+        counts[cols.indices[cols.indptr[j]:cols.indptr[j + 1]]] += 1
         chosen[pos] = j
-        current = objective_of(problem, counts, objective, first_weight)
     return chosen
 
 
-def greedy_best(problem: SitingProblem, k: int, objective: str, first_weight: float
-                 ) -> NDArray[np.int64]:
-    """Greedy, and for cross coverage the best of a few greedy runs.
-
-    Every greedy set is then improved by single swaps. Cross coverage is not
-    submodular: a site that reaches people nobody reaches yet gains nothing
-    alone but sets up the next one. Runs that credit that first step at 0.25
-    or 0.5 of a person find much better sets; each run is scored on the true
-    objective.
-    """
-    if objective != "cross":
-        return swap_improve(problem, greedy(problem, k, objective, first_weight), objective,
-                             first_weight)
+def greedy_swap(red: Reduced, k: int, *, cross: bool = False, first_weight: float = 0.0
+                ) -> NDArray[np.int64]:
+    """Greedy then swaps, on the reduced model; for cross coverage the best of
+    runs that credit the first of two needed sites at 0, 0.25 and 0.5 of a
+    person (less what ``first_weight`` already pays). Columns of ``red``."""
+    leads = sorted({0.0, max(0.0, 0.25 - first_weight), max(0.0, 0.5 - first_weight)}) \
+        if cross else [0.0]
     best, best_val = np.empty(0, dtype=np.int64), -1.0
-    for credit in sorted({first_weight, max(first_weight, 0.25), max(first_weight, 0.5)}):
-        chosen = swap_improve(problem, greedy(problem, k, "cross", credit), "cross",
-                               first_weight)
-        val = objective_of(problem, problem.counts_with(chosen), "cross", first_weight)
+    for lead in leads:
+        chosen = swap_reduced(red, greedy_reduced(red, k, lead))
+        val = red.value(chosen)
         if val > best_val + 1e-9:
             best, best_val = chosen, val
     return best
-
-

@@ -12,8 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from circle15.geo.coverage import CROSS_COVERAGE
-from circle15.geo.siting.greedy import greedy, greedy_best
+from circle15.geo.siting.greedy import greedy
 from circle15.geo.siting.problem import SitingProblem
 
 # ---------------------------------------------------------------------------
@@ -54,6 +53,19 @@ def quiet_highs() -> Any:
     return h
 
 
+@dataclass(frozen=True)
+class MilpOutcome:
+    """What HiGHS returned: x (None if no solution), status, relative gap, dual
+    bound (of the minimisation), nodes explored and, for LPs, the row duals."""
+
+    x: NDArray[np.float64] | None
+    status: str
+    gap: float | None
+    bound: float | None
+    nodes: int = 0
+    row_dual: NDArray[np.float64] | None = None
+
+
 def solve_milp(
     c: NDArray[np.float64],
     integral: NDArray[np.bool_],
@@ -63,19 +75,25 @@ def solve_milp(
     *,
     time_limit_s: float,
     start: NDArray[np.float64] | None = None,
-) -> tuple[NDArray[np.float64] | None, str, float | None, float | None]:
+    options: dict[str, object] | None = None,
+    want_duals: bool = False,
+) -> MilpOutcome:
     """Minimise ``c @ x`` with 0 <= x <= 1 and row bounds, by HiGHS (highspy).
 
-    ``start`` is a feasible solution handed to the solver first (the greedy
-    one), so the answer is never worse than it, even at the time limit.
-    Returns x (None if no solution), status, relative gap and dual bound.
+    One thread and a fixed random seed, so that a run depends on its work
+    limits (``options``, e.g. ``mip_max_nodes``), not on machine load; the time
+    limit is a safety net. ``start`` is a feasible solution handed to the
+    solver first, so the answer is never worse than it.
     """
     import highspy
 
     n = c.size
     h = quiet_highs()
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", 0.0)
+    settings: dict[str, object] = {"time_limit": float(time_limit_s), "mip_rel_gap": 0.0,
+                                   "threads": 1, "random_seed": 0}
+    settings.update(options or {})
+    for key, value in settings.items():
+        h.setOptionValue(key, value)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, A.shape[0]
     lp.col_cost_ = c
@@ -85,8 +103,9 @@ def solve_milp(
     lp.a_matrix_.start_ = A.indptr
     lp.a_matrix_.index_ = A.indices
     lp.a_matrix_.value_ = A.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                       for i in integral.tolist()]
+    if integral.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i
+                           else highspy.HighsVarType.kContinuous for i in integral.tolist()]
     h.passModel(lp)
     if start is not None:
         sol = highspy.HighsSolution()
@@ -99,88 +118,22 @@ def solve_milp(
     status = {
         highspy.HighsModelStatus.kOptimal: "optimal",
         highspy.HighsModelStatus.kTimeLimit: "time limit reached",
+        highspy.HighsModelStatus.kSolutionLimit: "node limit reached",
+        highspy.HighsModelStatus.kIterationLimit: "iteration limit reached",
         highspy.HighsModelStatus.kInfeasible: "infeasible",
     }.get(model_status, h.modelStatusToString(model_status))
+    nodes = max(0, int(info.mip_node_count))
     if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
-        return None, status, None, None
-    x = np.asarray(h.getSolution().col_value)
+        return MilpOutcome(None, status, None, None, nodes)
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value)
+    if not integral.any():
+        duals = (np.asarray(solution.row_dual) if want_duals and solution.dual_valid
+                 and model_status == highspy.HighsModelStatus.kOptimal else None)
+        return MilpOutcome(x, status, None, float(info.objective_function_value), 0, duals)
     gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
     bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
-    return x, status, gap, bound
-
-
-@dataclass(frozen=True)
-class Block:
-    """Units sharing one constraint form: ``coef * y_i - sum_{j in N_i} x_j <= rhs_i``."""
-
-    rows: sp.csr_matrix
-    weight: NDArray[np.float64]
-    rhs: NDArray[np.float64]
-    coef: float
-    integral: bool
-
-
-def block(problem: SitingProblem, units: NDArray[np.int64], *, weight_scale: float = 1.0,
-           coef: float = 1.0, integral: bool = False, rhs_from_base: bool = False) -> Block:
-    A, c0 = problem.matrix, problem.base_count
-    extra = c0[units] if rhs_from_base else np.zeros(units.size, dtype=np.int64)
-    rows, w, extra = merge_rows(A[units], problem.weight[units], extra)
-    return Block(rows, w * weight_scale, extra.astype(float), coef, integral)
-
-
-def exact_k(problem: SitingProblem, k: int, objective: str, first_weight: float,
-             time_limit_s: float) -> tuple[NDArray[np.int64] | None, str, float | None,
-                                           float | None]:
-    """Exact maximal-covering or cross-coverage model for ``k`` sites."""
-    c0 = problem.base_count
-    deg = np.diff(problem.matrix.indptr)
-    if objective == "coverage":
-        blocks = [block(problem, np.flatnonzero((c0 == 0) & (deg > 0)))]
-    else:
-        blocks = [
-            # reached once already: one new site suffices, z <= sum x (continuous z is exact)
-            block(problem, np.flatnonzero((c0 == CROSS_COVERAGE - 1) & (deg >= 1))),
-            # reached by none: two new sites needed, 2 z <= sum x with binary z
-            block(problem, np.flatnonzero((c0 == 0) & (deg >= CROSS_COVERAGE)),
-                   coef=2.0, integral=True),
-        ]
-        if first_weight > 0:
-            blocks.append(block(problem, np.flatnonzero((c0 == 0) & (deg > 0)),
-                                 weight_scale=first_weight))
-    blocks = [b for b in blocks if b.rows.shape[0]]
-    if not blocks:
-        return np.empty(0, dtype=np.int64), "optimal", 0.0, 0.0
-    n_x = problem.n_candidates
-    n_y = sum(b.rows.shape[0] for b in blocks)
-    n = n_x + n_y
-    c = np.concatenate([np.zeros(n_x)] + [-b.weight for b in blocks])
-    integral = np.concatenate([np.ones(n_x, dtype=bool)]
-                              + [np.full(b.rows.shape[0], b.integral) for b in blocks])
-    parts = [sp.csr_matrix(np.concatenate([np.ones(n_x), np.zeros(n_y)])[None, :])]
-    upper = [np.array([float(k)])]
-    offset = n_x
-    # the greedy solution, completed with the y it implies, starts the search
-    x0 = np.zeros(n_x)
-    x0[greedy_best(problem, k, objective, first_weight)] = 1.0
-    y0 = []
-    for b in blocks:
-        m = b.rows.shape[0]
-        y_part = sp.csr_matrix((np.full(m, b.coef), (np.arange(m), offset + np.arange(m))),
-                               shape=(m, n))
-        parts.append(y_part + sp.hstack([-b.rows, sp.csr_matrix((m, n_y))], format="csr"))
-        upper.append(b.rhs)
-        reach = b.rows @ x0
-        y0.append(np.minimum(1.0, np.floor(reach / b.coef) if b.integral else reach / b.coef))
-        offset += m
-    A = sp.vstack(parts, format="csr")
-    row_upper = np.concatenate(upper)
-    x, status, gap, bound = solve_milp(
-        c, integral, A, np.full(row_upper.size, -np.inf), row_upper,
-        time_limit_s=time_limit_s, start=np.concatenate([x0, *y0]))
-    if x is None:
-        return None, status, gap, None
-    chosen = np.flatnonzero(x[:n_x] > 0.5).astype(np.int64)
-    return chosen, status, gap, None if bound is None else -bound
+    return MilpOutcome(x, status, gap, bound, nodes)
 
 
 def exact_target(problem: SitingProblem, need: float, time_limit_s: float
@@ -201,10 +154,9 @@ def exact_target(problem: SitingProblem, need: float, time_limit_s: float
     covered_now = float(w[c0 >= 1].sum())
     x0[greedy(problem, n_x, "coverage", 0.0, stop_when=covered_now + need)] = 1.0
     start = np.concatenate([x0, np.minimum(1.0, sub @ x0)])
-    x, status, gap, bound = solve_milp(c, integral, A, lower, upper,
-                                        time_limit_s=time_limit_s, start=start)
-    if x is None:
-        return None, status, gap, None
-    return np.flatnonzero(x[:n_x] > 0.5).astype(np.int64), status, gap, bound
+    out = solve_milp(c, integral, A, lower, upper, time_limit_s=time_limit_s, start=start)
+    if out.x is None:
+        return None, out.status, out.gap, None
+    return np.flatnonzero(out.x[:n_x] > 0.5).astype(np.int64), out.status, out.gap, out.bound
 
 

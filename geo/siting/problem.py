@@ -33,6 +33,8 @@ class SitingProblem:
     #: units × candidates, True where the candidate reaches the unit
     matrix: sp.csr_matrix
     weight: NDArray[np.float64]
+    #: work done once per problem and reused (reduced models, greedy starts)
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
 
     @property
     def n_candidates(self) -> int:

@@ -12,8 +12,9 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage import CROSS_COVERAGE
 from circle15.geo.errors import SettingsError, SitingError
-from circle15.geo.siting.greedy import greedy, greedy_best
-from circle15.geo.siting.milp import exact_k, exact_target
+from circle15.geo.siting.certify import Limits, certify
+from circle15.geo.siting.greedy import greedy, greedy_swap
+from circle15.geo.siting.milp import exact_target
 from circle15.geo.siting.problem import (
     Method,
     SitingProblem,
@@ -22,6 +23,42 @@ from circle15.geo.siting.problem import (
     objective_of,
     rank_sites,
 )
+from circle15.geo.siting.reduce import Reduced, reduce
+
+# ---------------------------------------------------------------------------
+# work shared by every call on one problem
+
+
+def reduced_of(problem: SitingProblem, objective: str, first_weight: float) -> Reduced:
+    """The reduced model of ``objective`` (built once per problem)."""
+    key = ("reduced", objective, float(first_weight))
+    if key not in problem.memo:
+        problem.memo[key] = reduce(problem, objective, first_weight)
+    red = problem.memo[key]
+    assert isinstance(red, Reduced)
+    return red
+
+
+def start_of(problem: SitingProblem, k: int, objective: str, first_weight: float
+             ) -> NDArray[np.int64]:
+    """Greedy with swaps for ``k`` sites, as columns of the reduced model: run
+    once per problem and k, and shared by the greedy answer, the exact solver's
+    start and the k-curve."""
+    key = ("start", objective, float(first_weight), int(k))
+    if key not in problem.memo:
+        red = reduced_of(problem, objective, first_weight)
+        problem.memo[key] = greedy_swap(red, k, cross=objective == "cross",
+                                        first_weight=first_weight)
+    cols = problem.memo[key]
+    assert isinstance(cols, np.ndarray)
+    return cols
+
+
+def greedy_sites(problem: SitingProblem, k: int, objective: str, first_weight: float
+                 ) -> NDArray[np.int64]:
+    """Greedy with swaps, as candidate indices of the problem."""
+    red = reduced_of(problem, objective, first_weight)
+    return red.columns[start_of(problem, k, objective, first_weight)]
 
 # ---------------------------------------------------------------------------
 # the public entry points
@@ -55,12 +92,15 @@ def solve(
     method: Method = "exact",
     first_weight: float = 0.0,
     time_limit_s: float = 60.0,
+    limits: Limits | None = None,
 ) -> SitingResult:
     """Choose ``k`` new sites maximising newly covered or cross-covered people.
 
-    ``exact`` returns the proven optimum, or at the time limit the best
-    solution found with its gap; if the solver found none in time, the greedy
-    solution is returned and the status says so.
+    ``exact`` works on the reduced model (:mod:`.reduce`), starts from greedy
+    with swaps and returns the best solution found within the work ``limits``
+    (:class:`.certify.Limits`; ``time_limit_s`` is the safety net) with a
+    proven bound on the optimum: ``status`` is ``optimal``, ``gap-limited``
+    (proven within 0.5 %) or ``limit`` (stopped with a larger gap).
     """
     if objective not in ("coverage", "cross"):
         raise SettingsError(f"objective must be 'coverage' or 'cross', not {objective!r}")
@@ -83,16 +123,20 @@ def solve(
                           "add candidates nearer the gaps (see the gaps layer)")
     t0 = time.perf_counter()
     notes: list[str] = []
+    red = reduced_of(problem, objective, first_weight)
+    start = start_of(problem, k, objective, first_weight)
+    gap: float | None
+    bound: float | None
     if method == "greedy":
-        chosen = greedy_best(problem, k, objective, first_weight)
+        chosen = red.columns[start]
         status, gap, bound = "greedy", None, None
     else:
-        found, status, gap, bound = exact_k(problem, k, objective, first_weight, time_limit_s)
-        if found is None:
-            notes.append(f"the solver found no solution ({status}); greedy result returned")
-            chosen, method = greedy_best(problem, k, objective, first_weight), "greedy"
-        else:
-            chosen = found
+        work = limits if limits is not None else Limits(time_limit_s=time_limit_s)
+        answer = certify(red, k, start, work)
+        chosen = red.columns[answer.chosen]
+        status, gap, bound = answer.status, answer.gap, answer.bound
+        notes.append(red.describe())
+        notes.extend(answer.notes)
     if chosen.size < k:
         notes.append(f"only {chosen.size} of the {k} sites add anything; more sites would not "
                      "raise the objective")
@@ -185,7 +229,8 @@ def curve_points(
     points = [point(0, float(w[problem.base_count >= 1].sum()),
                     float(w[problem.base_count >= CROSS_COVERAGE].sum()))]
     if method == "greedy":
-        order = greedy_best(problem, k_max, objective, first_weight)
+        order, _ = rank_sites(problem, greedy_sites(problem, k_max, objective, first_weight),
+                              objective, first_weight)
         counts = problem.base_count.copy()
         for i, j in enumerate(order.tolist(), start=1):
             counts = counts + column(problem, j)

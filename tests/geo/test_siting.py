@@ -166,9 +166,10 @@ def test_timed_out_solve_returns_best_found_with_gap(liechtenstein):
     problem = build_problem(cov, candidates_from_nodes(liechtenstein, spacing_m=150))
     res = solve(problem, k=15, objective="cross", time_limit_s=0.5)
     greedy = solve(problem, k=15, objective="cross", method="greedy")
-    # the exact solver starts from greedy: at the limit it is never worse
-    assert res.status == "time limit reached"
+    # the exact solver starts from greedy: at the limit it is never worse, and
+    # it still proves a bound on the optimum (a Lagrangian one at least)
+    assert res.status in ("optimal", "gap-limited", "limit")
     assert res.objective_value >= greedy.objective_value - 1e-6
     assert res.k >= 1
-    if res.gap is not None:
-        assert res.bound is not None and res.bound >= res.objective_value - 1e-6
+    assert res.bound is not None and res.bound >= res.objective_value - 1e-6
+    assert res.gap == pytest.approx((res.bound - res.objective_value) / res.objective_value)
