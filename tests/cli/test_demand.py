@@ -38,15 +38,16 @@ def _common(inputs) -> list[str]:
 def test_coverage_for_estimated_workers(inputs, capsys):
     out = inputs / "out"
     assert main(["coverage", *_common(inputs), "--demand", "workers", "--workers-total",
-                 "4000", "--out", str(out)]) == 0
+                 "4000", "--worker-weights", "mall=10", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     # the source and the weights are printed with the result
-    assert "workers estimated from the OSM places of" in printed and "mall 1×5" in printed
-    assert "worker weights: parcel_locker=0.5" in printed
+    assert "workers estimated from the OSM places of" in printed and "mall 1×10" in printed
+    assert "worker weights: parcel_locker=0.5" in printed and "mall=10" in printed
     summary = pd.read_csv(out / "summary.csv")
     assert summary["population"].iloc[-1] == pytest.approx(4000)
     assert (summary["demand"] == "workers").all()
     assert summary["workers_source"].str.contains("--workers-total").all()
+    assert summary["worker_weights"].str.contains("mall=10").all()
     # residents and workers side by side, each its own coverage
     both = pd.read_csv(out / "demand.csv")
     assert both["workers"].iloc[-1] == pytest.approx(4000)
