@@ -52,6 +52,7 @@ TILES = {
              "&x={x}&y={y}&z={z}", "© 高德地图 AutoNavi", "1234"),
 }
 STATION_COLOUR = "#08519c"
+CLUSTER_COLOUR = "#3f7fbf"
 SITE_COLOUR = "#6a51a3"
 GAP_COLOUR = "#b2182b"
 #: merged gap areas listed and drawn
@@ -155,7 +156,7 @@ def _legend(lang: Lang, data: dict[str, Any], minutes: str) -> list[dict[str, An
                     "entries": [(c, lbl, "box") for c, lbl in pdata.share_legend(lang)]})
     sec.append({"key": "stations", "heading": t("stations", lang),
                 "entries": [(STATION_COLOUR, t("stations", lang), "dot"),
-                            ("#8fc66f", t("cluster", lang), "dot"),
+                            (CLUSTER_COLOUR, t("cluster", lang), "dot"),
                             (STATION_COLOUR, t("picked_iso", lang, m=minutes), "ring")]})
     if data["bands"]:
         sec.append({"key": "bands", "heading": t("iso_union", lang, m=minutes),

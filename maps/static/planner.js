@@ -44,7 +44,8 @@
   }
 
   var map = L.map('map', {preferCanvas: true, zoomSnap: 0.25, maxZoom: 19});
-  map.fitBounds(D.bounds);
+  // the whole area, clear of the title (top) and the legend (right)
+  map.fitBounds(D.bounds, {paddingTopLeft: [10, 70], paddingBottomRight: [250, 10]});
   L.control.scale({imperial: false}).addTo(map);
   function pane(name, z, events) {
     var p = map.createPane(name); p.style.zIndex = z;
@@ -159,6 +160,10 @@
   // stations: grouped at low zoom; picking one draws its own isochrone
   var ST = D.stations, picked = L.layerGroup().addTo(map), markers = [];
   var cluster = L.markerClusterGroup({maxClusterRadius: 40, showCoverageOnHover: false,
+    iconCreateFunction: function (c) {
+      var d = el('div'); d.appendChild(el('span', null, c.getChildCount()));
+      return L.divIcon({html: d, className: 'marker-cluster c15-cluster', iconSize: L.point(40, 40)});
+    },
                                       disableClusteringAtZoom: 15, chunkedLoading: true});
   function stationLabel(i) { return (ST.names[i] || ST.ids[i]) + ' (' + ST.ids[i] + ')'; }
   function pick(i) {
@@ -182,9 +187,14 @@
   });
   cluster.addLayers(markers);
   add('stations', T.stations, cluster, true);
+  // a station found by search: its own isochrone in view, its marker out of its group
   function show(i) {
-    pick(i);
-    cluster.zoomToShowLayer(markers[i], function () { markers[i].openPopup(); });
+    var layer = pick(i).getLayers()[0];
+    if (layer) { map.fitBounds(layer.getBounds(), {maxZoom: 16, animate: false, padding: [30, 30]}); }
+    else { map.setView([ST.lat[i], ST.lon[i]], 15, {animate: false}); }
+    // (markercluster waits for a move that never comes when a circle marker is in view)
+    if (map.hasLayer(markers[i])) { markers[i].openPopup(); }
+    else { cluster.zoomToShowLayer(markers[i], function () { markers[i].openPopup(); }); }
   }
 
   // proposed sites with their rank and gain
