@@ -9,7 +9,10 @@ For each layer (residents, workers, a mix), each station gets
   not);
 - ``{layer}_reached``: the people within its limit, whatever other stations
   also reach them (these sum to more than the covered total where people are
-  cross-covered).
+  cross-covered);
+- ``{layer}_assigned``: the people whose nearest station it is at any walking
+  distance (its catchment; these sum to the layer's total, less anyone no
+  station can reach at all).
 
 ``load`` is the head count a station carries: the sum of ``*_nearest`` over
 the people layers (residents and workers, not a mix, which would count them
@@ -33,14 +36,17 @@ from circle15.geo.errors import InputError, SettingsError
 PEOPLE_LAYERS = ("residents", "workers")
 
 
-def _nearest_and_reached(cov: Coverage) -> tuple[np.ndarray, np.ndarray]:
+def _loads(cov: Coverage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People per station: nearest within the limit, reached, nearest at any distance."""
     n = len(cov.stations)
     pop = cov.population.count
     reached = np.bincount(cov.reach.source, weights=pop[cov.reach.target], minlength=n)
     dist = cov.nearest.target_dist_m
     within = np.isfinite(dist) & (dist <= cov.settings.limit_m) & (cov.nearest.target_source >= 0)
     nearest = np.bincount(cov.nearest.target_source[within], weights=pop[within], minlength=n)
-    return nearest, reached
+    src = cov.nearest_any.target_source
+    assigned = np.bincount(src[src >= 0], weights=pop[src >= 0], minlength=n)
+    return nearest, reached, assigned
 
 
 def station_load(covs: Mapping[str, Coverage], *, max_load: float | None = None
@@ -67,11 +73,12 @@ def station_load(covs: Mapping[str, Coverage], *, max_load: float | None = None
     load = np.zeros(len(ids))
     people_total = 0.0
     for name, cov in covs.items():
-        nearest, reached = _nearest_and_reached(cov)
+        nearest, reached, assigned = _loads(cov)
         total = cov.population.total
         out[f"{name}_nearest"] = nearest
         out[f"{name}_nearest_share"] = nearest / total if total else np.nan
         out[f"{name}_reached"] = reached
+        out[f"{name}_assigned"] = assigned
         if name in PEOPLE_LAYERS:
             load += nearest
             people_total += total

@@ -306,7 +306,7 @@ def report_demand(out_dir: Path, area: Area, cov: Coverage, demand: Demand, *,
         tables["workers-sources"] = demand.worker_sources.table
     parts.append(format_load(load, max_load=max_load))
     people = [c for c in load.columns
-              if str(c).endswith(("_nearest", "_reached")) or c == "load"]
+              if str(c).endswith(("_nearest", "_reached", "_assigned")) or c == "load"]
     written = write_frames(out_dir, "stations", {"stations": load.round(dict.fromkeys(people, 1))},
                            tables=tables)
     step("wrote " + ", ".join(str(p) for p in written))

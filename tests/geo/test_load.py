@@ -43,6 +43,10 @@ def test_nearest_loads_sum_to_the_covered_total(layers):
         counted = (cov.population.count * cov.unit_count[-1]).sum()
         assert table[f"{name}_reached"].sum() == pytest.approx(counted)
         assert (table[f"{name}_reached"] >= table[f"{name}_nearest"] - 1e-9).all()
+        # the catchment at any distance holds everyone a station can reach at all
+        reachable = cov.population.count[np.isfinite(cov.unit_time_min)].sum()
+        assert table[f"{name}_assigned"].sum() == pytest.approx(reachable)
+        assert (table[f"{name}_assigned"] >= table[f"{name}_nearest"] - 1e-9).all()
     np.testing.assert_allclose(table["load"],
                                table["residents_nearest"] + table["workers_nearest"])
     total = sum(c.population.total for c in layers.values())
