@@ -14,6 +14,7 @@ from circle15.api.errors import install_handlers
 from circle15.api.middleware import (
     MAX_JSON_BYTES,
     BodyLimitMiddleware,
+    QuickGetMiddleware,
     SecurityHeadersMiddleware,
     page_policy,
     tile_hosts,
@@ -43,8 +44,12 @@ class _Service(FastAPI):
     page_csp = ""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeadersMiddleware(super().build_middleware_stack(),
-                                         page_csp=self.page_csp)
+        # /nearest's everyday question is answered before routing (it is asked most, and
+        # the framework's per-request work would cost as much as the search)
+        quick = QuickGetMiddleware(super().build_middleware_stack(), routes={
+            "/nearest": lambda query: courier.quick_nearest(
+                getattr(self.state, "circle15", None), query)})
+        return SecurityHeadersMiddleware(quick, page_csp=self.page_csp)
 
 
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
@@ -55,7 +60,13 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "circle15", None) is None:
             app.state.circle15 = load_state(settings)
+        st = app.state.circle15
+        # the maps take long to draw at district scale: drawn now, served when asked
+        if isinstance(st, AppState):  # (a bare state for the docs has no area to draw)
+            st.draw_pages()
         yield
+        if isinstance(st, AppState):
+            st.pages.close()
         if state is None:
             app.state.circle15.store.close()
 
@@ -82,7 +93,8 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         storage = st.store.health()
         return {"status": "ok" if storage == "ok" else "degraded", "storage": storage,
                 "network": st.network.summary(), "stations": st.store.count(),
-                "population_units": len(st.population), "stations_skipped": st.skipped}
+                "population_units": len(st.population), "stations_skipped": st.skipped,
+                "pages": st.pages.status()}
 
     for r in (stations.router, planner.router, courier.router, maps.router):
         app.include_router(r)

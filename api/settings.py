@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         None, description="travel speed, km/h (default: walk 4, ebike 15, bike 12)")
     max_upload_bytes: int = 5_000_000
     max_snap_m: float = 500.0
+    page_wait_s: float = Field(
+        1.0, ge=0, description="seconds a map request waits for a drawing under way before "
+                               "it gets the last drawn page (maps are drawn in the background)")
     station_max_snap_m: float = 200.0
     keep_all_components: bool = Field(
         False, description="keep every connected part of the network, not only the largest")

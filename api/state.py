@@ -3,18 +3,26 @@
 The area (network, population, areas) loads once through the use case
 :func:`circle15.usecases.load_area`. Coverage and the nearest-station index
 depend on the stations; they are rebuilt on the first request after any
-change (tens of milliseconds on a district network), so every answer reflects
-the stored stations.
+change, so every answer reflects the stored stations. The stations' revision
+is read from the database at most every ``REVISION_POLL_S`` (a write through
+this process is seen at once; one through another worker within that time).
+The map pages are drawn in the background (:mod:`circle15.api.pages`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from circle15.api.pages import Key, PageKeeper
 from circle15.api.settings import Settings
 from circle15.api.store import StationStore
 from circle15.geo.coverage import Areas, Coverage
@@ -23,10 +31,30 @@ from circle15.geo.nearest import NearestIndex
 from circle15.geo.network import Network
 from circle15.geo.population_points import Population
 from circle15.geo.stations import Stations
-from circle15.usecases import Area, cover, load_area
+from circle15.usecases import Area, courier_page_html, cover, load_area, planner_page_html
 from circle15.usecases.area import read_station_file, stations_of_records
 
 log = logging.getLogger(__name__)
+
+#: seconds a read of the stations' revision is trusted (other workers' writes show
+#: within this; this process's own at once)
+REVISION_POLL_S = 0.5
+#: the pages drawn at start-up and after every station change, before anyone asks
+DEFAULT_PAGES: tuple[Key, ...] = (("planner", "zh", "osm"), ("courier", "zh", "osm"))
+
+PageBuilder = Callable[["AppState", Coverage, str, str], str]
+
+
+def _planner(state: AppState, cov: Coverage, lang: str, basemap: str) -> str:
+    return planner_page_html(cov, areas=state.areas, basemap=basemap,  # type: ignore[arg-type]
+                             lang=lang)
+
+
+def _courier(state: AppState, cov: Coverage, lang: str, basemap: str) -> str:
+    # served here, the page asks /nearest on this origin and carries no network
+    return courier_page_html(state.network, cov, lang=lang, basemap=basemap,  # type: ignore[arg-type]
+                             api="")
+
 
 @dataclass
 class AppState:
@@ -37,19 +65,50 @@ class AppState:
     _cached_revision: int = -1
     _coverage: Coverage | None = None
     _nearest: NearestIndex | None = None
-    _pages: dict[tuple[object, ...], str] = field(default_factory=dict)
+    _revision: int = -1
+    _revision_at: float = float("-inf")
     #: stored stations left out because they fail validation ("id: reason")
     skipped: list[str] = field(default_factory=list)
+    #: how each kind of page is drawn (tests may wrap one to slow it down or fail it)
+    page_builders: dict[str, PageBuilder] = field(
+        default_factory=lambda: {"planner": _planner, "courier": _courier})
+    pages: PageKeeper = field(init=False)
 
-    def page(self, key: tuple[object, ...], build: Callable[[], str]) -> str:
-        """A rendered page, kept until the stations change (maps take a second to build)."""
-        rev = self.store.revision
-        full = (rev, *key)
-        if full not in self._pages:
-            html = build()
-            self._pages = {k: v for k, v in self._pages.items() if k[0] == rev}
-            self._pages[full] = html
-        return self._pages[full]
+    def __post_init__(self) -> None:
+        self.pages = PageKeeper(self._draw, folder=self._pages_folder(),
+                                wait_s=self.settings.page_wait_s)
+
+    def _pages_folder(self) -> Path:
+        """Shared by the workers of one service: named by its database and area."""
+        spec = f"{self.settings.sqlalchemy_url()}|{self.settings.area_spec()!r}"
+        return self.settings.data_dir / "pages" / hashlib.sha1(spec.encode()).hexdigest()[:12]
+
+    def revision(self) -> int:
+        """The stations' revision, read from the database at most every REVISION_POLL_S."""
+        now = time.monotonic()
+        if now - self._revision_at > REVISION_POLL_S:
+            self._revision = self.store.revision
+            self._revision_at = now
+        return self._revision
+
+    def changed(self) -> None:
+        """After a write: read the revision afresh and redraw the pages in the background."""
+        self._revision_at = float("-inf")
+        self.draw_pages()
+
+    def draw_pages(self) -> None:
+        """Have the default pages, and every page asked for so far, drawn for the current
+        stations (in the background)."""
+        rev = self.revision()
+        for key in dict.fromkeys([*DEFAULT_PAGES, *self.pages.keys()]):
+            self.pages.request(key, rev)
+
+    def _draw(self, key: Key) -> tuple[int, str]:
+        kind, lang, basemap = key
+        rev, cov = self.snapshot()
+        html = self.page_builders[kind](self, cov, lang, basemap)
+        _give_back_memory()
+        return rev, html
 
     def stations(self) -> Stations | None:
         """All stored stations, validated and placed (None when there are none).
@@ -96,7 +155,7 @@ class AppState:
         return self.area.areas
 
     def _refresh(self) -> None:
-        rev = self.store.revision
+        rev = self.revision()
         if rev == self._cached_revision and self._coverage is not None:
             return
         all_st = self.stations()
@@ -110,12 +169,23 @@ class AppState:
         self._cached_revision = rev
 
     def coverage(self) -> Coverage:
+        return self.snapshot()[1]
+
+    def snapshot(self) -> tuple[int, Coverage]:
+        """The coverage of the current stations, with the revision it was computed for."""
         with self._lock:
             self._refresh()
             if self._coverage is None:
                 raise InputError("stations", "there are no existing stations yet; add some "
                                  "with POST /stations")
-            return self._coverage
+            return self._cached_revision, self._coverage
+
+    def current_nearest(self) -> NearestIndex | None:
+        """The nearest-station index when it is up to date, without waiting (None when it
+        must be rebuilt first: :meth:`nearest` does that)."""
+        if self._cached_revision != self.revision():
+            return None
+        return self._nearest  # written before the revision it belongs to
 
     def nearest(self) -> NearestIndex:
         with self._lock:
@@ -123,6 +193,14 @@ class AppState:
             if self._nearest is None:
                 raise InputError("stations", "there are no existing stations yet")
             return self._nearest
+
+
+def _give_back_memory() -> None:
+    """Return the heap a drawing freed to the system (glibc keeps it otherwise)."""
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).malloc_trim(0)
 
 
 def load_state(settings: Settings) -> AppState:

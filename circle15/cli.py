@@ -260,9 +260,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     StationStore(settings.sqlalchemy_url()).close()
 
-    uvicorn.run("circle15.api.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", access_log=args.access_log)
-    return 0
+    if args.workers > 1 and not args.separate_workers:
+        from circle15.api.serve import serve_shared
+
+        return serve_shared(settings, host=args.host, port=args.port, workers=args.workers,
+                            access_log=args.access_log)
+    # uvicorn in a fresh interpreter in this process: the supervisor then holds none of
+    # the libraries imported so far (the service's memory is its workers'). A worker
+    # loading a district is busy for tens of seconds before it answers the supervisor's
+    # health pings: it is given --worker-timeout, not uvicorn's 5 s
+    argv = [sys.executable, "-m", "uvicorn", "circle15.api.app:create_app", "--factory",
+            "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
+            "--log-level", "info", "--access-log" if args.access_log else "--no-access-log",
+            "--timeout-worker-healthcheck", str(args.worker_timeout)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--workers", type=int, default=1)
     p_serve.add_argument("--access-log", action="store_true",
                          help="log every request (off by default: it costs throughput)")
+    p_serve.add_argument("--worker-timeout", type=int, default=300, metavar="S",
+                         help="seconds a worker may not answer the supervisor before it is "
+                              "restarted (loading a district takes a while; default 300)")
+    p_serve.add_argument("--separate-workers", action="store_true",
+                         help="with --workers N: each worker loads the area itself (uvicorn's "
+                              "own workers) instead of sharing one loaded copy (N times the "
+                              "memory)")
     p_serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, get_args
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from circle15.api.deps import StateDep
 from circle15.api.schemas import CRS
-from circle15.geo.nearest import NearestAnswer
+from circle15.api.state import AppState
+from circle15.geo.nearest import NearestAnswer, NearestIndex
 from circle15.geo.stations import AMENITY_ALIASES
 
 router = APIRouter(tags=["courier"])
@@ -40,12 +44,56 @@ async def nearest(
     crs: Annotated[CRS, Query(description="coordinate system of lon/lat and of the answer")]
     = "wgs84",
 ) -> Response:
-    # a sub-millisecond lookup: answered on the event loop and serialised directly
-    # (FastAPI's generic encoder would cost more than the search itself)
-    index = state.nearest()
+    # a lookup of a millisecond: answered on the event loop and serialised directly
+    # (FastAPI's generic encoder would cost more than the search itself); only while the
+    # index is rebuilt after a station change is the wait moved off the loop
+    index = state.current_nearest() or await run_in_threadpool(state.nearest)
+    return Response(answer_json(state, index, lon, lat, k=k, crs=crs, amenity=amenity,
+                                open_now=open_now, open_24h=open_24h),
+                    media_type="application/json")
+
+
+def answer_json(state: AppState, index: NearestIndex, lon: float, lat: float,
+                **query: Any) -> bytes:
+    """The body of a /nearest answer (both ways in: the route above and
+    :func:`quick_nearest`)."""
     # an aware time: the stations' hours convert it to the area's own zone
     when = datetime.now(ZoneInfo(state.settings.timezone))
-    answer = index.answer(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now, when=when,
-                          open_24h=open_24h)
-    return Response(json.dumps(answer.as_dict(), ensure_ascii=False, separators=(",", ":")),
-                    media_type="application/json")
+    answer = index.answer(lon, lat, when=when, **query)
+    return json.dumps(answer.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,12})?")
+_QUICK_CRS = frozenset(get_args(CRS))
+
+
+def quick_nearest(state: AppState | None, query: str) -> bytes | None:
+    """/nearest for the courier's everyday question (``lon``, ``lat``, ``k``, ``crs``
+    and nothing else) without FastAPI's per-request validation and dependency work.
+
+    None for anything else: another parameter, a value the route would refuse, a
+    position the index refuses, an index being rebuilt. The request then goes the
+    documented way and gets the same answer, or its proper error.
+    """
+    if state is None:
+        return None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    params = dict(pairs)
+    if len(params) != len(pairs) or not {"lon", "lat"} <= params.keys() <= {
+            "lon", "lat", "k", "crs"}:
+        return None
+    lon_s, lat_s, k_s = params["lon"], params["lat"], params.get("k", "3")
+    crs = params.get("crs", "wgs84")
+    if not (_NUMBER.fullmatch(lon_s) and _NUMBER.fullmatch(lat_s) and k_s.isdigit()
+            and len(k_s) <= 2 and crs in _QUICK_CRS):
+        return None
+    lon, lat, k = float(lon_s), float(lat_s), int(k_s)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and 1 <= k <= 20):
+        return None
+    index = state.current_nearest()
+    if index is None:
+        return None
+    try:
+        return answer_json(state, index, lon, lat, k=k, crs=crs)
+    except Exception:  # said properly by the documented way
+        return None

@@ -1,4 +1,10 @@
-"""The planner map and the courier page, served as HTML."""
+"""The planner map and the courier page, served as HTML.
+
+Both are drawn in the background (:mod:`circle15.api.pages`): a request gets
+the page for the current stations when it is ready within the settings'
+``page_wait_s``, else the last drawn one with a notice (and ``X-Page-*``
+headers) saying how old it is, else a small page that reloads itself (503).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +12,43 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from circle15.api.deps import StateDep
-from circle15.usecases import courier_page_html, planner_page_html
+from circle15.api.pages import Key, page_headers, waiting_page, with_notice
+from circle15.api.state import AppState
+from circle15.geo.errors import InputError
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Lang = Annotated[Literal["zh", "en"], Query()]
+PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
+    503: {"description": "no page drawn yet: a page that reloads itself", "content": {
+        "text/html": {}}}}
 
 
-@router.get("/planner", response_class=HTMLResponse, summary="The planner map")
-def planner(state: StateDep, lang: Lang = "zh",
-            basemap: Annotated[Literal["osm", "amap", "blank"], Query()] = "osm") -> str:
-    cov = state.coverage()
-    return state.page(("planner", lang, basemap), lambda: planner_page_html(
-        cov, areas=state.areas, basemap=basemap, lang=lang))
+async def _page(state: AppState, key: Key, lang: str) -> HTMLResponse:
+    # waiting for a drawing under way blocks a thread, not the event loop
+    served = await run_in_threadpool(lambda: state.pages.get(key, state.revision()))
+    headers = page_headers(served)
+    if served.page is None:
+        failure = served.failure
+        if failure is not None and isinstance(failure.error, InputError):
+            raise failure.error  # e.g. no stations yet: said as for any other read
+        return HTMLResponse(waiting_page(served, lang), status_code=503,
+                            headers={**headers, "Retry-After": "5"})
+    return HTMLResponse(with_notice(served, lang), headers=headers)
 
 
-@router.get("/courier", response_class=HTMLResponse, summary="The courier page")
-def courier(state: StateDep, lang: Lang = "zh",
-            basemap: Annotated[Literal["osm", "blank"], Query()] = "osm") -> str:
-    cov = state.coverage()
-    # served here, the page asks /nearest on this origin and carries no network
-    return state.page(("courier", lang, basemap), lambda: courier_page_html(
-        state.network, cov, lang=lang, basemap=basemap, api=""))
+@router.get("/planner", response_class=HTMLResponse, summary="The planner map",
+            responses=PAGE_RESPONSES)
+async def planner(state: StateDep, lang: Lang = "zh",
+                  basemap: Annotated[Literal["osm", "amap", "blank"], Query()] = "osm",
+                  ) -> HTMLResponse:
+    return await _page(state, ("planner", lang, basemap), lang)
+
+
+@router.get("/courier", response_class=HTMLResponse, summary="The courier page",
+            responses=PAGE_RESPONSES)
+async def courier(state: StateDep, lang: Lang = "zh",
+                  basemap: Annotated[Literal["osm", "blank"], Query()] = "osm") -> HTMLResponse:
+    return await _page(state, ("courier", lang, basemap), lang)

@@ -67,6 +67,7 @@ def create_station(body: StationIn, state: StateDep,
                    = "wgs84", trust_crs: TrustCRS = False) -> dict[str, Any]:
     rec = _validated(state, [body.model_dump()], crs, "station", trust_crs=trust_crs)[0]
     state.store.insert_many([rec])
+    state.changed()
     return {**rec, "amenities": [a for a in rec["amenities"].split(";") if a], "crs_in": crs}
 
 
@@ -80,6 +81,7 @@ def update_station(station_id: str, body: StationBody, state: StateDep,
     rec = _validated(state, [{**body.model_dump(), "id": station_id}], crs, "station",
                      trust_crs=trust_crs)[0]
     state.store.update(station_id, rec)
+    state.changed()
     return {**rec, "amenities": [a for a in rec["amenities"].split(";") if a], "crs_in": crs}
 
 
@@ -88,6 +90,7 @@ def update_station(station_id: str, body: StationBody, state: StateDep,
 def delete_station(station_id: str, state: StateDep) -> Response:
     if not state.store.delete(station_id):
         raise NotFoundError(f"no station with id {station_id!r}")
+    state.changed()
     return Response(status_code=204)
 
 
@@ -114,6 +117,7 @@ async def import_stations(
     # parsing a large file takes seconds: off the event loop, so the service keeps answering
     recs = await run_in_threadpool(_parse_upload, state, data, name, suffix, crs, trust_crs)
     await run_in_threadpool(state.store.insert_many, recs)
+    await run_in_threadpool(state.changed)
     return {"imported": len(recs), "crs_in": crs, "ids": [r["id"] for r in recs]}
 
 

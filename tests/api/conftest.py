@@ -22,6 +22,14 @@ TOKEN = "planner-secret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+@pytest.fixture(autouse=True)
+def pages_as_drawn(monkeypatch) -> None:
+    """Map requests wait for the drawing under way (the service's default is to answer
+    within a second with the last drawn page; tests/api/test_render_background.py tests
+    that)."""
+    monkeypatch.setenv("CIRCLE15_PAGE_WAIT_S", "120")
+
+
 @pytest.fixture(scope="module")
 def area(tmp_path_factory, longgang) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("area")
@@ -42,6 +50,11 @@ def area(tmp_path_factory, longgang) -> dict[str, Any]:
 
 def make_client(area: dict[str, Any], tmp_path: Path, database_url: str | None,
                 **overrides: Any) -> TestClient:
+    return TestClient(create_app(make_settings(area, tmp_path, database_url, **overrides)))
+
+
+def make_settings(area: dict[str, Any], tmp_path: Path, database_url: str | None,
+                  **overrides: Any) -> Settings:
     settings = Settings(
         network=str(shared("osm/shenzhen-longgang.osm")),
         population=str(area["folder"] / "pop.csv"),
@@ -51,7 +64,7 @@ def make_client(area: dict[str, Any], tmp_path: Path, database_url: str | None,
     )
     if overrides:
         settings = settings.model_copy(update=overrides)
-    return TestClient(create_app(settings))
+    return settings
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,0 +1,148 @@
+"""Several worker processes sharing one loaded area: ``circle15 serve --workers N``.
+
+A district area (network, people, coverage, nearest-station index) takes
+hundreds of megabytes and tens of seconds to load. uvicorn's own workers each
+load it again; here the area is loaded once, in this process, and the workers
+are forked from it, so its memory pages are shared between them (copy on
+write: a worker copies only the pages it writes). The loaded objects are moved
+out of the garbage collector's sight first (``gc.freeze``), so that no
+collection in a worker writes to, and so copies, the shared pages. A worker
+that dies is replaced by a new fork at once, without loading anything.
+
+Each worker keeps its own coverage in step with the stations (a change costs
+each worker its own copy of the new coverage); the map pages are drawn by one
+of them and shared through files (:mod:`circle15.api.pages`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from types import FrameType
+
+from circle15.api.settings import Settings
+from circle15.api.state import AppState, load_state
+from circle15.geo.errors import InputError
+
+log = logging.getLogger("uvicorn.error")
+#: seconds the workers have to finish their requests after a stop, before they are killed
+STOP_GRACE_S = 10.0
+
+
+def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
+                 access_log: bool = False) -> int:
+    """Load the area once, fork ``workers`` uvicorn servers on one listening socket,
+    and keep them running until SIGTERM or SIGINT."""
+    import uvicorn
+
+    # uvicorn's logging, configured as its own workers would have it
+    uvicorn.Config("circle15.api.app:create_app", log_level="info")
+    sock = _listen(host, port)
+    t0 = time.perf_counter()
+    state = load_state(settings)
+    with contextlib.suppress(InputError):  # no stations yet: computed when there are
+        state.snapshot()
+    _settle(state)
+    log.info("area loaded once in %.1f s; starting %d workers that share it",
+             time.perf_counter() - t0, workers)
+    log.info("circle15 running on http://%s:%d (press CTRL+C to quit)", host, port)
+
+    children: set[int] = set()
+    stopping: list[float] = []  # when the stop was asked
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            _signal(children, signal.SIGTERM)
+
+    for _ in range(workers):
+        children.add(_fork_worker(state, sock, access_log))
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S:
+                log.warning("workers still running %.0f s after the stop: killed",
+                            STOP_GRACE_S)
+                _signal(children, signal.SIGKILL)
+                stopping[0] = float("inf")
+            time.sleep(0.2)
+            continue
+        children.discard(pid)
+        if not stopping:
+            log.warning("worker %d ended (status %d); starting another", pid, status)
+            time.sleep(0.5)  # a worker that dies at once must not spin
+            children.add(_fork_worker(state, sock, access_log))
+    sock.close()
+    return 0
+
+
+def _signal(pids: set[int], signum: int) -> None:
+    for pid in list(pids):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        msg = f"cannot listen on {host}:{port}: {exc.strerror}"
+        raise SystemExit(msg) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _settle(state: AppState) -> None:
+    """Before forking: no open database connections to share, the heap handed back,
+    and the loaded objects frozen out of the collector's reach."""
+    state.store.engine.dispose()
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).malloc_trim(0)
+    gc.freeze()
+
+
+def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        import uvicorn
+
+        from circle15.api.app import create_app
+
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # pooled connections are the parent's; this process opens its own
+        state.store.engine.dispose(close=False)
+        app = create_app(state.settings, state=state)
+        config = uvicorn.Config(app, log_level="info", access_log=access_log, lifespan="on")
+        uvicorn.Server(config).run(sockets=[sock])
+    except BaseException:  # a worker never returns into the parent's loop
+        log.exception("worker %d failed", os.getpid())
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

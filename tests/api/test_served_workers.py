@@ -1,0 +1,114 @@
+"""The courier's quick /nearest and ``circle15 serve --workers 2`` sharing one area.
+
+On the real Longgang area: the quick way answers exactly as the documented
+route does, and leaves every other question, and every error, to it; two
+forked workers serve one loaded area (their memory pages shared) and see each
+other's writes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.api.conftest import AUTH, TOKEN
+from tests.conftest import shared
+from tests.helpers import points_near_streets
+
+
+def test_the_quick_way_answers_as_the_documented_route(client, longgang):
+    rng = np.random.default_rng(5)
+    for lon, lat in points_near_streets(longgang, 6, rng, spread_m=30):
+        for crs in ("wgs84", "gcj02"):
+            quick = client.get(f"/nearest?lon={lon:.6f}&lat={lat:.6f}&k=2&crs={crs}")
+            # a parameter the quick way does not take sends it the documented way
+            full = client.get(f"/nearest?lon={lon:.6f}&lat={lat:.6f}&k=2&crs={crs}"
+                              "&open_now=false")
+            assert quick.status_code == full.status_code == 200
+            assert quick.content == full.content
+            assert quick.headers["content-type"] == "application/json"
+            assert quick.headers["x-content-type-options"] == "nosniff"
+    # what the route refuses, the quick way refuses the same way
+    for query in ("lon=114.2&lat=95", "lon=114.2", "lon=114.2&lat=22.7&k=0", "lon=1e2&lat=nan",
+                  "lon=114.2&lat=22.7&lat=22.8&crs=mars"):
+        assert client.get(f"/nearest?{query}").status_code == 422, query
+    far = client.get("/nearest?lon=0.5&lat=0.5")
+    assert far.status_code == 422 and "problems" in far.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _memory(pid: int) -> dict[str, int]:
+    rows = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    return {r.split()[0].rstrip(":"): int(r.split()[1]) for r in rows}
+
+
+def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
+    port = _free_port()
+    env = {**os.environ, "CIRCLE15_NETWORK": str(shared("osm/shenzhen-longgang.osm")),
+           "CIRCLE15_POPULATION": str(area["folder"] / "pop.csv"),
+           "CIRCLE15_STATIONS_SEED": str(area["folder"] / "seed.csv"),
+           "CIRCLE15_DATA_DIR": str(tmp_path), "CIRCLE15_PLANNER_TOKEN": TOKEN,
+           "CIRCLE15_CACHE_DIR": str(cache_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "circle15", "serve", "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(1200):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail(f"the service exited: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+        else:
+            pytest.fail("the service did not start within 120 s")
+        workers = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                   .read_text().split()]
+        assert len(workers) == 2
+        # the area is in memory once: most of each worker's pages are the parent's
+        for pid in workers:
+            mem = _memory(pid)
+            assert mem["Shared_Dirty"] + mem["Shared_Clean"] > 0.6 * mem["Rss"], mem
+        # a write through one worker is read by every worker (8 reads hit both)
+        lon, lat = area["spare"][18]
+        assert httpx.post(f"{base}/stations", headers=AUTH, timeout=60, json={
+            "id": "TWO-1", "name": "两个进程", "lon": lon, "lat": lat}).status_code == 201
+        time.sleep(1.0)  # other workers read the revision at most every 0.5 s
+        for _ in range(8):
+            near = httpx.get(f"{base}/nearest?lon={lon}&lat={lat}&k=1", timeout=60).json()
+            assert near["stations"][0]["id"] == "TWO-1"
+        # a worker that dies is replaced from the loaded area at once
+        os.kill(workers[0], signal.SIGKILL)
+        for _ in range(100):
+            now = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            if len(now) == 2 and str(workers[0]) not in now:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the dead worker was not replaced within 10 s")
+        assert httpx.get(f"{base}/stations/TWO-1", timeout=60).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 0
