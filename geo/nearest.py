@@ -36,6 +36,7 @@ from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
 from circle15.geo.nearest_grid import walks_from
 from circle15.geo.network import Network
+from circle15.geo.reach import directed_ends
 from circle15.geo.segment_index import segment_index
 from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_points
 from circle15.geo.station_hours import Hours, area_timezone
@@ -161,7 +162,7 @@ class NearestIndex:
         for row, (i, e) in enumerate(zip(joins.point.tolist(), joins.edge.tolist(),
                                          strict=True)):
             on_edge.setdefault(e, []).append((i, row))
-        ends = joins.ends()
+        ends = directed_ends(cov.network, joins, "source")
         join_at: list[dict[int, int]] = [{} for _ in range(m)]
         for i, node, row in zip(ends.point.tolist(), ends.node.tolist(), ends.join.tolist(),
                                 strict=True):
@@ -273,7 +274,10 @@ class NearestIndex:
         best: dict[int, tuple[float, int, int, int]] = {}
         for r in range(len(q)):
             off, along = float(q.off_m[r]), float(q.along_m[r])
-            for node, walk in ((int(q.u[r]), along), (int(q.v[r]), float(q.to_v_m[r]))):
+            # riding: a one-way street is left only at its head, towards stations ahead
+            one = net.edge_oneway is not None and bool(net.edge_oneway[int(q.edge[r])])
+            legs = [] if one else [(int(q.u[r]), along)]
+            for node, walk in (*legs, (int(q.v[r]), float(q.to_v_m[r]))):
                 a, b = self.indptr[node], self.indptr[node + 1]
                 for s, d in zip(self.station[a:b].tolist(), self.dist_m[a:b].tolist(),
                                 strict=True):
@@ -281,6 +285,8 @@ class NearestIndex:
                     if s not in best or total < best[s][0]:
                         best[s] = (total, r, node, -1)
             for s, row in self.on_edge.get(int(q.edge[r]), []):
+                if one and float(st_joins.along_m[row]) < along:
+                    continue
                 total = (off + abs(along - float(st_joins.along_m[row]))
                          + float(st_joins.off_m[row]))
                 if s not in best or total < best[s][0]:

@@ -202,6 +202,15 @@ def test_longgang_ebike_network_has_no_motorway_and_routes_obey_one_way(longgang
     assert len(motorways) > 50  # the extract has them: the test would be empty otherwise
     assert not np.isin(net.edge_way, list(motorways)).any()
     assert net.directed and net.edge_oneway is not None and net.edge_oneway.sum() > 500
+    # foot-only ways are walked, not ridden; cycleways are ridden
+    src = shared("osm/shenzhen-longgang.osm")
+    foot_only = {w.id for w in osmium.FileProcessor(str(src), osmium.osm.WAY)
+                 if w.tags.get("highway") in ("footway", "steps", "pedestrian")
+                 and w.tags.get("bicycle") not in ("yes", "designated")}
+    walk = load_network(src, use_cache=False)
+    assert np.isin(walk.edge_way, list(foot_only)).sum() > 100
+    assert not np.isin(net.edge_way, list(foot_only)).any()
+    assert np.isin(net.edge_way, list(_ways_of(src, {"cycleway"}))).sum() > 20
     # ride arcs (tail -> head) the network allows
     one = net.edge_oneway
     allowed = set(zip(net.edge_u.tolist(), net.edge_v.tolist(), strict=True))
@@ -367,3 +376,30 @@ def test_search_from_a_courier_agrees_with_the_search_from_stations(longgang_ebi
     # and riding differs from walking somewhere: the one-way rules matter here
     walk_like = nearest_sources(dataclasses.replace(net, edge_oneway=None), st, people)
     assert (walk_like.target_dist_m < reference.target_dist_m - 1).any()
+
+
+def test_nearest_station_for_a_rider_on_a_one_way_street(tmp_path):
+    from circle15.geo.coverage import CoverageSettings, compute_coverage
+    from circle15.geo.nearest import NearestIndex
+    from tests.helpers import make_population, make_stations
+
+    courier = (114.2045, 22.7001)  # on A-M, ridden towards M only
+    found = {}
+    for mode in ("walk", "ebike"):
+        net = load_city(tmp_path, mode, {"oneway": "yes"})
+        st_ll = np.array([[A_SIDE[0], 22.7001], [B_SIDE[0], 22.7001]])
+        stations = make_stations(net, st_ll)
+        people = make_population(net, st_ll, np.random.default_rng(0))
+        cov = compute_coverage(net, stations, people,
+                               settings=CoverageSettings.of(60, speed_kmh=15, mode=mode))
+        answer = NearestIndex.build(cov).query(*courier, k=2)
+        found[mode] = {a.id: a.distance_m for a in answer}
+        # the route drawn is as long as the distance reported
+        for a in answer:
+            xy = net.project(*np.array(a.route.coordinates).T)
+            assert shapely.LineString(xy).length == pytest.approx(a.distance_m, rel=0.02)
+    # walking: A's station 400 m back, B's 500 m ahead
+    assert found["walk"]["S1"] < found["walk"]["S2"] < 600
+    # riding: B's station straight ahead; A's only round the 3.2 km detour
+    assert found["ebike"]["S2"] == pytest.approx(found["walk"]["S2"], abs=1)
+    assert found["ebike"]["S1"] > 3_500
