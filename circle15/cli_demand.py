@@ -44,7 +44,8 @@ def report(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> N
 
     print()
     print(report_demand(args.out, area, cov, args.loaded_demand,
-                        max_load=getattr(args, "max_load", None), step=step))
+                        max_load=getattr(args, "max_load", None),
+                        out_crs=getattr(args, "out_crs", "wgs84"), step=step))
 
 
 def site_tables(args: argparse.Namespace, area: Area, cov: Coverage,

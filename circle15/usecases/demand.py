@@ -279,10 +279,12 @@ def format_side_by_side(table: pd.DataFrame, *, title: str, label: str = "name")
 
 
 def report_demand(out_dir: Path, area: Area, cov: Coverage, demand: Demand, *,
-                  max_load: float | None = None, step: Step = _quiet) -> str:
-    """Write ``stations.csv`` (station load), ``demand.csv`` (the layers side by side per
-    band), ``areas-demand.csv`` (per area) and ``workers-sources.csv`` (an estimate's
-    classes and weights) into ``out_dir``; return the text to print."""
+                  max_load: float | None = None, out_crs: str = "wgs84",
+                  step: Step = _quiet) -> str:
+    """Write ``stations.csv`` (station load; lon/lat in ``out_crs``), ``demand.csv``
+    (the layers side by side per band), ``areas-demand.csv`` (per area) and
+    ``workers-sources.csv`` (an estimate's classes and weights) into ``out_dir``, with
+    ``stations-report.xlsx`` holding the same tables; return the text to print."""
     from circle15.geo.export import write_frames
     from circle15.geo.load import format_load, station_load
 
@@ -307,8 +309,10 @@ def report_demand(out_dir: Path, area: Area, cov: Coverage, demand: Demand, *,
     parts.append(format_load(load, max_load=max_load))
     people = [c for c in load.columns
               if str(c).endswith(("_nearest", "_reached", "_assigned")) or c == "load"]
-    written = write_frames(out_dir, "stations", {"stations": load.round(dict.fromkeys(people, 1))},
-                           tables=tables)
+    stations = load.round(dict.fromkeys(people, 1))
+    written = write_frames(out_dir, "stations", {"stations": stations}, tables=tables,
+                           out_crs=out_crs,
+                           report={"stations": stations.drop(columns="geometry"), **tables})
     step("wrote " + ", ".join(str(p) for p in written))
     return "\n\n".join(parts)
 

@@ -81,7 +81,7 @@ def test_mix_with_a_gcj02_worker_table_per_area_and_max_load(inputs, longgang, c
     assert main(["coverage", *_common(inputs), "--demand", "mix", "--mix",
                  "residents=1,workers=3", "--workers", str(inputs / "riders.csv"),
                  "--workers-crs", "gcj02", "--areas", str(inputs / "areas.geojson"),
-                 "--max-load", "3000", "--out", str(out)]) == 0
+                 "--max-load", "3000", "--out-crs", "gcj02", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "workers from" in printed and "riders.csv" in printed
     both = pd.read_csv(out / "demand.csv")
@@ -95,6 +95,11 @@ def test_mix_with_a_gcj02_worker_table_per_area_and_max_load(inputs, longgang, c
     assert {"residents_covered", "workers_covered", "mix_covered"} <= set(per_area.columns)
     stations = pd.read_csv(out / "stations.csv")
     assert stations["overloaded"].tolist() == (stations["load"] > 3000).tolist()
+    # --out-crs reaches the station table: GCJ-02 positions of the stations given in WGS84
+    given = pd.read_csv(inputs / "st.csv")
+    g_lon, g_lat = wgs84_to_gcj02(given["lon"].to_numpy(), given["lat"].to_numpy())
+    np.testing.assert_allclose(stations["lon"], g_lon, atol=1e-6)
+    np.testing.assert_allclose(stations["lat"], g_lat, atol=1e-6)
     np.testing.assert_allclose(stations["load"], stations["residents_nearest"]
                                + stations["workers_nearest"], atol=0.2)
 
