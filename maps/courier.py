@@ -47,9 +47,13 @@ from circle15.maps.render import render
 #: days of opening hours evaluated into an offline page, from when it is made;
 #: after them the page says "hours unknown" (24/7 and "off" hold for ever)
 HOURS_DAYS = 7
-#: the offline lookup grid's cell size (metres): a courier's time may differ from
-#: ``/nearest`` at their own spot by about the walk across a cell (the diagonal)
+#: the offline lookup grid's cell size (metres) at walking speed: a courier's time may
+#: differ from ``/nearest`` at their own spot by about the walk across a cell (the
+#: diagonal, about 2 minutes); faster modes get cells larger in proportion, so the
+#: same time tolerance and about the same page size (more stations per cell, fewer cells)
 CELL_M = 100.0
+#: the walking speed CELL_M is for (km/h)
+_CELL_SPEED_KMH = 4.0
 
 #: the courier page's own words (the shared ones are in :mod:`circle15.maps.i18n`)
 COURIER_LABELS: dict[str, dict[str, str]] = {
@@ -141,14 +145,15 @@ def courier_page(
     timezone: str | None = None,
     now: datetime | None = None,
     travel: Travel = "walk",
-    cell_m: float = CELL_M,
+    cell_m: float | None = None,
 ) -> str:
     """The courier page as one HTML string.
 
     With ``api`` (the service's base URL, ``""`` for the same origin) the page
     asks the service's ``/nearest`` and carries no lookup grid (small at any
     size); without it, it carries the lookup grid of ``net`` (cells of
-    ``cell_m`` metres) and answers itself (works offline), with each station's
+    ``cell_m`` metres, by default :data:`CELL_M` scaled by the speed) and answers
+    itself (works offline), with each station's
     open intervals for :data:`HOURS_DAYS` days from ``now`` (default: when
     the page is made). ``timezone`` is the area's (an IANA name such as
     ``"Asia/Shanghai"``); by default the one at the stations' median position.
@@ -162,10 +167,11 @@ def courier_page(
     labels |= {key: COURIER_LABELS[key][lang_] for key in COURIER_LABELS}
     labels["beyond"] = labels["beyond"].format(m=f"{limit_min:g}")
     labels["none_reach"] = labels["none_reach"].format(m=f"{BEYOND_FACTOR * limit_min:g}")
+    cell = cell_m or CELL_M * max(1.0, speed_kmh / _CELL_SPEED_KMH)
     data: dict[str, Any] = {
         "grid": None if api is not None else lookup_grid(
-            net, stations, limit_m=limit_min * per_min, reach_m=BEYOND_FACTOR * limit_min
-            * per_min, cell_m=cell_m).encode(),
+            net, stations, limit_m=limit_min * per_min,
+            reach_m=BEYOND_FACTOR * limit_min * per_min, cell_m=cell).encode(),
         "api": api,
         "stations": _stations_payload(stations, hours=window),
         "speed_m_per_min": per_min,
