@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from circle15.api.deps import StateDep
 from circle15.api.schemas import CRS
 from circle15.api.state import AppState
+from circle15.geo.errors import SettingsError
 from circle15.geo.nearest import NearestAnswer, NearestIndex
 from circle15.geo.stations import AMENITY_ALIASES
 
@@ -43,7 +44,16 @@ async def nearest(
     open_24h: Annotated[bool, Query(description="only stations open 24/7")] = False,
     crs: Annotated[CRS, Query(description="coordinate system of lon/lat and of the answer")]
     = "wgs84",
+    mode: Annotated[str | None, Query(
+        pattern="^(walk|ebike|bike)$",
+        description="travel mode the times are for: walk, ebike or bike; the service "
+                    "answers in its own (CIRCLE15_MODE, default walk)")] = None,
 ) -> Response:
+    if mode is not None and mode != state.settings.mode:
+        # one network per service: CIRCLE15_MODE chooses it
+        raise SettingsError(f"mode={mode}: this service computes {state.settings.mode} times "
+                            f"(CIRCLE15_MODE={state.settings.mode}); a service started with "
+                            f"CIRCLE15_MODE={mode} answers for {mode}")
     # a lookup of a millisecond: answered on the event loop and serialised directly
     # (FastAPI's generic encoder would cost more than the search itself); only while the
     # index is rebuilt after a station change is the wait moved off the loop
