@@ -403,3 +403,14 @@ def test_nearest_station_for_a_rider_on_a_one_way_street(tmp_path):
     # riding: B's station straight ahead; A's only round the 3.2 km detour
     assert found["ebike"]["S2"] == pytest.approx(found["walk"]["S2"], abs=1)
     assert found["ebike"]["S1"] > 3_500
+
+
+def test_a_cut_riding_network_keeps_its_one_way_rules(tmp_path):
+    from circle15.geo.clip import clip_network
+
+    net = load_city(tmp_path, "ebike", {"oneway": "yes"})
+    cut = clip_network(net, shapely.box(*net.project(np.array([114.199, 114.211]),
+                                                     np.array([22.699, 22.701])).ravel()))
+    assert cut.mode == "ebike" and cut.directed and cut.n_edges < net.n_edges
+    assert cut.edge_oneway is not None
+    assert set(cut.edge_way[cut.edge_oneway].tolist()) == {MAIN}
