@@ -167,7 +167,7 @@ def _legend(lang: Lang, data: dict[str, Any], minutes: str) -> list[dict[str, An
                 "entries": [(c, lbl, "box") for c, lbl in data["density"]["legend"]]})
     if data["gaps"]["rows"]:
         sec.append({"key": "gaps", "heading": t("gaps", lang),
-                    "entries": [(GAP_COLOUR, t("gap", lang), "ring")]})
+                    "entries": [(GAP_COLOUR, t("gap", lang), "box")]})
     if data["sites"]:
         sec.append({"key": "sites", "heading": t("sites", lang),
                     "entries": [(SITE_COLOUR, t("site", lang), "dot")]})
@@ -246,7 +246,7 @@ def planner_page(
     x0, y0, x1, y1 = hull[0].bounds
     data["bounds"] = [[round(y0, 5), round(x0, 5)], [round(y1, 5), round(x1, 5)]]
     keys = ["stations", "towns", "bands", "surface", "density", "gaps", "sites", "streets",
-            "place_names", "search", "no_match", "pick_hint", "station", "area", "population",
+            "search", "no_match", "pick_hint", "station", "area", "population",
             "covered", "covered_share", "cross", "rank", "uncovered_people", "nearest_station",
             "walk_min", "site", "gain", "close", "people", "fullscreen"]
     labels = {k: t(k, lang_) for k in keys if k not in ("towns", "bands")}

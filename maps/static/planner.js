@@ -131,8 +131,8 @@
   var gapShapes = [], gapLayer = L.layerGroup(), G = D.gaps;
   G.polys.map(polys).forEach(function (shape, i) {
     var r = G.rows[i];
-    var p = L.polygon(shape, {renderer: overR, color: C.gap, weight: 2, dashArray: '5 4',
-                              fillColor: C.gap, fillOpacity: 0.25});
+    var p = L.polygon(shape, {renderer: overR, color: C.gap, weight: 1.5, fillColor: C.gap,
+                              fillOpacity: 0.22});
     p.bindTooltip(el('span', null, '#' + r[0] + ': ' + num(r[1]) + ' ' + T.people),
                   {sticky: true});
     p.bindPopup(function () {
@@ -140,6 +140,10 @@
                                           [T.nearest_station, r[2]], [T.walk_min, r[3]]]);
     });
     p.addTo(gapLayer); gapShapes.push(p);
+    var tag = el('div', 'c15-gap-rank', r[0]);  // its rank in the list, on the map
+    L.marker([r[4], r[5]], {pane: 'c15-labels', interactive: false, keyboard: false,
+      icon: L.divIcon({className: '', html: tag, iconSize: [20, 20], iconAnchor: [10, 10]})})
+      .addTo(gapLayer);
   });
   var gapBox = document.getElementById('c15-gaps'), gapList = document.getElementById('c15-gap-list');
   G.rows.forEach(function (r, i) {
