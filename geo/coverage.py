@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.modes import TravelMode
+from circle15.geo.modes import TravelMode, check_mode
 from circle15.geo.network import Network
 from circle15.geo.population_points import Population
 from circle15.geo.reach import (
@@ -62,6 +62,7 @@ class CoverageSettings:
             raise SettingsError(f"time limits must be between 0 and 240 minutes, "
                                 f"not {self.bands_min}")
         object.__setattr__(self, "bands_min", tuple(sorted(set(map(float, self.bands_min)))))
+        object.__setattr__(self, "mode", check_mode(self.mode))
 
     @classmethod
     def of(cls, minutes: float = DEFAULT_MINUTES, *, speed_kmh: float | None = None,

@@ -168,6 +168,10 @@ def test_travel_modes():
         TravelMode.of("car")
     with pytest.raises(SettingsError, match="--speed-kmh"):
         TravelMode.of("ebike", 90)
+    from circle15.geo.coverage import CoverageSettings
+
+    with pytest.raises(SettingsError, match="unknown travel mode 'car'"):
+        CoverageSettings(mode="car")
     from circle15.cli import build_parser
     from circle15.cli_options import area_spec
 
