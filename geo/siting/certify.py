@@ -36,18 +36,21 @@ from circle15.geo.siting.reduce import Reduced
 class Limits:
     """Work limits of one exact solve (counts, so runs repeat exactly)."""
 
-    #: stop once the proven relative gap is at most this
-    gap: float = 1e-4
+    #: stop once the proven relative gap is at most this (0.5 %)
+    gap: float = 0.005
     #: column-generation rounds for the LP bound
     lp_rounds: int = 30
     #: columns added per round
     lp_batch: int = 150
-    #: simplex iterations per LP
-    lp_iterations: int = 200_000
+    #: simplex iterations for the LP bound, all rounds together
+    lp_iterations: int = 60_000
     #: branch-and-bound nodes of the final MILP
     mip_nodes: int = 2_000
     #: the final MILP is skipped when more columns than this survive step 2
-    mip_columns: int = 1_500
+    mip_columns: int = 600
+    #: ... and when the gap is already within ``gap``, unless at most this many
+    #: survive (then it is cheap to prove the optimum)
+    exact_columns: int = 200
     #: safety net only
     time_limit_s: float = 60.0
     seed: int = 0
@@ -108,10 +111,13 @@ def lp_bound(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits, dea
         out = master.solve(deadline - time.perf_counter())
         if out is None:
             break
-        lam, price, x_last = out
+        lam, price, x, optimal = out
         value, s = lagrangian_bound(red, lam, k)
         if value < best:
             best, lam_best = value, lam
+        if not optimal:
+            break
+        x_last = x
         outside = np.setdiff1d(np.flatnonzero(s > price + 1e-6), master.cols)
         if outside.size == 0 or time.perf_counter() > deadline:
             break
@@ -137,14 +143,16 @@ def certify(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits) -> C
     if red.value(rounded) > value + 1e-9:
         best, value = rounded, red.value(rounded)
         notes.append(f"rounded LP solution improves the start to {value:,.1f}")
-    if relative_gap(value, bound) <= limits.gap:
-        return Certified(best, value, bound, status_of(value, bound, limits), tuple(notes))
+    if relative_gap(value, bound) <= 1e-9:
+        return Certified(best, value, bound, "optimal", tuple(notes))
     per_col = column_bounds(red, lam, k)
     keep = np.flatnonzero(per_col >= value - 1e-6 * max(1.0, abs(value)))
     keep = np.union1d(keep, best).astype(np.int64)
     left_out = np.setdiff1d(np.arange(red.n_cols), keep)
     out_bound = float(per_col[left_out].max()) if left_out.size else -np.inf
-    notes.append(f"{keep.size:,} of {red.n_cols:,} candidates can beat the start")
+    notes.append(f"{keep.size:,} of {red.n_cols:,} candidates can beat the best so far")
+    if relative_gap(value, bound) <= limits.gap and keep.size > limits.exact_columns:
+        return Certified(best, value, bound, status_of(value, bound, limits), tuple(notes))
     if time.perf_counter() > deadline:
         notes.append("time limit reached before the branch and bound")
         return Certified(best, value, bound, status_of(value, bound, limits), tuple(notes))
@@ -161,7 +169,7 @@ def certify(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits) -> C
     y0 = np.where(need == 2, (reach >= 2).astype(float), np.minimum(1.0, reach))
     out = solve_milp(c, integral, A, np.full(upper.size, -np.inf), upper,
                      time_limit_s=max(1.0, deadline - time.perf_counter()),
-                     options={"mip_rel_gap": limits.gap, "mip_max_nodes": limits.mip_nodes},
+                     options={"mip_rel_gap": 0.0, "mip_max_nodes": limits.mip_nodes},
                      start=np.concatenate([x0, y0]))
     if out.x is not None:
         found = keep[out.x[:n] > 0.5]
@@ -181,4 +189,4 @@ def status_of(value: float, bound: float, limits: Limits) -> str:
     gap = relative_gap(value, bound)
     if gap <= 1e-9 or bound - value < 1e-6:
         return "optimal"
-    return "gap-limited" if gap <= max(limits.gap, 0.005) else "limit"
+    return "gap-limited" if gap <= limits.gap else "limit"

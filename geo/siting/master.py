@@ -21,10 +21,12 @@ class Master:
     """Restricted master LP of the reduced model for budget ``k``."""
 
     def __init__(self, red: Reduced, k: int, *, iterations: int, seed: int = 0) -> None:
+        """``iterations``: simplex iterations for all solves together (a work limit
+        that makes the outcome independent of machine load)."""
         self.red = red
         self.h: Any = quiet_highs()
         for key, value in {"threads": 1, "random_seed": seed, "presolve": "off",
-                           "simplex_strategy": 4, "simplex_iteration_limit": iterations}.items():
+                           "simplex_strategy": 4}.items():
             self.h.setOptionValue(key, value)
         self.h.addRows(1, np.array([-np.inf]), np.array([float(k)]), 0,
                        np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
@@ -35,6 +37,8 @@ class Master:
         #: HiGHS column of each added site, in order of ``cols``
         self.x_col: list[int] = []
         self.n_model_cols = 0
+        #: simplex iterations left for every later solve together
+        self.iterations_left = iterations
 
     def add(self, cols: NDArray[np.int64]) -> None:
         """Add sites (columns of the reduced model) and the rows they reach."""
@@ -74,19 +78,25 @@ class Master:
         self.cols.extend(cols.tolist())
 
     def solve(self, time_limit_s: float) -> tuple[NDArray[np.float64], float,
-                                                  NDArray[np.float64]] | None:
+                                                  NDArray[np.float64], bool] | None:
         """Multipliers for every reduced row (rows not in the model: weight/need),
-        the budget's price, and x per column of the reduced model; None unless
-        the LP was solved to optimality."""
+        the budget's price, x per column of the reduced model, and whether the LP
+        was solved to optimality (if not, the multipliers still give a valid,
+        weaker bound); None if HiGHS gave no duals."""
         import highspy
 
         h, red = self.h, self.red
         # HiGHS counts its time limit from the object's first run, not this one
         h.setOptionValue("time_limit", float(h.getRunTime() + max(0.5, time_limit_s)))
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if self.iterations_left <= 0:
             return None
+        h.setOptionValue("simplex_iteration_limit", int(self.iterations_left))
+        h.run()
+        self.iterations_left -= max(0, int(h.getInfo().simplex_iteration_count))
+        optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         sol = h.getSolution()
+        if not sol.dual_valid or not sol.value_valid:
+            return None
         dual = np.asarray(sol.row_dual)
         lam = red.weight / red.need
         inside = np.flatnonzero(self.row_of)
@@ -94,4 +104,4 @@ class Master:
         lam[inside] = -dual[self.row_of[inside]]
         x = np.zeros(red.n_cols)
         x[np.asarray(self.cols, dtype=np.int64)] = np.asarray(sol.col_value)[self.x_col]
-        return lam, float(-dual[0]), x
+        return lam, float(-dual[0]), x, optimal
