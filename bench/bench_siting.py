@@ -79,7 +79,7 @@ def today(problem: SitingProblem, k: int, objective: str) -> tuple[float, float,
               [(np.flatnonzero((c0 == 1) & (deg > 0)), 1.0),
                (np.flatnonzero((c0 == 0) & (deg >= 2)), 2.0)])
     n_x = problem.n_candidates
-    merged = [merge_rows(A[u], w[u], np.zeros(u.size, dtype=np.int64))[:2] + (coef,)
+    merged = [(*merge_rows(A[u], w[u], np.zeros(u.size, dtype=np.int64))[:2], coef)
               for u, coef in blocks]
     n_y = sum(r.shape[0] for r, _, _ in merged)
     c = np.concatenate([np.zeros(n_x)] + [-wt for _, wt, _ in merged])
