@@ -75,10 +75,17 @@ class Served:
 class PageKeeper:
     """Pages per key, drawn in background threads (one per key at a time)."""
 
-    def __init__(self, draw: Draw, *, folder: Path | None = None, wait_s: float = 1.0) -> None:
+    def __init__(self, draw: Draw, *, folder: Path | None = None, wait_s: float = 1.0,
+                 drawn_elsewhere: bool = False) -> None:
         self.draw = draw
         self.folder = folder
         self.wait_s = wait_s
+        #: another process draws the pages into ``folder`` (asked through ``.want`` files);
+        #: this one only serves them
+        self.drawn_elsewhere = drawn_elsewhere
+        if drawn_elsewhere and folder is None:
+            msg = "pages drawn elsewhere need the folder they are drawn into"
+            raise ValueError(msg)
         self._pages: dict[Key, Page] = {}
         self._wanted: dict[Key, int] = {}
         self._drawing: dict[Key, float] = {}
@@ -165,18 +172,21 @@ class PageKeeper:
                     with self._cond:
                         self._adopt_from_disk(key, wanted)
                         done = self._is_current(key, wanted)
-                    if not done:
+                    if not done and self.drawn_elsewhere:
+                        self._await_drawn(key, wanted)
+                    elif not done:
                         t0 = time.perf_counter()
                         revision, html = self.draw(key)
                         page = Page(html, revision, time.time(), time.perf_counter() - t0)
-                        self._write(key, page)
+                        write_page(self.folder, key, page)
                         log.info("drew %s for revision %d in %.1f s", "/".join(key), revision,
                                  page.seconds)
                         with self._cond:
                             self._keep(key, page)
             except Exception as exc:
                 log.exception("drawing %s failed; the last good page stays", "/".join(key))
-                message = f"{type(exc).__name__}: {exc}"[:300]
+                message = (str(exc) if isinstance(exc, DrawingError)
+                           else f"{type(exc).__name__}: {exc}")[:300]
                 with self._cond:
                     self._failures[key] = Failure(wanted, message, time.time(), exc)
                     del self._drawing[key]
@@ -198,50 +208,40 @@ class PageKeeper:
                 del self._failures[key]
         self._cond.notify_all()
 
-    # the shared folder: <kind>-<lang>-<basemap>.r<revision>.html, written atomically
+    def _await_drawn(self, key: Key, wanted: int) -> None:
+        """Ask the drawing process for ``key`` and wait for its page (or its failure)."""
+        assert self.folder is not None
+        with contextlib.suppress(OSError):
+            (self.folder / f"{file_name(key)}.want").touch()
+        while not self._closed:
+            with self._cond:
+                self._adopt_from_disk(key, wanted)
+                if self._is_current(key, wanted):
+                    return
+            failed = read_failure(self.folder, key)
+            if failed is not None and failed[0] >= wanted:
+                raise DrawingError(failed[1])
+            time.sleep(0.25)
 
-    def _name(self, key: Key) -> str:
-        return "-".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key)
+    # the shared folder: <kind>-<lang>-<basemap>.r<revision>.html, written atomically
 
     @contextlib.contextmanager
     def _file_lock(self, key: Key) -> Iterator[None]:
-        if self.folder is None:
+        if self.folder is None or self.drawn_elsewhere:
             yield
             return
-        with open(self.folder / f"{self._name(key)}.lock", "a+b") as f:
+        with open(self.folder / f"{file_name(key)}.lock", "a+b") as f:
             fcntl.flock(f, fcntl.LOCK_EX)  # another worker drawing it: wait for its file
             try:
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _write(self, key: Key, page: Page) -> None:
-        if self.folder is None:
-            return
-        name = self._name(key)
-        final = self.folder / f"{name}.r{page.revision}.html"
-        tmp = self.folder / f".{name}.{os.getpid()}.tmp"
-        try:
-            tmp.write_text(page.html, encoding="utf-8")
-            os.utime(tmp, (page.built_at, page.built_at))
-            tmp.replace(final)
-            for old in self.folder.glob(f"{name}.r*.html"):
-                if old != final:
-                    old.unlink(missing_ok=True)
-        except OSError as exc:  # a full disk costs sharing, not the page
-            log.warning("cannot keep %s in %s: %s", name, self.folder, exc)
-            tmp.unlink(missing_ok=True)
-
     def _adopt_from_disk(self, key: Key, revision: int) -> None:
         """Take the page another worker drew, when it is newer than ours."""
         if self.folder is None or self._is_current(key, revision):
             return
-        name = self._name(key)
-        best: tuple[int, Path] | None = None
-        for path in self.folder.glob(f"{name}.r*.html"):
-            m = re.fullmatch(re.escape(name) + r"\.r(\d+)\.html", path.name)
-            if m and (best is None or int(m.group(1)) > best[0]):
-                best = (int(m.group(1)), path)
+        best = latest_page(self.folder, key)
         old = self._pages.get(key)
         if best is None or (old is not None and old.revision >= best[0]):
             return
@@ -250,7 +250,74 @@ class PageKeeper:
             html = best[1].read_text(encoding="utf-8")
         except OSError:
             return  # replaced meanwhile: the next look finds the newer one
-        self._keep(key, Page(html, best[0], built, 0.0))
+        seconds = 0.0  # how long the drawing took, as the drawing process noted it
+        with contextlib.suppress(OSError, ValueError):
+            rev, took = (self.folder / f"{file_name(key)}.seconds").read_text().split()
+            seconds = float(took) if int(rev) == best[0] else 0.0
+        self._keep(key, Page(html, best[0], built, seconds))
+
+
+# -- the shared folder ---------------------------------------------------------------------
+
+
+class DrawingError(RuntimeError):
+    """The drawing process could not draw a page (its message)."""
+
+
+def file_name(key: Key) -> str:
+    return "-".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in key)
+
+
+def latest_page(folder: Path, key: Key) -> tuple[int, Path] | None:
+    """(revision, path) of the newest page file for ``key``."""
+    name = file_name(key)
+    best: tuple[int, Path] | None = None
+    for path in folder.glob(f"{name}.r*.html"):
+        m = re.fullmatch(re.escape(name) + r"\.r(\d+)\.html", path.name)
+        if m and (best is None or int(m.group(1)) > best[0]):
+            best = (int(m.group(1)), path)
+    return best
+
+
+def write_page(folder: Path | None, key: Key, page: Page) -> None:
+    """Keep a drawn page for every process (atomically; older ones removed)."""
+    if folder is None:
+        return
+    name = file_name(key)
+    final = folder / f"{name}.r{page.revision}.html"
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(page.html, encoding="utf-8")
+        os.utime(tmp, (page.built_at, page.built_at))
+        tmp.replace(final)
+        (folder / f"{name}.seconds").write_text(f"{page.revision} {page.seconds:.3f}")
+        for old in folder.glob(f"{name}.r*.html"):
+            if old != final:
+                old.unlink(missing_ok=True)
+    except OSError as exc:  # a full disk costs sharing, not the page
+        log.warning("cannot keep %s in %s: %s", name, folder, exc)
+        tmp.unlink(missing_ok=True)
+
+
+def write_failure(folder: Path, key: Key, revision: int, message: str) -> None:
+    with contextlib.suppress(OSError):
+        (folder / f"{file_name(key)}.failed").write_text(f"{revision}\n{message}",
+                                                         encoding="utf-8")
+
+
+def read_failure(folder: Path, key: Key) -> tuple[int, str, float] | None:
+    """(revision, message, when) of the last failed drawing of ``key``, if any."""
+    path = folder / f"{file_name(key)}.failed"
+    try:
+        revision, _, message = path.read_text(encoding="utf-8").partition("\n")
+        return int(revision), message, path.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+
+
+def wanted_keys(folder: Path) -> list[Key]:
+    """The pages some process has asked for."""
+    return [tuple(p.name.removesuffix(".want").split("-")) for p in folder.glob("*.want")]
 
 
 # -- what the browser gets ----------------------------------------------------------------

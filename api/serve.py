@@ -10,8 +10,10 @@ collection in a worker writes to, and so copies, the shared pages. A worker
 that dies is replaced by a new fork at once, without loading anything.
 
 Each worker keeps its own coverage in step with the stations (a change costs
-each worker its own copy of the new coverage); the map pages are drawn by one
-of them and shared through files (:mod:`circle15.api.pages`).
+each worker its own copy of the new coverage). The map pages are drawn by a
+short-lived process forked from this one (:class:`Drawer`) into the folder
+the workers serve them from (:mod:`circle15.api.pages`): a drawing's memory
+and CPU never land on a worker.
 """
 
 from __future__ import annotations
@@ -26,11 +28,22 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 
+from circle15.api.pages import (
+    RETRY_AFTER_FAILURE_S,
+    Key,
+    Page,
+    latest_page,
+    read_failure,
+    wanted_keys,
+    write_failure,
+    write_page,
+)
 from circle15.api.settings import Settings
-from circle15.api.state import AppState, load_state
-from circle15.geo.errors import InputError
+from circle15.api.state import DEFAULT_PAGES, AppState, load_state
+from circle15.geo.errors import InputError, StorageError
 
 log = logging.getLogger("uvicorn.error")
 #: seconds the workers have to finish their requests after a stop, before they are killed
@@ -57,11 +70,12 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
 
     children: set[int] = set()
     stopping: list[float] = []  # when the stop was asked
+    drawer = Drawer(state)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if not stopping:
             stopping.append(time.monotonic())
-            _signal(children, signal.SIGTERM)
+            _signal(children | drawer.pids(), signal.SIGTERM)
 
     for _ in range(workers):
         children.add(_fork_worker(state, sock, access_log))
@@ -76,9 +90,13 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
             if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S:
                 log.warning("workers still running %.0f s after the stop: killed",
                             STOP_GRACE_S)
-                _signal(children, signal.SIGKILL)
+                _signal(children | drawer.pids(), signal.SIGKILL)
                 stopping[0] = float("inf")
+            if not stopping:
+                drawer.tick()
             time.sleep(0.2)
+            continue
+        if drawer.ended(pid, status):
             continue
         children.discard(pid)
         if not stopping:
@@ -87,6 +105,89 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
             children.add(_fork_worker(state, sock, access_log))
     sock.close()
     return 0
+
+
+class Drawer:
+    """Draws the map pages in a short-lived process forked from the loaded area, so the
+    workers never carry a drawing's memory or lose CPU to it; the workers ask for pages
+    through the shared folder (``.want`` files) and serve what is drawn there."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        folder = state.pages.folder
+        assert folder is not None
+        self.folder = folder
+        self.pid: int | None = None
+        self._next = 0.0
+
+    def pids(self) -> set[int]:
+        return {self.pid} if self.pid else set()
+
+    def ended(self, pid: int, status: int) -> bool:
+        if pid != self.pid:
+            return False
+        self.pid = None
+        if status:
+            log.warning("the page drawing process ended with status %d", status)
+        return True
+
+    def tick(self) -> None:
+        """Start a drawing when a page is older than the stations (checked every second)."""
+        now = time.monotonic()
+        if self.pid is not None or now < self._next:
+            return
+        self._next = now + 1.0
+        try:
+            revision = self.state.store.revision
+        except StorageError:
+            return  # said by /health; drawn when the database answers again
+        todo = [key for key in dict.fromkeys([*DEFAULT_PAGES, *wanted_keys(self.folder)])
+                if self._due(key, revision)]
+        if todo:
+            self.pid = _fork(lambda: self._draw(todo, revision))
+
+    def _due(self, key: Key, revision: int) -> bool:
+        if len(key) != 3 or key[0] not in self.state.page_builders:
+            return False
+        latest = latest_page(self.folder, key)
+        if latest is not None and latest[0] >= revision:
+            return False
+        failed = read_failure(self.folder, key)
+        return not (failed is not None and failed[0] >= revision
+                    and time.time() - failed[2] < RETRY_AFTER_FAILURE_S)
+
+    def _draw(self, keys: list[Key], revision: int) -> None:
+        state = self.state
+        state.store.engine.dispose(close=False)
+        for key in keys:
+            t0 = time.perf_counter()
+            try:
+                drawn, html = state.draw_page(key)
+            except Exception as exc:
+                log.exception("drawing %s failed; the last good page stays", "/".join(key))
+                write_failure(self.folder, key, revision, f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            seconds = time.perf_counter() - t0
+            write_page(self.folder, key, Page(html, drawn, time.time(), seconds))
+            log.info("drew %s for revision %d in %.1f s", "/".join(key), drawn, seconds)
+
+
+def _fork(work: Callable[[], None]) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        work()
+    except BaseException:
+        log.exception("process %d failed", os.getpid())
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _signal(pids: set[int], signum: int) -> None:
@@ -123,26 +224,16 @@ def _settle(state: AppState) -> None:
 
 
 def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 0
-    try:
+    def work() -> None:
         import uvicorn
 
         from circle15.api.app import create_app
 
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
         # pooled connections are the parent's; this process opens its own
         state.store.engine.dispose(close=False)
+        state.serve_pages_drawn_elsewhere()
         app = create_app(state.settings, state=state)
         config = uvicorn.Config(app, log_level="info", access_log=access_log, lifespan="on")
         uvicorn.Server(config).run(sockets=[sock])
-    except BaseException:  # a worker never returns into the parent's loop
-        log.exception("worker %d failed", os.getpid())
-        code = 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+
+    return _fork(work)

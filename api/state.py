@@ -75,8 +75,14 @@ class AppState:
     pages: PageKeeper = field(init=False)
 
     def __post_init__(self) -> None:
-        self.pages = PageKeeper(self._draw, folder=self._pages_folder(),
+        self.pages = PageKeeper(self.draw_page, folder=self._pages_folder(),
                                 wait_s=self.settings.page_wait_s)
+
+    def serve_pages_drawn_elsewhere(self) -> None:
+        """This process only serves the pages; another draws them into the shared
+        folder (``circle15 serve --workers N``: the process the workers are forked from)."""
+        self.pages = PageKeeper(self.draw_page, folder=self.pages.folder,
+                                wait_s=self.settings.page_wait_s, drawn_elsewhere=True)
 
     def _pages_folder(self) -> Path:
         """Shared by the workers of one service: named by its database and area."""
@@ -103,7 +109,8 @@ class AppState:
         for key in dict.fromkeys([*DEFAULT_PAGES, *self.pages.keys()]):
             self.pages.request(key, rev)
 
-    def _draw(self, key: Key) -> tuple[int, str]:
+    def draw_page(self, key: Key) -> tuple[int, str]:
+        """Draw a page for the current stations: (their revision, the HTML)."""
         kind, lang, basemap = key
         rev, cov = self.snapshot()
         html = self.page_builders[kind](self, cov, lang, basemap)

@@ -45,6 +45,16 @@ def test_the_quick_way_answers_as_the_documented_route(client, longgang):
     assert far.status_code == 422 and "problems" in far.json()
 
 
+def _current_page(url: str, timeout_s: float = 120.0) -> httpx.Response:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = httpx.get(url, timeout=60)
+        if r.status_code == 200 and r.headers["x-page-state"] == "current":
+            return r
+        time.sleep(0.3)
+    pytest.fail(f"{url} was not drawn for the current stations within {timeout_s:.0f} s")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,6 +104,12 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
         for _ in range(8):
             near = httpx.get(f"{base}/nearest?lon={lon}&lat={lat}&k=1", timeout=60).json()
             assert near["stations"][0]["id"] == "TWO-1"
+        # the pages are drawn by the process the workers were forked from, into the
+        # folder every worker serves them from: the new station shows on every worker
+        for _ in range(8):
+            page = _current_page(f"{base}/maps/courier?basemap=blank&lang=en")
+            assert "两个进程" in page.text
+        assert _current_page(f"{base}/maps/planner?basemap=blank&lang=en").status_code == 200
         # a worker that dies is replaced from the loaded area at once
         os.kill(workers[0], signal.SIGKILL)
         for _ in range(100):
