@@ -418,3 +418,51 @@ def test_a_cut_riding_network_keeps_its_one_way_rules(tmp_path):
     assert cut.mode == "ebike" and cut.directed and cut.n_edges < net.n_edges
     assert cut.edge_oneway is not None
     assert set(cut.edge_way[cut.edge_oneway].tolist()) == {MAIN}
+
+
+def test_person_to_station_times_match_networkx_on_longgang(longgang_ebike):
+    """Riding times from people to their nearest station, against networkx on the
+    riding graph with each person's and station's position written out by hand."""
+    from tests.helpers import points_near_streets
+
+    net = longgang_ebike
+    one = net.edge_oneway
+    assert one is not None
+    rng = np.random.default_rng(21)
+    st = snap_points(net, net.project(*points_near_streets(net, 12, rng, spread_m=5).T),
+                     max_dist_m=200, rule=DEFAULT_RULE)
+    people = snap_points(net, net.project(*points_near_streets(net, 40, rng, spread_m=30).T),
+                         max_dist_m=500, rule=DEFAULT_RULE)
+    got = nearest_sources(net, st, people).target_dist_m
+    G = net.to_networkx()
+    sj, pj = st.all_joins(), people.all_joins()
+    # a station is reached from the tail of its edge, or from either end of a two-way one
+    arrive: dict[int, float] = {}
+    for k in range(len(sj)):
+        e = int(sj.edge[k])
+        for node, m in ((int(sj.u[k]), sj.along_m[k]), (int(sj.v[k]), sj.to_v_m[k])):
+            if node == int(sj.v[k]) and one[e]:
+                continue
+            cost = float(sj.off_m[k] + m)
+            arrive[node] = min(arrive.get(node, np.inf), cost)
+    # every node's riding distance to its nearest station: one search from a sink
+    # that each arrival leads into, on the reversed graph
+    G.add_edges_from((node, "sink", {"length": cost}) for node, cost in arrive.items())
+    to_station = nx.single_source_dijkstra_path_length(G.reverse(copy=False), "sink",
+                                                       weight="length")
+    for i in range(len(people)):
+        rows = np.flatnonzero(pj.point == i)
+        best = np.inf
+        for k in rows.tolist():
+            e = int(pj.edge[k])
+            starts = [(int(pj.v[k]), float(pj.to_v_m[k]))]
+            if not one[e]:
+                starts.append((int(pj.u[k]), float(pj.along_m[k])))
+            for node, m in starts:
+                best = min(best, pj.off_m[k] + m + to_station.get(node, np.inf))
+            # a station on the same street, ahead (or either way on a two-way street)
+            for s in np.flatnonzero(sj.edge == e).tolist():
+                if one[e] and sj.along_m[s] < pj.along_m[k]:
+                    continue
+                best = min(best, pj.off_m[k] + abs(sj.along_m[s] - pj.along_m[k]) + sj.off_m[s])
+        assert got[i] == pytest.approx(best, abs=1e-6)
