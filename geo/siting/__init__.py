@@ -18,12 +18,17 @@ Models (``w_i`` people in unit ``i``, ``x_j`` = 1 if site ``j`` is opened,
   ``target`` share of the coverable population (people some existing station
   or candidate can reach) is covered.
 
-Each is solved exactly by HiGHS (highspy) under a time limit, started from
-the greedy solution so that it never returns less than greedy (at the limit it
-returns the best solution found with its gap), or greedily. Units that no
-candidate can help are dropped and units with the same set of candidates are
-merged before solving, which leaves the optimum unchanged and shrinks the
-model.
+``coverage`` and ``cross`` are solved on a reduced model (:mod:`.reduce`:
+units no candidate can raise dropped, units with the same candidates merged,
+duplicate and dominated candidates removed, all without changing the optimum),
+started from greedy with single swaps (run once per problem and k, and shared
+with the k-curve), bounded by the LP relaxation solved by column generation
+(a Lagrangian bound valid whatever the solver did) and finished by HiGHS on
+the candidates that can still beat the best solution (:mod:`.certify`). Every
+exact answer carries its bound and gap; its status is ``optimal``,
+``gap-limited`` (proven within 0.5 %) or ``limit``. Work limits are counts and
+HiGHS runs single-threaded with a fixed seed, so runs repeat exactly; the time
+limit is a safety net. ``target`` is solved by HiGHS on the merged model.
 """
 
 from __future__ import annotations
