@@ -83,7 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
     "no_match": {"zh": "没有匹配的驿站", "en": "No station matches"},
     "picked_iso": {"zh": "所选驿站的 {m} 分钟范围", "en": "{m}-min reach of the picked station"},
     "pick_hint": {"zh": "点击驿站查看其服务范围", "en": "Pick a station to see its reach"},
-    "gap_list": {"zh": "最大的覆盖缺口（前 {n} 个，共 {total} 个）", "en": "Largest coverage gaps (top {n} of {total})"},
+    "gap_list": {"zh": "未覆盖人口最多的片区（2 公里见方，前 {n} 个，共 {total} 个）", "en": "Coverage gaps with the most people (2 km blocks; top {n} of {total})"},
     "streets": {"zh": "街道与水系（来自 OSM 数据）", "en": "Streets and water (from the OSM file)"},
     "road_motorway": {"zh": "高速公路", "en": "Motorway"},
     "road_trunk": {"zh": "快速路", "en": "Trunk road"},

@@ -59,6 +59,8 @@ GAP_COLOUR = "#b2182b"
 TOP_GAPS = 20
 #: gap hexagons of the map (centre to corner, metres), merged into areas
 MAP_GAP_HEX_M = 150.0
+#: side of the blocks that cut merged gaps into areas a planner can act on, metres
+GAP_BLOCK_M = 2_000.0
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,10 @@ def planner_page(
     """The planner map of a coverage as one self-contained HTML page.
 
     ``areas``: the towns to shade (without them the service-limit band is
-    shown by default instead). ``gaps``: gap areas ranked by people (default:
-    :func:`find_gaps` with touching 150 m hexagons merged); the ``top_gaps``
-    largest are drawn and listed. ``iso``: :func:`isochrones` of ``cov``, if
+    shown by default instead). ``gaps``: gap hexagons (default: :func:`find_gaps`
+    with 150 m hexagons), merged where they touch within 2 km blocks
+    (:func:`planner_data.gap_areas`); the ``top_gaps`` areas with the most people
+    are drawn and listed. ``iso``: :func:`isochrones` of ``cov``, if
     already computed. ``streets``: the OSM file's basemap
     (:func:`circle15.geo.basemap.load_basemap`), drawn under everything and
     shown by default when ``basemap="blank"``. ``station_fields``: extra
@@ -219,7 +222,7 @@ def planner_page(
     if iso is None:
         iso = isochrones(cov)
     if gaps is None:
-        gaps = find_gaps(cov, hex_m=MAP_GAP_HEX_M, merge=True)
+        gaps = find_gaps(cov, hex_m=MAP_GAP_HEX_M)
     minutes = f"{settings.minutes:g}"
     st = _stations(cov, shift, lang_, station_fields)
     st["iso"] = pdata.station_isochrones(iso, st["ids"], shift)
@@ -231,7 +234,7 @@ def planner_page(
         "bands": pdata.bands(iso, shift, settings.minutes, lang_, show=areas is None),
         "surface": pdata.surface(cov, shift, lang_),
         "density": pdata.density(cov, shift, lang_),
-        "gaps": pdata.gap_areas(gaps, shift, top_gaps),
+        "gaps": pdata.gap_areas(gaps, shift, top_gaps, GAP_BLOCK_M),
         "streets": pdata.streets(streets, shift) if streets is not None else None,
         "streets_show": basemap not in TILES,
         "overlays": [_overlay(o, shift, amap) for o in overlays],
@@ -248,7 +251,7 @@ def planner_page(
     keys = ["stations", "towns", "bands", "surface", "density", "gaps", "sites", "streets",
             "search", "no_match", "pick_hint", "station", "area", "population",
             "covered", "covered_share", "cross", "rank", "uncovered_people", "nearest_station",
-            "walk_min", "site", "gain", "close", "people", "fullscreen"]
+            "walk_min", "site", "gain", "close", "people", "fullscreen", "min"]
     labels = {k: t(k, lang_) for k in keys if k not in ("towns", "bands")}
     labels["towns"] = t("areas", lang_)
     labels["bands"] = t("iso_union", lang_, m=minutes)

@@ -157,18 +157,37 @@ def density(cov: Coverage, shift: Shift, lang: Lang, cell_m: float = 250.0) -> d
             "legend": legend}
 
 
-def gap_areas(gaps: gpd.GeoDataFrame, shift: Shift, top: int) -> dict[str, Any]:
-    """The ``top`` largest merged gap areas, ranked by the people in them."""
-    g = gaps.head(top)
-    geoms = g.geometry.to_numpy()
-    at = (shapely.get_coordinates(to_display(shapely.point_on_surface(geoms), gaps.crs, shift))
-          if len(g) else np.zeros((0, 2)))
-    rows = [[int(r), round(float(p)), "" if s is None or pd.isna(s) else str(s),
+def gap_areas(gaps: gpd.GeoDataFrame, shift: Shift, top: int, block_m: float
+              ) -> dict[str, Any]:
+    """The ``top`` largest gap areas, ranked by the people in them.
+
+    Touching gap hexagons are merged, but across a district they touch for tens of
+    kilometres (at 50 stations one such area holds most of the district), so the
+    merged gaps are cut into square blocks of ``block_m`` (about what one or a few
+    new stations would serve): an area is the gap hexagons of one block, merged.
+    The nearest station of an area is that of its hexagon nearest to a station.
+    """
+    if len(gaps) == 0:
+        return {"rows": [], "polys": [], "total": 0, "people": 0}
+    centre = shapely.get_coordinates(shapely.point_on_surface(gaps.geometry.to_numpy()))
+    block = np.floor(centre / block_m).astype(np.int64)
+    frame = pd.DataFrame({"bx": block[:, 0], "by": block[:, 1],
+                          "pop": gaps["population"].to_numpy(float),
+                          "walk": gaps["nearest_walk_min"].to_numpy(float)})
+    grouped = frame.groupby(["bx", "by"], sort=False)
+    people = grouped["pop"].sum().sort_values(ascending=False, kind="stable")
+    nearest = frame.loc[grouped["walk"].idxmin().loc[people.index[:top]].to_numpy()]
+    members = grouped.indices
+    geoms = np.array([shapely.union_all(gaps.geometry.to_numpy()[members[key]], grid_size=0.5)
+                      for key in people.index[:top]], dtype=object)
+    at = shapely.get_coordinates(to_display(shapely.point_on_surface(geoms), gaps.crs, shift))
+    stations = gaps["nearest_station"].to_numpy(object)[nearest.index.to_numpy()]
+    rows = [[i + 1, round(float(p)), "" if s is None or pd.isna(s) else str(s),
              None if pd.isna(w) else float(w), round(float(y), 5), round(float(x), 5)]
-            for r, p, s, w, (x, y) in zip(g["rank"], g["population"], g["nearest_station"],
-                                          g["nearest_walk_min"], at, strict=True)]
-    return {"rows": rows, "polys": codes(geoms, gaps.crs, shift, 20.0), "total": len(gaps),
-            "people": round(float(gaps["population"].sum()))}
+            for i, (p, s, w, (x, y)) in enumerate(zip(people.to_numpy()[:top], stations,
+                                                      nearest["walk"], at, strict=True))]
+    return {"rows": rows, "polys": codes(geoms, gaps.crs, shift, 20.0), "total": len(people),
+            "people": round(float(frame["pop"].sum()))}
 
 
 def amenity_words(cell: object, lang: Lang) -> str:

