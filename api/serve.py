@@ -9,8 +9,9 @@ out of the garbage collector's sight first (``gc.freeze``), so that no
 collection in a worker writes to, and so copies, the shared pages. A worker
 that dies is replaced by a new fork at once, without loading anything.
 
-Each worker keeps its own coverage in step with the stations (a change costs
-each worker its own copy of the new coverage). The map pages are drawn by a
+After a station change this process brings its coverage up to date and
+replaces the workers by new forks that share it (the old ones finish their
+requests first); a worker asked meanwhile computes its own. The map pages are drawn by a
 short-lived process forked from this one (:class:`Drawer`) into the folder
 the workers serve them from (:mod:`circle15.api.pages`): a drawing's memory
 and CPU never land on a worker.
@@ -69,19 +70,21 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
     log.info("circle15 running on http://%s:%d (press CTRL+C to quit)", host, port)
 
     children: set[int] = set()
+    retiring: set[int] = set()  # replaced workers finishing their requests
     stopping: list[float] = []  # when the stop was asked
     drawer = Drawer(state)
+    next_look = 0.0
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if not stopping:
             stopping.append(time.monotonic())
-            _signal(children | drawer.pids(), signal.SIGTERM)
+            _signal(children | retiring | drawer.pids(), signal.SIGTERM)
 
     for _ in range(workers):
         children.add(_fork_worker(state, sock, access_log))
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while children:
+    while children or retiring:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -90,13 +93,29 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
             if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S:
                 log.warning("workers still running %.0f s after the stop: killed",
                             STOP_GRACE_S)
-                _signal(children | drawer.pids(), signal.SIGKILL)
+                _signal(children | retiring | drawer.pids(), signal.SIGKILL)
                 stopping[0] = float("inf")
-            if not stopping:
+            if not stopping and time.monotonic() >= next_look:
+                next_look = time.monotonic() + 1.0
+                try:
+                    caught_up = _caught_up(state)
+                except Exception:  # said in the log; the workers keep computing their own
+                    caught_up, next_look = False, time.monotonic() + 30.0
+                if caught_up:
+                    # fresh workers share the new coverage; the old ones finish their
+                    # requests (the socket is shared: no request is refused meanwhile)
+                    old = set(children)
+                    children = {_fork_worker(state, sock, access_log) for _ in old}
+                    time.sleep(1.0)
+                    _signal(old, signal.SIGTERM)
+                    retiring |= old
                 drawer.tick()
             time.sleep(0.2)
             continue
         if drawer.ended(pid, status):
+            continue
+        if pid in retiring:
+            retiring.discard(pid)
             continue
         children.discard(pid)
         if not stopping:
@@ -194,6 +213,30 @@ def _signal(pids: set[int], signum: int) -> None:
     for pid in list(pids):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
+
+
+def _caught_up(state: AppState) -> bool:
+    """After a station change: this process's coverage brought to the stored stations
+    (then the workers are replaced by forks that share it, instead of each computing
+    its own copy). False when nothing changed."""
+    try:
+        stored = state.store.revision
+    except StorageError:
+        return False  # said by /health; caught up when the database answers again
+    if stored == state.coverage_revision:
+        return False
+    t0 = time.perf_counter()
+    try:
+        state.refresh_now()
+    except InputError:
+        pass  # no stations left: nothing to share
+    except Exception:  # the workers compute their own; tried again later
+        log.exception("cannot bring the shared coverage to revision %d", stored)
+        raise
+    _settle(state)
+    log.info("coverage brought to revision %d in %.1f s; workers replaced to share it",
+             state.coverage_revision, time.perf_counter() - t0)
+    return True
 
 
 def _listen(host: str, port: int) -> socket.socket:

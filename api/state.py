@@ -178,6 +178,16 @@ class AppState:
     def coverage(self) -> Coverage:
         return self.snapshot()[1]
 
+    @property
+    def coverage_revision(self) -> int:
+        """The stations' revision the kept coverage was computed for (-1: none yet)."""
+        return self._cached_revision
+
+    def refresh_now(self) -> None:
+        """Bring the coverage to the stored stations now (no cached revision trusted)."""
+        self._revision_at = float("-inf")
+        self.snapshot()
+
     def snapshot(self) -> tuple[int, Coverage]:
         """The coverage of the current stations, with the revision it was computed for."""
         with self._lock:

@@ -55,6 +55,22 @@ def _current_page(url: str, timeout_s: float = 120.0) -> httpx.Response:
     pytest.fail(f"{url} was not drawn for the current stations within {timeout_s:.0f} s")
 
 
+def _workers(pid: int) -> list[int]:
+    """The server's child processes (the drawing process too, while it runs)."""
+    kids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [k for k in kids if "circle15" in Path(f"/proc/{k}/cmdline").read_text()
+            and _is_worker(k)]
+
+
+def _is_worker(pid: int) -> bool:
+    """A worker listens (has the shared socket and an event loop's epoll)."""
+    try:
+        return any("anon_inode:[eventpoll]" in os.readlink(f"/proc/{pid}/fd/{fd}")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,8 +105,7 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
             time.sleep(0.1)
         else:
             pytest.fail("the service did not start within 120 s")
-        workers = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-                   .read_text().split()]
+        workers = _workers(proc.pid)
         assert len(workers) == 2
         # the area is in memory once: most of each worker's pages are the parent's
         for pid in workers:
@@ -110,11 +125,22 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
             page = _current_page(f"{base}/maps/courier?basemap=blank&lang=en")
             assert "两个进程" in page.text
         assert _current_page(f"{base}/maps/planner?basemap=blank&lang=en").status_code == 200
+        # after the change the workers are new forks, sharing the new coverage again
+        for _ in range(300):
+            now = _workers(proc.pid)
+            if len(now) == 2 and not set(now) & set(workers):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the workers {workers} were not replaced after the change: {now}")
+        for pid in now:
+            mem = _memory(pid)
+            assert mem["Shared_Dirty"] + mem["Shared_Clean"] > 0.6 * mem["Rss"], mem
         # a worker that dies is replaced from the loaded area at once
-        os.kill(workers[0], signal.SIGKILL)
+        os.kill(now[0], signal.SIGKILL)
         for _ in range(100):
-            now = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-            if len(now) == 2 and str(workers[0]) not in now:
+            again = _workers(proc.pid)
+            if len(again) == 2 and now[0] not in again:
                 break
             time.sleep(0.1)
         else:
