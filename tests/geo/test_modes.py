@@ -466,3 +466,21 @@ def test_person_to_station_times_match_networkx_on_longgang(longgang_ebike):
                     continue
                 best = min(best, pj.off_m[k] + abs(sj.along_m[s] - pj.along_m[k]) + sj.off_m[s])
         assert got[i] == pytest.approx(best, abs=1e-6)
+
+
+def test_osmnx_graph_as_riding_network_keeps_one_way(tmp_path):
+    import osmnx as ox
+
+    from circle15.geo.osm_read import network_from_graphml
+
+    xml = tmp_path / "city.osm"
+    xml.write_text(city_xml({"oneway": "yes"}), encoding="utf-8")
+    G = ox.graph_from_xml(xml, bidirectional=False, simplify=False, retain_all=True)
+    ox.save_graphml(G, tmp_path / "city.graphml")
+    ride = network_from_graphml(tmp_path / "city.graphml", mode="ebike", keep_all_components=True)
+    walk = network_from_graphml(tmp_path / "city.graphml", keep_all_components=True)
+    assert walk.edge_oneway is None and ride.mode == "ebike"
+    assert ride.edge_oneway is not None
+    oneway_ways = set(ride.edge_way[ride.edge_oneway].tolist())
+    assert oneway_ways == {MAIN, MOTORWAY}  # osmnx keeps one direction of each
+    assert ride_m(ride, B_SIDE, A_SIDE) > 3_000 > ride_m(ride, A_SIDE, B_SIDE)
