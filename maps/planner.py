@@ -84,11 +84,10 @@ class Overlay:
 
 def _shift_coords(value: Any, shift: pdata.Shift) -> Any:
     """GeoJSON coordinates (nested lists) moved by ``shift``."""
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 1:
-        return np.round(shift(arr[None, :2]), 6)[0].tolist()
-    if arr.ndim == 2:
-        return np.round(shift(arr[:, :2]), 6).tolist()
+    if len(value) and isinstance(value[0], int | float):  # one position
+        return np.round(shift(np.asarray(value, dtype=float)[None, :2]), 6)[0].tolist()
+    if len(value) and isinstance(value[0][0], int | float):  # a line or a ring
+        return np.round(shift(np.asarray([p[:2] for p in value], dtype=float)), 6).tolist()
     return [_shift_coords(v, shift) for v in value]
 
 

@@ -134,16 +134,28 @@ def test_search_and_pick_draw_one_isochrone(tmp_path, scenario):
 
 def test_amap_mode_puts_markers_at_gcj02(tmp_path, scenario):
     cov, gaps, _, _ = scenario
-    path = save_page(planner_page(cov, gaps=gaps, basemap="amap"), tmp_path / "amap.html")
+    x, y = cov.stations.frame[["lon", "lat"]].to_numpy(float)[0]
+    ring = [[x, y], [x + 0.01, y], [x + 0.01, y + 0.01], [x, y]]
+    hole = [[x + 0.002, y + 0.001], [x + 0.004, y + 0.001], [x + 0.003, y + 0.003],
+            [x + 0.002, y + 0.001]]  # rings of different lengths
+    layer = Overlay("night", {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {},
+         "geometry": {"type": "Polygon", "coordinates": [ring, hole]}}]})
+    path = save_page(planner_page(cov, gaps=gaps, basemap="amap", overlays=[layer]),
+                     tmp_path / "amap.html")
     with browser_page(tmp_path) as (page, requests):
         page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-container")
         got = np.array(page.evaluate(
             "() => c15.markers.map(m => [m.getLatLng().lng, m.getLatLng().lat])"))
+        corner = page.evaluate("() => { let p = null; c15.layers.overlay0.eachLayer("
+                               "l => { p = l.getLatLngs()[0][0]; }); return [p.lng, p.lat]; }")
     lon, lat = cov.stations.frame["lon"].to_numpy(), cov.stations.frame["lat"].to_numpy()
     want = np.column_stack(wgs84_to_gcj02(lon, lat))
     np.testing.assert_allclose(got, want, atol=2e-6)  # the page rounds to 1e-6°
     assert np.abs(got - np.column_stack([lon, lat])).max() > 1e-3  # shifted, not WGS84
+    # a plugged-in layer is shifted the same way
+    np.testing.assert_allclose(corner, np.ravel(wgs84_to_gcj02(x, y)), atol=2e-6)
     # the only requests tried were Amap tiles, and they were stopped here
     assert requests.blocked and all("autonavi.com" in u for u in requests.blocked)
 
