@@ -110,6 +110,17 @@ def main() -> None:
           f"(in kept cells): {same / max(kept, 1):.1%} (same station, verdict, time within "
           f"{tol:.0f} m); median |metres| {np.median(off):.0f} m, 90th pct "
           f"{np.percentile(off, 90):.0f} m; {t_q / max(kept, 1) * 1000:.1f} ms a query")
+    # /nearest's cost within the limit (the per-node index) and beyond it (one bounded
+    # search from the courier), in process
+    within_t, beyond_t = [], []
+    for lon, lat in pts.tolist():
+        t0 = time.perf_counter()
+        a = index.answer(lon, lat, k=3)
+        (within_t if a.within_limit else beyond_t).append(time.perf_counter() - t0)
+    print(f"  /nearest in process: {np.median(within_t) * 1000:.1f} ms median within the "
+          f"limit ({len(within_t)} places), "
+          + (f"{np.median(beyond_t) * 1000:.1f} ms beyond it ({len(beyond_t)} places)"
+             if beyond_t else "no place beyond it"))
 
 
 if __name__ == "__main__":

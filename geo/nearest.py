@@ -316,7 +316,8 @@ class NearestIndex:
         if out:
             return out, True
         for s, metres, q_row, nodes, st_row in walks_from(
-                self.coverage.network, snapped, self.coverage.stations.snapped, self.reach_m):
+                self.coverage.network, snapped, self.coverage.stations.snapped, self.reach_m,
+                xy=(float(xy[0, 0]), float(xy[0, 1]))):
             is_open_now = self.hours[s].is_open(when)
             if metres <= limit or not wanted(s, is_open_now):
                 continue

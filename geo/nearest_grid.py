@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
-from circle15.geo.network import Network
+from circle15.geo.network import MIN_LENGTH_M, Network
 from circle15.geo.reach import directed_ends, outward_graph, reach_within, same_edge_pairs
 from circle15.geo.segment_index import segment_index
 from circle15.geo.snap import DEFAULT_RULE, Snapped, SnapRule, snap_points
@@ -170,30 +173,79 @@ def lookup_grid(
                       reach.dist_m[order])
 
 
-def walks_from(net: Network, at: Snapped, stations: Snapped, reach_m: float,
-               ) -> list[tuple[int, float, int, list[int], int]]:
+_NODE_TREES: WeakKeyDictionary[Network, cKDTree] = WeakKeyDictionary()
+
+
+def _node_tree(net: Network) -> cKDTree:
+    tree = _NODE_TREES.get(net)
+    if tree is None:
+        tree = _NODE_TREES[net] = cKDTree(net.node_xy)
+    return tree
+
+
+def walks_from(net: Network, at: Snapped, stations: Snapped, reach_m: float, *,
+               xy: tuple[float, float]) -> list[tuple[int, float, int, list[int], int]]:
     """Every station within ``reach_m`` of one joined position, nearest first, by one
     bounded search from it (for answers beyond the per-node index's limit).
 
-    Each item: (station, metres, the position's join row, the nodes from the
-    position's side to the station's, empty when they share a street, the
-    station's join row). On a riding network the search follows the one-way rules
-    (:func:`circle15.geo.reach.outward_graph`).
+    ``xy`` is the position (metres, the network's CRS). No walk of ``reach_m``
+    from it leaves the disc of that radius around it, so the search runs on
+    that part of the network only (a few thousand nodes, not the district's
+    314,000). Each item: (station, metres, the position's join row, the nodes
+    from the position's side to the station's, empty when they share a street,
+    the station's join row). On a riding network the search follows the
+    one-way rules (the network in the direction people travel, as in
+    :func:`circle15.geo.reach.outward_graph`).
     """
-    n = net.n_nodes
-    graph = outward_graph(net, at)  # the position is node n; one-way rules for riders
-    dist, pred = csgraph.dijkstra(graph, directed=True, indices=n, limit=reach_m,
+    sub = np.sort(np.asarray(_node_tree(net).query_ball_point(xy, reach_m * 1.001 + 1.0),
+                             dtype=np.int64))
+    m = sub.size
+
+    def to_local(nodes: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Local indices of global nodes; -1 outside the disc."""
+        if m == 0:
+            return np.full(nodes.size, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(sub, nodes), m - 1)
+        return np.where(sub[pos] == nodes, pos, -1)
+
+    q_joins = at.all_joins()
+    q_ends = directed_ends(net, q_joins, "target")
+    if 4 * m > net.n_nodes:  # most of a small network: search all of it
+        sub, m = np.arange(net.n_nodes), net.n_nodes
+        graph = outward_graph(net, at)  # the position is node m
+    else:
+        # the disc's part of the network (the people's direction on a riding network),
+        # gathered straight from the CSR arrays (scipy's fancy indexing is O(all nodes))
+        base = net.ride_csr if net.directed else net.csr
+        first = base.indptr[sub]
+        counts = base.indptr[sub + 1] - first
+        flat = np.repeat(first - np.concatenate([[0], np.cumsum(counts)[:-1]]),
+                         counts) + np.arange(int(counts.sum()))
+        col = to_local(base.indices[flat].astype(np.int64))
+        inside = col >= 0
+        per_row = np.bincount(np.repeat(np.arange(m), counts)[inside], minlength=m)
+        start = to_local(q_ends.node)
+        keep = start >= 0
+        graph = sp.csr_matrix(
+            (np.concatenate([base.data[flat][inside], np.maximum(q_ends.extra_m[keep],
+                                                                   MIN_LENGTH_M)]),
+             np.concatenate([col[inside], start[keep]]),
+             np.concatenate([[0], np.cumsum(per_row), [per_row.sum() + int(keep.sum())]])),
+            shape=(m + 1, m + 1))  # the position is node m
+    dist, pred = csgraph.dijkstra(graph, directed=True, indices=m, limit=reach_m,
                                   return_predecessors=True)
     st_joins = stations.all_joins()
     ends = directed_ends(net, st_joins, "source")
-    total = dist[ends.node] + ends.extra_m
+    at_end = to_local(ends.node)
+    total = np.where(at_end >= 0, dist[np.maximum(at_end, 0)], np.inf) + ends.extra_m
     best: dict[int, tuple[float, int, int]] = {}  # station -> (metres, end node, join row)
-    for r in np.argsort(total, kind="stable").tolist():
-        s = int(ends.point[r])
-        if total[r] <= reach_m and s not in best:
-            best[s] = (float(total[r]), int(ends.node[r]), int(ends.join[r]))
-    q_joins = at.all_joins()
-    q_ends = directed_ends(net, q_joins, "target")
+    near = np.flatnonzero(total <= reach_m)
+    near = near[np.argsort(total[near], kind="stable")]
+    for s, metres, node, row in zip(ends.point[near].tolist(), total[near].tolist(),
+                                    ends.node[near].tolist(), ends.join[near].tolist(),
+                                    strict=True):
+        if s not in best:
+            best[s] = (metres, node, row)
     _, t, d, row = same_edge_pairs(at, stations, net, outward=True)
     along: dict[int, tuple[float, int]] = {}  # station -> (metres, join row) on a shared street
     for s, metres, st_row in zip(t.tolist(), d.tolist(), row.tolist(), strict=True):
@@ -204,10 +256,10 @@ def walks_from(net: Network, at: Snapped, stations: Snapped, reach_m: float,
     for s, (metres, node, st_row) in best.items():
         if s in along:
             continue
-        nodes = [node]
-        while 0 <= pred[nodes[-1]] < n:
-            nodes.append(int(pred[nodes[-1]]))
-        nodes.reverse()
+        chain = [int(to_local(np.array([node]))[0])]
+        while 0 <= pred[chain[-1]] < m:
+            chain.append(int(pred[chain[-1]]))
+        nodes = sub[chain[::-1]].tolist()
         first = np.flatnonzero(q_ends.node == nodes[0])
         q_row = int(q_ends.join[first[np.argmin(q_ends.extra_m[first])]])
         out.append((s, metres, q_row, nodes, st_row))
