@@ -254,3 +254,41 @@ def test_page_fits_a_phone(cache_dir):
     size = len(courier_page(net, stations, limit_min=15, basemap="blank").encode())
     assert size <= 800_000
     assert size < old_network_bytes(net) / 3
+
+
+def test_riders_get_riding_links_and_the_same_answers(tmp_path, cache_dir):
+    """An e-bike coverage (15 km/h on the riding network, one-way rules kept): the
+    offline page answers as /nearest does at its cells' centres, within the limit and
+    beyond it, and its links ask the apps to ride."""
+    from circle15.geo.network_cache import load_network
+    from circle15.usecases import courier_page_html
+    from tests.conftest import shared
+
+    net = load_network(shared("osm/shenzhen-longgang.osm"), cache_dir=cache_dir, mode="ebike")
+    rng = np.random.default_rng(9)
+    st = make_stations(net, points_near_streets(net, 6, rng))
+    people = make_population(net, points_near_streets(net, 50, rng), rng)
+    cov = compute_coverage(net, st, people, settings=CoverageSettings.of(4, mode="ebike"))
+    index = NearestIndex.build(cov)
+    path = tmp_path / "ride.html"
+    path.write_text(courier_page_html(net, cov, basemap="blank"), encoding="utf-8")
+    points = points_near_streets(net, 60, rng, spread_m=10)
+    with browser_page(tmp_path) as (page, requests):
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        centres = page.evaluate("(pts) => pts.map(p => c15.cellCentre(p[1], p[0]))",
+                                points.tolist())
+        got = page.evaluate("(pts) => c15.answers(pts, '', false, false)", centres)
+    assert requests.blocked == []
+    beyond = 0
+    for (lat, lon), pg in zip(centres, got, strict=True):
+        api = index.answer(lon, lat, k=3).as_dict()
+        assert pg["within_limit"] == api["within_limit"]
+        assert [s["id"] for s in pg["stations"]] == [s["id"] for s in api["stations"]]
+        np.testing.assert_allclose([s["distance_m"] for s in pg["stations"]],
+                                   [s["distance_m"] for s in api["stations"]], atol=3.0)
+        for a, p in zip(api["stations"], pg["stations"], strict=True):
+            assert a["nav"]["amap"] == p["nav"]["amap"] and "&mode=ride&" in a["nav"]["amap"]
+            assert a["nav"]["baidu"] == p["nav"]["baidu"] and "&mode=riding&" in a["nav"]["baidu"]
+        beyond += not api["within_limit"] and bool(api["stations"])
+    assert beyond > 0 and api["walking_speed_kmh"] == 15
