@@ -220,7 +220,7 @@ function render(ans) {
   list.replaceChildren();
   document.getElementById('hint').style.display = 'none';
   if (!rows.length) {
-    list.appendChild(el('div', 'c15-none', D.api !== null ? L_.none_found : L_.none_reach));
+    list.appendChild(el('div', 'c15-none', L_.none_reach));
     return [];
   }
   if (!ans.within_limit) list.appendChild(el('div', 'c15-beyond', L_.beyond));
