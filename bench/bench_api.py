@@ -247,6 +247,34 @@ def measure(env: dict[str, str], tmp: Path, points: np.ndarray, *, separate: boo
         svc.stop()
 
 
+def in_process(env: dict[str, str], points: np.ndarray) -> None:
+    """Where a /nearest request's time goes, in one process: the search and route
+    (``NearestIndex.answer``), and the quick way around it (parsing, JSON)."""
+    from circle15.api.routers.courier import quick_nearest
+    from circle15.api.settings import Settings
+    from circle15.api.state import load_state
+
+    keys = {k.removeprefix("CIRCLE15_").lower(): v for k, v in env.items()
+            if k.startswith("CIRCLE15_") and k != "CIRCLE15_CACHE_DIR"}
+    state = load_state(Settings(**keys))
+    index = state.nearest()
+    queries = [f"lon={lon:.6f}&lat={lat:.6f}&k=3" for lon, lat in points]
+    for q in queries[:50]:
+        quick_nearest(state, q)
+    t0 = time.perf_counter()
+    for lon, lat in points:
+        with contextlib.suppress(Exception):
+            index.answer(float(lon), float(lat), k=3)
+    search = (time.perf_counter() - t0) / len(points)
+    t0 = time.perf_counter()
+    for q in queries:
+        quick_nearest(state, q)
+    quick = (time.perf_counter() - t0) / len(points)
+    print(f"  in process, per /nearest question (k = 3, 500 positions): the search and route "
+          f"{search * 1e3:.2f} ms, with the quick way's parsing and JSON {quick * 1e3:.2f} ms")
+    state.store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stations", type=int, choices=(50, 500), default=500)
@@ -274,6 +302,7 @@ def main() -> None:
                "CIRCLE15_DATA_DIR": str(tmp / "data"), "CIRCLE15_PLANNER_TOKEN": TOKEN}
         if url:
             env["CIRCLE15_DATABASE_URL"] = url
+        in_process(env, points)
         measure(env, tmp, points, separate=False, spare=spare)
         if args.separate_workers:
             measure({**env, "CIRCLE15_DATA_DIR": str(tmp / "data2")}, tmp, points,

@@ -175,6 +175,13 @@ def rank_sites(problem: SitingProblem, chosen: NDArray[np.int64], objective: str
 
 
 def column(problem: SitingProblem, j: int) -> NDArray[np.int64]:
-    return problem.matrix[:, j].toarray().ravel().astype(np.int64)
+    """Units candidate ``j`` reaches, as a 0/1 vector (from a by-column copy made once)."""
+    by_col = problem.memo.get(("csc",))
+    if not isinstance(by_col, sp.csc_matrix):
+        by_col = problem.matrix.tocsc()
+        problem.memo[("csc",)] = by_col
+    out = np.zeros(problem.matrix.shape[0], dtype=np.int64)
+    out[by_col.indices[by_col.indptr[j]:by_col.indptr[j + 1]]] = 1
+    return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -132,6 +132,9 @@ def solve(
         status, gap, bound = "greedy", None, None
     else:
         work = limits if limits is not None else Limits(time_limit_s=time_limit_s)
+        # the reduction and the start count against the safety net too
+        work = replace(work, time_limit_s=max(1.0, work.time_limit_s
+                                              - (time.perf_counter() - t0)))
         answer = certify(red, k, start, work)
         chosen = red.columns[answer.chosen]
         status, gap, bound = answer.status, answer.gap, answer.bound
