@@ -53,6 +53,8 @@ TILES = {
 }
 STATION_COLOUR = "#08519c"
 CLUSTER_COLOUR = "#3f7fbf"
+#: the outline of the picked station's isochrone: reads over every town shade
+PICKED_COLOUR = "#1a1a1a"
 SITE_COLOUR = "#6a51a3"
 GAP_COLOUR = "#b2182b"
 #: merged gap areas listed and drawn
@@ -158,7 +160,7 @@ def _legend(lang: Lang, data: dict[str, Any], minutes: str) -> list[dict[str, An
     sec.append({"key": "stations", "heading": t("stations", lang),
                 "entries": [(STATION_COLOUR, t("stations", lang), "dot"),
                             (CLUSTER_COLOUR, t("cluster", lang), "dot"),
-                            (STATION_COLOUR, t("picked_iso", lang, m=minutes), "ring")]})
+                            (PICKED_COLOUR, t("picked_iso", lang, m=minutes), "ring")]})
     if data["bands"]:
         sec.append({"key": "bands", "heading": t("iso_union", lang, m=minutes),
                     "entries": [(b["colour"], b["name"], "box") for b in data["bands"]]})
@@ -227,7 +229,7 @@ def planner_page(
     st["iso"] = pdata.station_isochrones(iso, st["ids"], shift)
     data: dict[str, Any] = {
         "lang": lang_, "colours": {"station": STATION_COLOUR, "site": SITE_COLOUR,
-                                   "gap": GAP_COLOUR},
+                                   "gap": GAP_COLOUR, "picked": PICKED_COLOUR},
         "tiles": None, "stations": st, "sites": _sites(sites, shift),
         "towns": pdata.towns(cov, areas, shift) if areas is not None else None,
         "bands": pdata.bands(iso, shift, settings.minutes, lang_, show=areas is None),

@@ -69,6 +69,15 @@ def _quantised(coords: NDArray[np.float64], of: NDArray[np.int64], *, ring: bool
 Project = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
+def _ring_areas(coords: NDArray[np.float64], of: NDArray[np.int64], n: int
+                ) -> NDArray[np.float64]:
+    """Area of each ring (shoelace), its points given in order with their ring."""
+    same = np.r_[of[1:] == of[:-1], False]
+    nxt = np.r_[coords[1:], coords[:1]]
+    cross = np.where(same, coords[:, 0] * nxt[:, 1] - nxt[:, 0] * coords[:, 1], 0.0)
+    return np.abs(np.bincount(of, weights=cross, minlength=n)) / 2
+
+
 def polygon_codes(geoms: Sequence[Any] | NDArray[np.object_], simplify: float = 0.0,
                   project: Project | None = None) -> list[list[list[str]]]:
     """Each (multi)polygon as a list of polygons, each a list of encoded rings, the
@@ -90,6 +99,18 @@ def polygon_codes(geoms: Sequence[Any] | NDArray[np.object_], simplify: float = 
     if simplify > 0:
         rings = shapely.simplify(rings, simplify, preserve_topology=False)
     coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    if simplify > 0 and len(coords):
+        # drop what simplifying left as slivers: holes, and parts whose outer ring,
+        # smaller than a few simplification steps across
+        area = _ring_areas(coords, coord_of, len(rings))
+        outer = np.r_[True, ring_of[1:] != ring_of[:-1]]
+        small_part = np.zeros(len(parts), dtype=bool)
+        small_part[ring_of[outer]] = area[outer] < (3 * simplify) ** 2
+        keep = ~small_part[ring_of] & (outer | (area >= (3 * simplify) ** 2))
+        rings, ring_of = rings[keep], ring_of[keep]
+        keep_point = keep[coord_of]
+        coords = coords[keep_point]
+        coord_of = (np.cumsum(keep) - 1)[coord_of[keep_point]]
     if project is not None and len(coords):
         coords = project(coords)
     q, of = _quantised(coords, coord_of, ring=True)

@@ -183,7 +183,7 @@
     picked.clearLayers();
     var iso = ST.iso[i];
     if (iso && iso.length) {
-      L.polygon(polys(iso), {renderer: overR, color: C.station, weight: 2, fillColor: C.station,
+      L.polygon(polys(iso), {renderer: overR, color: C.picked, weight: 2.5, fillColor: C.station,
                              fillOpacity: 0.12, interactive: false}).addTo(picked);
     }
     return picked;
