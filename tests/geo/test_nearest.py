@@ -47,7 +47,7 @@ def test_matches_networkx(index, liechtenstein):
     net = liechtenstein
     cov = index.coverage
     rng = np.random.default_rng(5)
-    queries = np.vstack([points_near_streets(net, 8, rng, spread_m=30), _beyond_spots(index, 3)])
+    queries = np.vstack([points_near_streets(net, 5, rng, spread_m=30), _beyond_spots(index, 3)])
     beyond = 0
     for lon, lat in queries:
         answer = index.answer(lon, lat, k=5)
