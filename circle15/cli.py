@@ -190,6 +190,7 @@ def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
 
     html = planner_page_html(cov, areas=area.areas, sites=sites, basemap=args.basemap,
                              lang=args.lang, data_date=args.data_date,
+                             unknown_hours=args.unknown_hours,
                              station_fields=cli_demand.map_fields(args, area, cov))
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")

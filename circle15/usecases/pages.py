@@ -3,19 +3,60 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from circle15.geo.coverage import Areas, Coverage
 from circle15.geo.network import Network
 from circle15.geo.siting import SitingResult
 
+if TYPE_CHECKING:
+    from circle15.maps.planner import Overlay
+
+#: the moment of the planner map's night layers unless told (a Tuesday, 02:00)
+NIGHT_AT = "Tu 02:00"
+UnknownHours = Literal["open", "closed"]
+
+
+def night_overlays(cov: Coverage, *, at: str = NIGHT_AT, unknown: UnknownHours = "open",
+                   lang: str = "zh") -> list[Overlay]:
+    """The planner map's night layers at ``at``: where people lose their last
+    station then (hexagons with the people who do), and the stations closed then.
+    Off by default; the names say the moment and how unknown hours were counted."""
+    from circle15.geo.night import night_overlay
+    from circle15.maps.planner import Overlay
+
+    night = night_overlay(cov, at=at, unknown=unknown)
+    when = night["properties"]["when"][:16].replace("T", " ")
+    cells = [f for f in night["features"]
+             if f["properties"]["kind"] == "cell" and f["properties"]["lost"] >= 1]
+    closed = [f for f in night["features"]
+              if f["properties"]["kind"] == "station" and not f["properties"]["open"]]
+    zh = lang == "zh"
+    rule = ("未知营业时间按营业计" if unknown == "open" else "未知营业时间按关闭计") if zh else \
+        f"unknown hours counted {unknown}"
+    return [
+        Overlay(name=(f"夜间无驿站的人（{when}，{rule}）" if zh else
+                      f"People without a station at night ({when}, {rule})"),
+                geojson={"type": "FeatureCollection", "features": cells},
+                style={"color": "#542788", "weight": 0.5, "fillColor": "#8073ac",
+                       "fillOpacity": 0.45},
+                fields=("population", "covered", "covered_any", "lost")),
+        Overlay(name=(f"夜间关闭的驿站（{when}）" if zh else f"Stations closed at {when}"),
+                geojson={"type": "FeatureCollection", "features": closed},
+                style={"color": "#2d004b", "fillColor": "#ffffff", "radius": 4,
+                       "weight": 2, "fillOpacity": 1.0},
+                fields=("id", "name", "state")),
+    ]
+
 
 def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
                       sites: SitingResult | None = None,
                       basemap: Literal["osm", "amap", "blank"] = "osm", lang: str = "zh",
-                      data_date: str | None = None, **extra: Any) -> str:
+                      data_date: str | None = None, night_at: str | None = NIGHT_AT,
+                      unknown_hours: UnknownHours = "open", **extra: Any) -> str:
     """The planner map of a coverage, as one offline HTML page, with the streets,
-    water and place names of the network's OSM file (cached) when it is a file.
+    water and place names of the network's OSM file (cached) when it is a file,
+    and the night layers at ``night_at`` (None: none).
     ``extra`` goes to :func:`circle15.maps.planner.planner_page` (``station_fields``,
     ``overlays``, ``iso``, ``gaps``)."""
     from circle15.geo.basemap import load_basemap
@@ -23,8 +64,11 @@ def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
 
     source = Path(cov.network.source)
     streets = load_basemap(source) if cov.network.source and source.is_file() else None
+    overlays = list(extra.pop("overlays", ()))
+    if night_at is not None:
+        overlays += night_overlays(cov, at=night_at, unknown=unknown_hours, lang=lang)
     return planner_page(cov, areas=areas, sites=sites, streets=streets, basemap=basemap,
-                        lang=lang, data_date=data_date, **extra)
+                        lang=lang, data_date=data_date, overlays=overlays, **extra)
 
 
 def courier_page_html(net: Network, cov: Coverage, *, lang: str = "zh",

@@ -169,3 +169,32 @@ def test_chart_has_no_towns_without_areas(night, tmp_path: Path):
     hourly = coverage_by_hour([DemandLayer.of("residents", cov)], stations, today=MONDAY)
     assert set(hourly.table["area"]) == {ALL_AREAS}
     assert all(p.exists() for p in hourly_chart(hourly, tmp_path / "c"))
+
+
+def test_planner_map_has_night_layers_off_by_default(night, tmp_path: Path):
+    """The planner map carries who loses their station at 02:00 and which stations are
+    closed then, as layers a planner switches on; their numbers are the night layer's."""
+    from circle15.usecases import planner_page_html
+    from tests.browser import browser_page
+
+    stations, cov, _ = night
+    at = stations_open_at(stations, parse_at("Tu 02:00", timezone=stations_timezone(stations)))
+    lost_expected = cov.bands()[-1].covered - covered_at(DemandLayer.of("residents", cov),
+                                                         at).covered
+    path = tmp_path / "planner.html"
+    path.write_text(planner_page_html(cov, basemap="blank"), encoding="utf-8")
+    with browser_page(tmp_path) as (page, _):
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        names = page.inner_text(".leaflet-control-layers-overlays")
+        shown = page.evaluate("() => Object.keys(c15.layers).filter(k => k.startsWith('overlay')"
+                              " && c15.map.hasLayer(c15.layers[k]))")
+        counts = page.evaluate("""() => ['overlay0', 'overlay1'].map(k => {
+            let n = 0, lost = 0;
+            c15.layers[k].eachLayer(l => { n += 1;
+              lost += (l.feature && l.feature.properties.lost) || 0; });
+            return [n, lost]; })""")
+    assert "夜间无驿站的人" in names and "夜间关闭的驿站" in names and "02:00" in names
+    assert shown == []  # off until the planner asks
+    assert counts[1][0] == 2  # S1 and S4 are closed at 02:00 on a Tuesday
+    assert counts[0][1] == pytest.approx(lost_expected, abs=len(stations.frame) + 1)
