@@ -239,6 +239,7 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
         stations.to_file(gpkg, layer="stations", driver="GPKG")
         _wgs84(cov.units_frame(), out_crs).to_file(gpkg, layer="population", driver="GPKG")
         summary = cov.summary()
+        summary["mode"] = cov.settings.mode
         summary["speed_kmh"] = cov.settings.speed_kmh
         summary["stations"] = len(cov.stations)
         summary["counting_rule"] = cov.population.rule

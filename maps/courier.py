@@ -41,7 +41,7 @@ from circle15.geo.network import Network
 from circle15.geo.station_hours import Hours, Schedule, time_zone
 from circle15.geo.stations import AMENITY_ALIASES, Stations
 from circle15.maps.assets import inline_head
-from circle15.maps.i18n import LABELS, check_lang, t
+from circle15.maps.i18n import LABELS, check_lang, for_mode, t
 from circle15.maps.render import render
 
 #: days of opening hours evaluated into an offline page, from when it is made;
@@ -167,6 +167,7 @@ def courier_page(
     labels |= {key: COURIER_LABELS[key][lang_] for key in COURIER_LABELS}
     labels["beyond"] = labels["beyond"].format(m=f"{limit_min:g}")
     labels["none_reach"] = labels["none_reach"].format(m=f"{BEYOND_FACTOR * limit_min:g}")
+    labels = {k: for_mode(v, net.mode, lang_) for k, v in labels.items()}
     cell = cell_m or CELL_M * max(1.0, speed_kmh / _CELL_SPEED_KMH)
     data: dict[str, Any] = {
         "grid": None if api is not None else lookup_grid(

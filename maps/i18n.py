@@ -107,3 +107,21 @@ def t(key: str, lang: Lang, **values: object) -> str:
     """The label ``key`` in ``lang`` with ``{placeholders}`` filled."""
     text = LABELS[key][lang]
     return text.format(**values) if values else text
+
+
+#: how walking words read for a riding mode (labels are written for walking)
+_RIDING: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "ebike": {"zh": (("步行", "骑电动车"), ("步速", "车速")),
+              "en": (("min walk", "min by e-bike"), ("Walking", "E-bike"),
+                     ("walking", "e-bike"))},
+    "bike": {"zh": (("步行", "骑自行车"), ("步速", "车速")),
+             "en": (("min walk", "min by bike"), ("Walking", "Cycling"),
+                    ("walking", "cycling"))},
+}
+
+
+def for_mode(text: str, mode: str, lang: Lang) -> str:
+    """A label written for walking, worded for the travel ``mode`` (walk, ebike, bike)."""
+    for old, new in _RIDING.get(mode, {}).get(lang, ()):
+        text = text.replace(old, new)
+    return text

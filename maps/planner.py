@@ -39,7 +39,7 @@ from circle15.geo.isochrones import isochrones
 from circle15.geo.siting import SitingResult
 from circle15.maps import planner_data as pdata
 from circle15.maps.assets import cluster_head, inline_head
-from circle15.maps.i18n import Lang, check_lang, t
+from circle15.maps.i18n import Lang, check_lang, for_mode, t
 from circle15.maps.render import render
 
 BasemapName = Literal["osm", "amap", "blank"]
@@ -258,13 +258,20 @@ def planner_page(
     labels["bands"] = t("iso_union", lang_, m=minutes)
     labels["gap_list"] = t("gap_list", lang_, n=len(data["gaps"]["rows"]),
                            total=data["gaps"]["total"])
+    labels = {k: for_mode(v, settings.mode, lang_) for k, v in labels.items()}
+    for band in data["bands"]:
+        band["name"] = for_mode(band["name"], settings.mode, lang_)
     data["labels"] = labels
-    subtitle = t("assumptions", lang_, m=minutes, v=f"{settings.speed_kmh:g}",
-                 d=f"{settings.limit_m:,.0f}", date=data_date or date.today().isoformat())
+    subtitle = for_mode(t("assumptions", lang_, m=minutes, v=f"{settings.speed_kmh:g}",
+                          d=f"{settings.limit_m:,.0f}",
+                          date=data_date or date.today().isoformat()), settings.mode, lang_)
     return render("planner.html", html_lang="zh-CN" if lang_ == "zh" else "en",
                   title=title or t("title", lang_, m=minutes), subtitle=subtitle,
                   head=inline_head(), cluster=cluster_head(), legend_heading=t("legend", lang_),
-                  legend=_legend(lang_, data, minutes), data=data,
+                  legend=[{**sec, "heading": for_mode(sec["heading"], settings.mode, lang_),
+                           "entries": [(c, for_mode(lbl, settings.mode, lang_), shape)
+                                       for c, lbl, shape in sec["entries"]]}
+                          for sec in _legend(lang_, data, minutes)], data=data,
                   fullscreen=t("fullscreen", lang_), search=t("search", lang_),
                   gap_heading=labels["gap_list"], blank=basemap not in TILES)
 

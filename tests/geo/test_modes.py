@@ -270,3 +270,24 @@ def test_osmnx_graph_as_riding_network_keeps_one_way(tmp_path):
     oneway_ways = set(ride.edge_way[ride.edge_oneway].tolist())
     assert oneway_ways == {MAIN, MOTORWAY}  # osmnx keeps one direction of each
     assert ride_m(ride, B_SIDE, A_SIDE) > 3_000 > ride_m(ride, A_SIDE, B_SIDE)
+
+
+def test_maps_word_riding_as_riding():
+    """An e-bike coverage's planner map speaks of riding in its title line, band names and
+    legend, in both languages — a planner must not read e-bike reach as a walk."""
+    from circle15.geo.coverage import CoverageSettings, compute_coverage
+    from circle15.maps.planner import planner_page
+    from tests.conftest import make_network, metres_to_lonlat
+    from tests.helpers import make_population, make_stations
+
+    pts = [(float(x), 0.0) for x in range(0, 2001, 100)]
+    edges = [(i, i + 1) for i in range(len(pts) - 1)]
+    net = make_network(pts, edges, edge_oneway=np.ones(len(edges), dtype=bool), mode="ebike")
+    stations = make_stations(net, metres_to_lonlat(np.array([[1000.0, 5.0]])))
+    people = make_population(net, metres_to_lonlat(np.array([[300.0, 20.0]])),
+                             np.random.default_rng(0))
+    cov = compute_coverage(net, stations, people, settings=CoverageSettings.of(5, mode="ebike"))
+    zh = planner_page(cov, basemap="blank", lang="zh")
+    en = planner_page(cov, basemap="blank", lang="en")
+    assert "骑电动车 5 分钟" in zh and "车速 15" in zh and "步行" not in zh
+    assert "5 min by e-bike" in en and "Walking" not in en and "min walk" not in en

@@ -272,6 +272,8 @@ def test_riders_get_riding_links_and_the_same_answers(tmp_path, cache_dir):
     index = NearestIndex.build(cov)
     path = tmp_path / "ride.html"
     path.write_text(courier_page_html(net, cov, basemap="blank"), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert "骑电动车" in text and "步行" not in text  # the page speaks of riding
     points = points_near_streets(net, 60, rng, spread_m=10)
     with browser_page(tmp_path) as (page, requests):
         page.goto(path.as_uri())
