@@ -145,11 +145,15 @@ def main() -> None:
     parser.add_argument("--old", action="store_true", help="also run today's approach")
     parser.add_argument("--repeat", type=int, default=2, help="runs per case (default 2)")
     parser.add_argument("--no-spopt", action="store_true", help="skip the spopt sample")
+    parser.add_argument("--case", action="append", default=None,
+                        help="only this case, e.g. cross:50 (repeatable)")
     args = parser.parse_args()
     problem = load()
     print(f"\n  {'case':<14}{'seconds':>9}{'objective':>12}{'bound':>12}{'gap':>9}  "
           f"{'status':<12}{'met':<5}same")
-    for objective, k in CASES:
+    cases = CASES if not args.case else [(c.split(":")[0], int(c.split(":")[1]))
+                                         for c in args.case]
+    for objective, k in cases:
         runs = [solve(fresh(problem), k=k, objective=objective)  # type: ignore[arg-type]
                 for _ in range(max(1, args.repeat))]
         r = runs[0]

@@ -43,7 +43,7 @@ class Limits:
     #: columns added per round
     lp_batch: int = 150
     #: simplex iterations for the LP bound, all rounds together
-    lp_iterations: int = 60_000
+    lp_iterations: int = 40_000
     #: branch-and-bound nodes of the final MILP
     mip_nodes: int = 2_000
     #: the final MILP is skipped when more columns than this survive step 2

@@ -46,7 +46,7 @@ class Reduced:
     weight: NDArray[np.float64]
     need: NDArray[np.int64]
     columns: NDArray[np.int64]
-    #: (units, rows, candidates, columns) before and after reduction
+    #: units that can gain and candidates, before reduction
     units_in: int
     candidates_in: int
 
