@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -70,7 +70,7 @@ def answer_json(state: AppState, index: NearestIndex, lon: float, lat: float,
     # an aware time: the stations' hours convert it to the area's own zone
     when = datetime.now(ZoneInfo(state.settings.timezone))
     answer = index.answer(lon, lat, when=when, **query)
-    return json.dumps(answer.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(answer.as_dict(), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 _NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,12})?")
