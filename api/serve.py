@@ -11,7 +11,9 @@ that dies is replaced by a new fork at once, without loading anything.
 
 After a station change this process brings its coverage up to date and
 replaces the workers by new forks that share it (the old ones finish their
-requests first); a worker asked meanwhile computes its own. The map pages are drawn by a
+requests first). Meanwhile /nearest answers from the index the worker has
+(never a courier waiting for a district's coverage); the planner's reads
+compute the new coverage when asked. The map pages are drawn by a
 short-lived process forked from this one (:class:`Drawer`) into the folder
 the workers serve them from (:mod:`circle15.api.pages`): a drawing's memory
 and CPU never land on a worker.
@@ -19,6 +21,7 @@ and CPU never land on a worker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -49,6 +52,8 @@ from circle15.geo.errors import InputError, StorageError
 log = logging.getLogger("uvicorn.error")
 #: seconds the workers have to finish their requests after a stop, before they are killed
 STOP_GRACE_S = 10.0
+#: seconds a replaced worker answers the connections it took before it is stopped
+RETIRE_GRACE_S = 1.0
 
 
 def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
@@ -106,8 +111,10 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
                     # requests (the socket is shared: no request is refused meanwhile)
                     old = set(children)
                     children = {_fork_worker(state, sock, access_log) for _ in old}
-                    time.sleep(1.0)
-                    _signal(old, signal.SIGTERM)
+                    time.sleep(1.0)  # the new ones accepting
+                    _signal(old, signal.SIGUSR1)  # the old ones stop accepting...
+                    time.sleep(RETIRE_GRACE_S)  # ...answer what they took...
+                    _signal(old, signal.SIGTERM)  # ...and end
                     retiring |= old
                 drawer.tick()
             time.sleep(0.2)
@@ -275,8 +282,21 @@ def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
         # pooled connections are the parent's; this process opens its own
         state.store.engine.dispose(close=False)
         state.serve_pages_drawn_elsewhere()
+        state.nearest_may_lag = True  # the next fork brings the new index, shared
         app = create_app(state.settings, state=state)
         config = uvicorn.Config(app, log_level="info", access_log=access_log, lifespan="on")
-        uvicorn.Server(config).run(sockets=[sock])
+
+        class Worker(uvicorn.Server):
+            """SIGUSR1: accept no more connections (those taken are still answered)."""
+
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=sockets)
+                asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.retire)
+
+            def retire(self) -> None:
+                for server in self.servers:
+                    server.close()
+
+        Worker(config).run(sockets=[sock])
 
     return _fork(work)

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 #: seconds a read of the stations' revision is trusted (other workers' writes show
 #: within this; this process's own at once)
 REVISION_POLL_S = 0.5
+#: seconds /nearest may answer from an older index (``nearest_may_lag``)
+MAX_LAG_S = 120.0
 #: the pages drawn at start-up and after every station change, before anyone asks
 DEFAULT_PAGES: tuple[Key, ...] = (("planner", "zh", "osm"), ("courier", "zh", "osm"))
 
@@ -73,6 +75,11 @@ class AppState:
     page_builders: dict[str, PageBuilder] = field(
         default_factory=lambda: {"planner": _planner, "courier": _courier})
     pages: PageKeeper = field(init=False)
+    #: /nearest answers from the index there is while a newer one is computed elsewhere
+    #: (``serve --workers N``: the workers are replaced by forks sharing the new one
+    #: within the seconds the coverage takes), instead of each worker computing its own
+    nearest_may_lag: bool = False
+    _lagging_since: float | None = None
 
     def __post_init__(self) -> None:
         self.pages = PageKeeper(self.draw_page, folder=self._pages_folder(),
@@ -199,10 +206,18 @@ class AppState:
 
     def current_nearest(self) -> NearestIndex | None:
         """The nearest-station index when it is up to date, without waiting (None when it
-        must be rebuilt first: :meth:`nearest` does that)."""
-        if self._cached_revision != self.revision():
+        must be rebuilt first: :meth:`nearest` does that). With ``nearest_may_lag`` the
+        index there is, up to date or not."""
+        if self._cached_revision == self.revision():
+            self._lagging_since = None
+            return self._nearest  # written before the revision it belongs to
+        if not self.nearest_may_lag or self._nearest is None:
             return None
-        return self._nearest  # written before the revision it belongs to
+        now = time.monotonic()
+        if self._lagging_since is None:
+            self._lagging_since = now
+        # should the new one never come (its process failing), this one computes it
+        return self._nearest if now - self._lagging_since < MAX_LAG_S else None
 
     def nearest(self) -> NearestIndex:
         with self._lock:

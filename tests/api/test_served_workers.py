@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -111,14 +112,37 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
         for pid in workers:
             mem = _memory(pid)
             assert mem["Shared_Dirty"] + mem["Shared_Clean"] > 0.6 * mem["Rss"], mem
+        # while the workers are replaced after the write below, no request is dropped
+        errors: list[str] = []
+        asking = threading.Event()
+
+        def keep_asking() -> None:
+            while not asking.is_set():
+                try:
+                    if httpx.get(f"{base}/health", timeout=60).status_code != 200:
+                        errors.append("not 200")
+                except httpx.HTTPError as exc:
+                    errors.append(repr(exc))
+                time.sleep(0.02)
+
+        asker = threading.Thread(target=keep_asking, daemon=True)
+        asker.start()
         # a write through one worker is read by every worker (8 reads hit both)
         lon, lat = area["spare"][18]
         assert httpx.post(f"{base}/stations", headers=AUTH, timeout=60, json={
             "id": "TWO-1", "name": "两个进程", "lon": lon, "lat": lat}).status_code == 201
-        time.sleep(1.0)  # other workers read the revision at most every 0.5 s
+        # /nearest answers from the index there is until the workers sharing the new one
+        # take over (seconds): then every answer has the new station
+        url = f"{base}/nearest?lon={lon}&lat={lat}&k=1"
+        for _ in range(600):
+            if httpx.get(url, timeout=60).json()["stations"][0]["id"] == "TWO-1":
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("/nearest did not show the new station within 60 s")
+        time.sleep(1.0)  # the replaced workers finish
         for _ in range(8):
-            near = httpx.get(f"{base}/nearest?lon={lon}&lat={lat}&k=1", timeout=60).json()
-            assert near["stations"][0]["id"] == "TWO-1"
+            assert httpx.get(url, timeout=60).json()["stations"][0]["id"] == "TWO-1"
         # the pages are drawn by the process the workers were forked from, into the
         # folder every worker serves them from: the new station shows on every worker
         for _ in range(8):
@@ -136,6 +160,10 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
         for pid in now:
             mem = _memory(pid)
             assert mem["Shared_Dirty"] + mem["Shared_Clean"] > 0.6 * mem["Rss"], mem
+        time.sleep(2.0)  # the old workers gone
+        asking.set()
+        asker.join(timeout=60)
+        assert errors == [], errors
         # a worker that dies is replaced from the loaded area at once
         os.kill(now[0], signal.SIGKILL)
         for _ in range(100):
