@@ -15,6 +15,14 @@ its real census hexagon grid, for 50 and 500 stations, in one run:
 
 It also times the cold build of the network from the PBF and the warm start
 from the cache. Ratios are printed against ours, measured in the same run.
+
+First, ``circle15 coverage`` end to end on the district city
+(../shared/data/district: 314k walkable nodes, 100,000 population points,
+27 towns) with 50 and 500 stations, each run in its own process: cold (an empty
+network cache) and warm (the cache filled), with the peak memory of the
+process (``ru_maxrss``), against the figures recorded before the end-to-end
+work (warm 9.4 s, cold 17 s at 500 stations; targets 5 s and 12 s).
+``--district-only`` stops after that part.
 With ``--quick`` the OSMnx recipe for 500 stations is timed on 50 of them
 and scaled up (and says so).
 """
@@ -22,6 +30,8 @@ and scaled up (and says so).
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -200,10 +210,59 @@ def run_stations(name: str, net: Network, G: nx.Graph, pn: Any, t_setup_pd: floa
         print(f"  {label:<62}{t:>10.4f}{t / ours_total:>9.1f}x{c:>16,.0f}")
 
 
+#: ``circle15 coverage`` on the district at 500 stations before this work (issue 13)
+OLD_E2E_S = {"warm": 9.4, "cold": 17.0}
+TARGET_E2E_S = {"warm": 5.0, "cold": 12.0}
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (GB) of one ``circle15`` process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "circle15", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"circle15 {' '.join(args)} failed:\n{err.decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024**2  # kB on Linux
+
+
+def district_end_to_end() -> None:
+    folder = SHARED / "district"
+    if not (folder / "shunyi-synth.osm.pbf").is_file():
+        raise SystemExit(f"missing {folder}: the benchmark needs ../shared/data/district")
+    print("circle15 coverage end to end, district city (100,000 population points, 27 towns), "
+          "each run its own process")
+    print(f"  {'stations':>8} {'run':<6}{'seconds':>9}{'peak GB':>9}{'old s':>8}{'vs old':>8}"
+          f"{'target s':>10}")
+    for n in (50, 500):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, CIRCLE15_CACHE_DIR=str(Path(tmp) / "cache"))
+            args = ["coverage", "--network", str(folder / "shunyi-synth.osm.pbf"),
+                    "--population", str(folder / "population-points.csv"),
+                    "--stations", str(folder / f"stations-{n}.csv"),
+                    "--areas", str(folder / "towns.geojson"), "--out", str(Path(tmp) / "out")]
+            for run in ("cold", "warm"):
+                t, gb = run_cli(args, env)
+                if run == "warm":  # best of two warm runs
+                    t = min(t, run_cli(args, env)[0])
+                old = OLD_E2E_S[run] if n == 500 else float("nan")
+                print(f"  {n:>8} {run:<6}{t:>9.2f}{gb:>9.2f}{old:>8.1f}{old / t:>7.1f}x"
+                      f"{TARGET_E2E_S[run] if n == 500 else float('nan'):>10.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="scale the 500-station recipe")
+    parser.add_argument("--district-only", action="store_true",
+                        help="only circle15 coverage end to end on the district city")
     args = parser.parse_args()
+    district_end_to_end()
+    if args.district_only:
+        return
     pbf = SHARED / "osm" / "liechtenstein.osm.pbf"
     if not pbf.is_file():
         raise SystemExit(f"missing {pbf}: the benchmark needs ../shared/data")

@@ -188,8 +188,20 @@ class Coverage:
         gdf["population_nearest"] = np.round(nearest_pop, 1)
         return gdf
 
+    @cached_property
+    def _by_area_memo(self) -> dict[int, tuple[Areas, gpd.GeoDataFrame]]:
+        return {}
+
     def by_area(self, areas: Areas) -> gpd.GeoDataFrame:
-        """Per-area population, covered and cross-covered, with shares."""
+        """Per-area population, covered and cross-covered, with shares (worked out
+        once per areas object; each call gets its own copy)."""
+        hit = self._by_area_memo.get(id(areas))
+        if hit is None or hit[0] is not areas:
+            hit = (areas, self._by_area(areas))
+            self._by_area_memo[id(areas)] = hit
+        return hit[1].copy()
+
+    def _by_area(self, areas: Areas) -> gpd.GeoDataFrame:
         units = self.population.frame.geometry.to_numpy()
         area_geoms = areas.frame.geometry.to_numpy()
         u_idx, a_idx = first_area(units, area_geoms)

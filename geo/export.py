@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -200,6 +201,10 @@ def format_summary(table: pd.DataFrame, *, title: str = "") -> str:
 # files
 
 
+#: GeoPackage layers written through Arrow (pyogrio): 2-3x faster than row by row
+_FAST: dict[str, Any] = {"engine": "pyogrio", "use_arrow": True}
+
+
 @contextmanager
 def _staged(out_dir: Path) -> Iterator[tuple[Path, list[str]]]:
     """A temporary folder inside ``out_dir``; the file names appended to the list
@@ -236,8 +241,9 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
     with _staged(out_dir) as (tmp, names):
         gpkg = tmp / "coverage.gpkg"
         stations = _wgs84(cov.stations_frame(), out_crs)
-        stations.to_file(gpkg, layer="stations", driver="GPKG")
-        _wgs84(cov.units_frame(), out_crs).to_file(gpkg, layer="population", driver="GPKG")
+        stations.to_file(gpkg, layer="stations", driver="GPKG", **_FAST)
+        _wgs84(cov.units_frame(), out_crs).to_file(gpkg, layer="population", driver="GPKG",
+                                                    **_FAST)
         summary = cov.summary()
         summary["mode"] = cov.settings.mode
         summary["speed_kmh"] = cov.settings.speed_kmh
@@ -253,7 +259,7 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
         sheets = {"summary": summary, "stations": stations}
         if areas is not None:
             by_area = cov.by_area(areas)
-            _wgs84(by_area, out_crs).to_file(gpkg, layer="areas", driver="GPKG")
+            _wgs84(by_area, out_crs).to_file(gpkg, layer="areas", driver="GPKG", **_FAST)
             _to_csv(by_area, tmp / "areas.csv")
             names.append("areas.csv")
             sheets["towns"] = by_area
@@ -287,7 +293,8 @@ def write_frames(
     with _staged(out_dir) as (tmp, names):
         for i, (layer, gdf) in enumerate(layers.items()):
             if len(gdf):
-                _wgs84(gdf, out_crs).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG")
+                _wgs84(gdf, out_crs).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG",
+                                             **_FAST)
             if i == 0:
                 _to_csv(table_in(gdf, out_crs), tmp / f"{name}.csv")
         names += [f"{name}.gpkg", f"{name}.csv"]

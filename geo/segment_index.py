@@ -64,6 +64,17 @@ class SegmentIndex:
         tree = cKDTree(start + vec / 2) if edge.size else None
         return cls(start, vec, length, edge, offset, geom_len, tree)
 
+    def subset(self, keep_edge: NDArray[np.bool_]) -> SegmentIndex:
+        """The index of the edges where ``keep_edge`` is true (pieces reused, not
+        cut again)."""
+        keep = keep_edge[self.edge]
+        edge = self.edge[keep]
+        start, vec = self.start[keep], self.vec[keep]
+        geom_len = np.where(keep_edge, self.edge_geom_length, 0.0)
+        tree = cKDTree(start + vec / 2) if edge.size else None
+        return SegmentIndex(start, vec, self.length[keep], edge, self.offset[keep], geom_len,
+                            tree)
+
     @property
     def empty(self) -> bool:
         return self.tree is None
@@ -172,8 +183,11 @@ def segment_index(net: Network, avoid: Iterable[str] = ()) -> SegmentIndex:
             if mask == 0 or not (net.edge_join_flags & mask).any():
                 index = per_net.get(0) or SegmentIndex.build(net.edge_geometry)
             else:
-                eligible = np.flatnonzero((net.edge_join_flags & mask) == 0)
-                index = SegmentIndex.build(net.edge_geometry, eligible)
+                # cut the edges once: the eligible index is a subset of the full one
+                full = per_net.get(0)
+                if full is None:
+                    full = per_net[0] = SegmentIndex.build(net.edge_geometry)
+                index = full.subset((net.edge_join_flags & mask) == 0)
             per_net[mask] = index
         return index
 
