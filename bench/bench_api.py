@@ -237,7 +237,8 @@ def measure(env: dict[str, str], tmp: Path, points: np.ndarray, *, separate: boo
               f"{took:.2f} s, {page.headers.get('x-page-state')}, "
               f"{page.headers.get('x-page-age')} s old")
         took, _ = svc.get(f"/nearest?lon={spare[0]}&lat={spare[1]}&k=1")
-        print(f"    first /nearest after the change: {took:.2f} s (coverage recomputed)")
+        print(f"    first /nearest after the change: {took:.2f} s (answered from the index "
+              "there is while the shared one is recomputed)")
         redraw = svc.wait_page("planner/zh/osm", rev + 1)
         print(f"    the new planner page served {redraw:.1f} s later")
         rss, pss, n = svc.memory_mb()
