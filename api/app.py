@@ -19,7 +19,7 @@ from circle15.api.middleware import (
     page_policy,
     tile_hosts,
 )
-from circle15.api.routers import courier, maps, planner, stations
+from circle15.api.routers import courier, hours, maps, planner, stations
 from circle15.api.settings import Settings, get_settings
 from circle15.api.state import AppState, load_state
 from circle15.maps.planner import TILES
@@ -96,6 +96,6 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 "population_units": len(st.population), "stations_skipped": st.skipped,
                 "pages": st.pages.status()}
 
-    for r in (stations.router, planner.router, courier.router, maps.router):
+    for r in (stations.router, planner.router, hours.router, courier.router, maps.router):
         app.include_router(r)
     return app

@@ -33,6 +33,7 @@ from circle15.geo.population_points import Population
 from circle15.geo.stations import Stations
 from circle15.usecases import Area, courier_page_html, cover, load_area, planner_page_html
 from circle15.usecases.area import read_station_file, stations_of_records
+from circle15.usecases.demand import Demand, load_demand, station_loads, station_map_fields
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,12 @@ PageBuilder = Callable[["AppState", Coverage, str, str], str]
 
 
 def _planner(state: AppState, cov: Coverage, lang: str, basemap: str) -> str:
+    fields = None
+    if state.demand is not None:  # each station's load (and the layers side by side)
+        fields = station_map_fields(state.area, cov, state.demand,
+                                    max_load=state.settings.max_load, lang=lang)
     return planner_page_html(cov, areas=state.areas, basemap=basemap,  # type: ignore[arg-type]
-                             lang=lang)
+                             lang=lang, station_fields=fields)
 
 
 def _courier(state: AppState, cov: Coverage, lang: str, basemap: str) -> str:
@@ -63,6 +68,9 @@ class AppState:
     settings: Settings
     area: Area
     store: StationStore
+    #: the demand layers (residents, workers, mix) of CIRCLE15_DEMAND; ``area`` counts
+    #: the chosen one
+    demand: Demand | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cached_revision: int = -1
     _coverage: Coverage | None = None
@@ -182,6 +190,13 @@ class AppState:
                                                rule=self.area.spec.snap_rule())
         self._cached_revision = rev
 
+    def station_loads(self) -> list[dict[str, object]]:
+        """Each station's load by the current stations (plain dicts, WGS84)."""
+        demand = self.demand or Demand(layers={"residents": self.area.population},
+                                       primary="residents")
+        return station_loads(self.area, self.coverage(), demand,
+                             max_load=self.settings.max_load)
+
     def coverage(self) -> Coverage:
         return self.snapshot()[1]
 
@@ -239,12 +254,14 @@ def load_state(settings: Settings) -> AppState:
     """Read the area (network, population, areas) and open the station store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     area = load_area(settings.area_spec())
+    demand = load_demand(area, settings.demand_spec())
     store = StationStore(settings.sqlalchemy_url())
     if store.count() == 0:
         _seed(store, settings, area)
-    log.info("service area: %s; %d population units; %d stations stored",
-             area.network.summary(), len(area.population), store.count())
-    return AppState(settings, area, store)
+    log.info("service area: %s; %d population units; %d stations stored; %s",
+             area.network.summary(), len(area.population), store.count(),
+             "; ".join(demand.lines()))
+    return AppState(settings, demand.area_for(area), store, demand=demand)
 
 
 def _seed(store: StationStore, settings: Settings, area: Area) -> None:

@@ -37,7 +37,8 @@ def _plain(value: Any) -> Any:
 
 
 def csv_response(frame: pd.DataFrame, name: str) -> Response:
-    return Response(csv_text(frame), media_type="text/csv",
+    # with a byte-order mark: Excel (as set up in China) reads BOM-less UTF-8 as GBK
+    return Response("\ufeff" + csv_text(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

@@ -42,6 +42,22 @@ def coverage_areas(state: StateDep, format: Fmt = "json") -> Any:
     return {"areas": records(table)}
 
 
+@router.get("/coverage/stations",
+            summary="Each station's load: people whose nearest station it is, per demand layer")
+def coverage_stations(state: StateDep, format: Fmt = "json") -> Any:
+    """Per station and demand layer (residents; workers and the mix with
+    CIRCLE15_DEMAND): ``{layer}_nearest`` (people within the limit whose nearest
+    station it is; these add up to the covered total), ``{layer}_reached`` (within
+    its limit, counted at every station reaching them), ``load``, ``load_share``,
+    ``overloaded`` (above CIRCLE15_MAX_LOAD) and ``load_rank``."""
+    import pandas as pd
+
+    rows = state.station_loads()
+    if format == "csv":
+        return csv_response(pd.DataFrame(rows), "coverage-stations")
+    return {"max_load": state.settings.max_load, "stations": rows}
+
+
 @router.get("/isochrones", summary="Isochrone polygons (GeoJSON), per station or union",
             response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
 def get_isochrones(

@@ -127,8 +127,15 @@ def test_nearest_agrees_with_independent_shortest_paths(client, longgang):
 
 
 def test_planner_reads(client):
-    assert client.get("/coverage/summary?format=csv").headers["content-type"].startswith(
-        "text/csv")
+    csv = client.get("/coverage/summary?format=csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.startswith("\ufeff".encode())  # Excel in China reads it as UTF-8
+    bands = client.get("/coverage/summary").json()["bands"]
+    loads = client.get("/coverage/stations").json()["stations"]
+    # every covered person is carried by exactly one station: their nearest
+    assert sum(s["residents_nearest"] for s in loads) == pytest.approx(bands[-1]["covered"],
+                                                                       abs=1)
+    assert {s["id"] for s in loads} >= {"LG-1"} and all(not s["overloaded"] for s in loads)
     iso = client.get("/isochrones?minutes=15")
     assert iso.status_code == 200 and iso.headers["content-type"] == "application/geo+json"
     one = client.get("/isochrones?station=LG-1").json()["features"]
@@ -182,3 +189,24 @@ def test_a_second_process_sees_every_write(client, area):
                        headers=AUTH).status_code == 201
     assert other.revision == before + 1 and other.get("W-2") is not None
     other.close()
+
+
+def test_a_workers_service_counts_workers_and_shows_each_stations_load(area, tmp_path,
+                                                                         monkeypatch, cache_dir):
+    """CIRCLE15_DEMAND=mix: the service counts the mix, gives each station's residents
+    and workers side by side, flags stations above CIRCLE15_MAX_LOAD, and its planner
+    map's popups carry the load."""
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    with make_client(area, tmp_path, None, demand="mix", max_load=1.0) as c:
+        loads = c.get("/coverage/stations").json()
+        page = c.get("/maps/planner?basemap=blank").text
+        summary = c.get("/coverage/summary").json()
+    rows = loads["stations"]
+    assert loads["max_load"] == 1.0 and rows
+    assert all(r["workers_nearest"] >= 0 and r["residents_nearest"] >= 0 for r in rows)
+    assert sum(r["workers_nearest"] for r in rows) > 0  # Longgang has shops and offices
+    assert [r["overloaded"] for r in rows] == [r["load"] > 1.0 for r in rows]
+    # the counted layer is the mix: it totals the residents by definition
+    assert sum(r["mix_nearest"] for r in rows) == pytest.approx(summary["bands"][-1]["covered"],
+                                                               abs=1)
+    assert "超负荷" in page
