@@ -328,7 +328,7 @@ def write_batch(batch: BatchResult, out: Path, *, areas: gpd.GeoDataFrame | None
                         ("failed", failed)):
         if name == "failed" and table.empty:
             continue
-        (out / f"{name}.csv").write_text(csv_text(table), encoding="utf-8")
+        (out / f"{name}.csv").write_text(csv_text(table), encoding="utf-8-sig")  # BOM: Excel
         written.append(out / f"{name}.csv")
     with pd.ExcelWriter(out / "batch.xlsx") as xl:
         for name, table in (("areas", per_area), ("summary", totals), ("stations", stations),

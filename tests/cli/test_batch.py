@@ -182,6 +182,7 @@ def test_batch_command_writes_partitioned_results(cluster_env, tmp_path, capsys)
     units = gpd.read_parquet(next((tmp_path / "out" / "units").iterdir()) / "part-0.parquet")
     assert units.crs.to_epsg() == 4326 and "walk_min" in units
     areas = pd.read_csv(tmp_path / "out" / "areas.csv")
+    assert (tmp_path / "out" / "areas.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert set(areas["area"]) == set(few["name"])
     assert (tmp_path / "out" / "batch.xlsx").stat().st_size > 0
     html = (tmp_path / "out" / "region-map.html").read_text()
