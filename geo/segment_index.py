@@ -160,7 +160,11 @@ class SegmentIndex:
         along = self.offset[piece] + t[hit] * self.length[piece]
         edge = self.edge[piece]
         # the nearest piece of each edge gives the edge's nearest position
-        order = np.lexsort((dist, edge, point))
+        # (= np.lexsort((dist, edge, point)), several times faster: two stable sorts,
+        # the second on one integer key)
+        by_dist = np.argsort(dist, kind="stable")
+        key = point[by_dist] * np.int64(self.edge_geom_length.size) + edge[by_dist]
+        order = by_dist[np.argsort(key, kind="stable")]
         point, edge, dist, along = point[order], edge[order], dist[order], along[order]
         first = np.ones(point.size, dtype=bool)
         first[1:] = (point[1:] != point[:-1]) | (edge[1:] != edge[:-1])
