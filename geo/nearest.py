@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from shapely.ops import substring
 
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
@@ -38,7 +37,7 @@ from circle15.geo.nearest_grid import walks_from
 from circle15.geo.network import Network
 from circle15.geo.reach import directed_ends
 from circle15.geo.segment_index import segment_index
-from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_points
+from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_one
 from circle15.geo.station_hours import Hours, area_timezone
 from circle15.geo.stations import parse_amenities
 
@@ -195,6 +194,11 @@ class NearestIndex:
                 for (lon, lat), name in zip(ll.tolist(), self.names, strict=True)]
 
     @cached_property
+    def always_open(self) -> list[bool]:
+        """Per station: hours of plain ``24/7`` (open whenever asked, past or future)."""
+        return [h.rules is not None and h.spec.strip() == "24/7" for h in self.hours]
+
+    @cached_property
     def limit_m(self) -> float:
         return self.coverage.settings.limit_m
 
@@ -262,7 +266,7 @@ class NearestIndex:
             raise InputError("position", f"lon={lon}, lat={lat} is far outside the service "
                              "area")
         xy = np.array([[x, y]])
-        snapped = snap_points(net, xy, max_dist_m=self.max_snap_m, rule=self.rule)
+        snapped = snap_one(net, x, y, max_dist_m=self.max_snap_m, rule=self.rule)
         if not snapped.ok[0]:
             _, off, _ = segment_index(net).nearest_one(x, y)
             raise InputError("position", f"lon={lon}, lat={lat} is {off:,.0f} m from the nearest "
@@ -295,6 +299,11 @@ class NearestIndex:
         if when is None:
             when = datetime.now(UTC)
 
+        always = self.always_open
+
+        def opened(s: int) -> bool | None:
+            return True if always[s] else self.hours[s].is_open(when)
+
         def wanted(s: int, is_open_now: bool | None) -> bool:
             if amenity and amenity not in self.amenities[s]:
                 return False
@@ -302,31 +311,32 @@ class NearestIndex:
                 return False
             return not (open_now and is_open_now is not True)
 
-        out: list[NearestStation] = []
+        out: list[tuple[int, float, NDArray[np.float64], bool | None]] = []
         for s, (metres, q_row, end, st_row) in sorted(best.items(), key=lambda kv: kv[1][0]):
             if metres > limit:
                 break
-            is_open_now = self.hours[s].is_open(when)
+            is_open_now = opened(s)
             if not wanted(s, is_open_now):
                 continue
-            route = self._route(s, xy[0], q.rows(np.array([q_row])), end, st_row)
-            out.append(self._answer(s, metres, route, is_open_now, kind))
+            route = self._route(s, xy[0], q, q_row, end, st_row)
+            out.append((s, metres, route, is_open_now))
             if len(out) == k:
                 break
         if out:
-            return out, True
+            return self._answers(out, kind), True
         for s, metres, q_row, nodes, st_row in walks_from(
                 self.coverage.network, snapped, self.coverage.stations.snapped, self.reach_m,
                 xy=(float(xy[0, 0]), float(xy[0, 1]))):
-            is_open_now = self.hours[s].is_open(when)
-            if metres <= limit or not wanted(s, is_open_now):
+            if metres <= limit:
                 continue
-            route = self._route(s, xy[0], q.rows(np.array([q_row])), nodes[0] if nodes else -1,
-                                st_row, nodes)
-            out.append(self._answer(s, metres, route, is_open_now, kind))
+            is_open_now = opened(s)
+            if not wanted(s, is_open_now):
+                continue
+            route = self._route(s, xy[0], q, q_row, nodes[0] if nodes else -1, st_row, nodes)
+            out.append((s, metres, route, is_open_now))
             if len(out) == k:
                 break
-        return out, False
+        return self._answers(out, kind), False
 
     def answer(
         self,
@@ -349,13 +359,14 @@ class NearestIndex:
                              limit_min=settings.minutes, stations=found, within_limit=within,
                              reach_min=BEYOND_FACTOR * settings.minutes)
 
-    def _route(self, s: int, start_xy: NDArray[np.float64], q: Joins, end: int,
+    def _route(self, s: int, start_xy: NDArray[np.float64], q: Joins, q_row: int, end: int,
                st_row: int, path: list[int] | None = None) -> NDArray[np.float64]:
-        """The way drawn as walked: from the courier to where they join the street, along
-        it, the network path, along the station's street, and off it to the station."""
+        """The way drawn as walked: from the courier to where they join the street (row
+        ``q_row`` of ``q``), along it, the network path, along the station's street, and
+        off it to the station."""
         net = self.coverage.network
         st_joins = self.coverage.stations.snapped.all_joins()
-        e, along = int(q.edge[0]), float(q.along_m[0])
+        e, along = int(q.edge[q_row]), float(q.along_m[q_row])
         parts = [start_xy[None, :]]
         if end < 0:  # the station joins the same street: walk straight along it
             parts.append(_along_edge(net, e, along, float(st_joins.along_m[st_row])))
@@ -373,17 +384,28 @@ class NearestIndex:
         parts.append(self.station_xy[s][None, :])
         return np.vstack(parts)
 
-    def _answer(self, s: int, metres: float, arr: NDArray[np.float64],
-                is_open_now: bool | None, kind: str) -> NearestStation:
-        cov = self.coverage
-        net = cov.network
-        lon_r, lat_r = net.to_wgs84.transform(arr[:, 0], arr[:, 1])
+    def _answers(self, found: list[tuple[int, float, NDArray[np.float64], bool | None]],
+                 kind: str) -> list[NearestStation]:
+        """The stations with their routes in ``kind`` coordinates (one transform for all)."""
+        if not found:
+            return []
+        arr = np.vstack([route for _, _, route, _ in found])
+        lon_r, lat_r = self.coverage.network.to_wgs84.transform(arr[:, 0], arr[:, 1])
         ll = np.column_stack([lon_r, lat_r])
         if kind == "gcj02":
             ll = np.column_stack(wgs84_to_gcj02(ll[:, 0], ll[:, 1]))
         elif kind == "bd09":
             ll = np.column_stack(wgs84_to_bd09(ll[:, 0], ll[:, 1]))
-        route = np.round(ll, 6).tolist()
+        rounded = np.round(ll, 6).tolist()
+        out, at = [], 0
+        for s, metres, route, is_open_now in found:
+            out.append(self._answer(s, metres, rounded[at:at + len(route)], is_open_now))
+            at += len(route)
+        return out
+
+    def _answer(self, s: int, metres: float, route: list[list[float]],
+                is_open_now: bool | None) -> NearestStation:
+        cov = self.coverage
         return NearestStation(
             id=self.ids[s], name=self.names[s],
             distance_m=metres, walk_min=metres / cov.settings.metres_per_minute,
@@ -396,12 +418,21 @@ class NearestIndex:
 
 def _along_edge(net: Network, edge: int, from_m: float, to_m: float) -> NDArray[np.float64]:
     """Points along an edge's shape between two walking positions (metres from ``u``),
-    in walking order; the edge's bends included."""
+    in walking order; the edge's bends included (strictly between the two positions,
+    as :func:`shapely.ops.substring` draws it), by interpolation on the shape."""
     length = float(net.edge_length_m[edge])
-    line = net.edge_geometry[edge]
+    coords = shapely.get_coordinates(net.edge_geometry[edge])
     if length <= 0:
-        return np.asarray(shapely.get_coordinates(line)[:1])
-    a, b = np.clip([from_m / length, to_m / length], 0.0, 1.0)
-    piece = substring(line, min(a, b), max(a, b), normalized=True)
-    coords = shapely.get_coordinates(piece)
-    return coords[::-1] if a > b else coords
+        return coords[:1]
+    a = min(max(from_m / length, 0.0), 1.0)
+    b = min(max(to_m / length, 0.0), 1.0)
+    step = coords[1:] - coords[:-1]
+    cum = np.concatenate([[0.0], np.cumsum(np.hypot(step[:, 0], step[:, 1]))])
+    lo, hi = min(a, b) * cum[-1], max(a, b) * cum[-1]
+    ends = np.column_stack([np.interp([lo, hi], cum, coords[:, 0]),
+                            np.interp([lo, hi], cum, coords[:, 1])])
+    if a == b:
+        return ends[:1]
+    inner = coords[:-1][(cum[:-1] > lo) & (cum[:-1] < hi)]
+    piece = np.vstack([ends[:1], inner, ends[1:]])
+    return piece[::-1] if a > b else piece

@@ -19,6 +19,8 @@ from circle15.geo.osm_tags import avoid_mask
 
 #: edges are cut into pieces no longer than this for the nearest-edge index
 _PIECE_M = 40.0
+#: the same, for callers that query the index's tree themselves (one-point snapping)
+PIECE_M = _PIECE_M
 #: nearest piece midpoints examined per point before the exactness check
 _K = 8
 
