@@ -31,10 +31,10 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from circle15.geo.edge_path import along_edge
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
 from circle15.geo.nearest_grid import walks_from
-from circle15.geo.network import Network
 from circle15.geo.reach import directed_ends
 from circle15.geo.segment_index import segment_index
 from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_one
@@ -369,9 +369,9 @@ class NearestIndex:
         e, along = int(q.edge[q_row]), float(q.along_m[q_row])
         parts = [start_xy[None, :]]
         if end < 0:  # the station joins the same street: walk straight along it
-            parts.append(_along_edge(net, e, along, float(st_joins.along_m[st_row])))
+            parts.append(along_edge(net, e, along, float(st_joins.along_m[st_row])))
         else:
-            parts.append(_along_edge(net, e, along, 0.0 if end == int(net.edge_u[e])
+            parts.append(along_edge(net, e, along, 0.0 if end == int(net.edge_u[e])
                                      else float(net.edge_length_m[e])))
             nodes = self._path(s, end) if path is None else path
             parts.append(net.node_xy[nodes])
@@ -380,7 +380,7 @@ class NearestIndex:
                 se = int(st_joins.edge[row])
                 from_along = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(
                     net.edge_length_m[se])
-                parts.append(_along_edge(net, se, from_along, float(st_joins.along_m[row])))
+                parts.append(along_edge(net, se, from_along, float(st_joins.along_m[row])))
         parts.append(self.station_xy[s][None, :])
         return np.vstack(parts)
 
@@ -415,24 +415,3 @@ class NearestIndex:
             open_24h=bool((self.open_24h or [])[s]) if self.open_24h else False,
         )
 
-
-def _along_edge(net: Network, edge: int, from_m: float, to_m: float) -> NDArray[np.float64]:
-    """Points along an edge's shape between two walking positions (metres from ``u``),
-    in walking order; the edge's bends included (strictly between the two positions,
-    as :func:`shapely.ops.substring` draws it), by interpolation on the shape."""
-    length = float(net.edge_length_m[edge])
-    coords = shapely.get_coordinates(net.edge_geometry[edge])
-    if length <= 0:
-        return coords[:1]
-    a = min(max(from_m / length, 0.0), 1.0)
-    b = min(max(to_m / length, 0.0), 1.0)
-    step = coords[1:] - coords[:-1]
-    cum = np.concatenate([[0.0], np.cumsum(np.hypot(step[:, 0], step[:, 1]))])
-    lo, hi = min(a, b) * cum[-1], max(a, b) * cum[-1]
-    ends = np.column_stack([np.interp([lo, hi], cum, coords[:, 0]),
-                            np.interp([lo, hi], cum, coords[:, 1])])
-    if a == b:
-        return ends[:1]
-    inner = coords[:-1][(cum[:-1] > lo) & (cum[:-1] < hi)]
-    piece = np.vstack([ends[:1], inner, ends[1:]])
-    return piece[::-1] if a > b else piece

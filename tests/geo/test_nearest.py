@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
+from shapely.ops import substring
 
+import circle15.geo.nearest as nearest_module
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.crs import wgs84_to_gcj02
+from circle15.geo.edge_path import along_edge
 from circle15.geo.errors import InputError
 from circle15.geo.nearest import NearestIndex
-from circle15.geo.snap import DEFAULT_RULE, snap_points
+from circle15.geo.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule, snap_one, snap_points
 from circle15.geo.stations import Stations
 from tests.helpers import make_population, make_stations, points_near_streets
 from tests.reference import split_graph, within
@@ -137,3 +141,94 @@ def test_one_result_type_serialises_as_the_service_answers(index, busy_spot):
     assert first["route"]["coordinates"][-1] == [first["lon"], first["lat"]]
     assert first["open_now"] is True  # 24/7 or a weekday morning
     assert first["distance_m"] == round(answer.stations[0].distance_m, 1)
+
+
+def _generic_snap(net, x, y, *, max_dist_m, rule):
+    """The batch snapping asked about one point (the way queries were snapped before)."""
+    return snap_points(net, np.array([[x, y]]), max_dist_m=max_dist_m, rule=rule)
+
+
+def _substring_piece(net, edge, from_m, to_m):
+    """An edge's piece cut by shapely's substring (the way routes were drawn before)."""
+    length = float(net.edge_length_m[edge])
+    line = net.edge_geometry[edge]
+    if length <= 0:
+        return shapely.get_coordinates(line)[:1]
+    a, b = np.clip([from_m / length, to_m / length], 0.0, 1.0)
+    coords = shapely.get_coordinates(substring(line, min(a, b), max(a, b), normalized=True))
+    return coords[::-1] if a > b else coords
+
+
+def test_one_point_snap_is_the_batch_snap(liechtenstein):
+    """A courier's position joins the same streets, at the same places, as the batch
+    snapping would join it: near streets, far from them, past the limit, every rule."""
+    net = liechtenstein
+    rng = np.random.default_rng(17)
+    near = net.project(*points_near_streets(net, 150, rng, spread_m=80).T)
+    lo, hi = net.node_xy.min(axis=0) - 2_000, net.node_xy.max(axis=0) + 2_000
+    anywhere = np.column_stack([rng.uniform(lo[0], hi[0], 100), rng.uniform(lo[1], hi[1], 100)])
+    # on bridges and tunnels, with a short limit: no eligible edge near, a fallback
+    avoided = np.flatnonzero(net.edge_join_flags != 0)[:60]
+    on_avoided = shapely.get_coordinates(shapely.line_interpolate_point(
+        net.edge_geometry[avoided], 0.5, normalized=True))
+    asks = [(p, 300.0) for p in np.vstack([near, anywhere])] + [(p, 4.0) for p in on_avoided]
+    fields = ("edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v", "fallback")
+    seen = {"joins": 0, "missed": 0, "fallback": 0}
+    for rule in (DEFAULT_RULE, NEAREST_EDGE, SnapRule(slack_m=0.0), SnapRule(avoid=())):
+        for (x, y), limit in asks:
+            fast = snap_one(net, float(x), float(y), max_dist_m=limit, rule=rule)
+            slow = _generic_snap(net, float(x), float(y), max_dist_m=limit, rule=rule)
+            for f in fields:
+                np.testing.assert_allclose(getattr(fast, f), getattr(slow, f), rtol=0,
+                                           atol=1e-9, err_msg=f)
+            a, b = fast.all_joins(), slow.all_joins()
+            for f in ("point", "edge", "off_m", "along_m", "to_v_m", "u", "v"):
+                np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=0, atol=1e-9,
+                                           err_msg=f)
+            seen["joins"] += len(a) > 1
+            seen["missed"] += not fast.ok[0]
+            seen["fallback"] += bool(fast.fallback[0])
+    assert min(seen.values()) > 0, seen
+
+
+def test_route_pieces_are_shapely_substrings(liechtenstein):
+    """Cutting an edge's piece by interpolation draws what shapely's substring draws."""
+    net = liechtenstein
+    rng = np.random.default_rng(23)
+    edges = rng.choice(net.edge_length_m.size, 400, replace=False)
+    for e in edges:
+        length = float(net.edge_length_m[e])
+        for a, b in ((rng.uniform(-5, length + 5), rng.uniform(-5, length + 5)),
+                     (0.0, length), (length, 0.0), (length / 3, length / 3)):
+            got, want = along_edge(net, int(e), a, b), _substring_piece(net, int(e), a, b)
+            assert len(got) == len(want)
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_fast_answers_are_the_generic_answers(index, monkeypatch):
+    """The courier's answers (stations, metres, routes), within the limit and beyond it,
+    with filters and in GCJ-02, are those of the batch snapping and substring routes."""
+    net = index.coverage.network
+    rng = np.random.default_rng(29)
+    queries = np.vstack([points_near_streets(net, 60, rng, spread_m=60),
+                         _beyond_spots(index, 12)])
+    when = datetime(2026, 11, 29, 10, 0)
+    asks = ({"k": 5}, {"k": 3, "amenity": "water", "open_now": True},
+            {"k": 2, "open_24h": True, "crs": "gcj02"})
+
+    def answers():
+        return [index.answer(lon, lat, when=when, **ask) for ask in asks
+                for lon, lat in queries]
+
+    fast = answers()
+    monkeypatch.setattr(nearest_module, "snap_one", _generic_snap)
+    monkeypatch.setattr(nearest_module, "along_edge", _substring_piece)
+    slow = answers()
+    assert sum(not a.within_limit for a in fast) >= 12
+    for a, b in zip(fast, slow, strict=True):
+        assert a.within_limit == b.within_limit
+        assert [s.id for s in a.stations] == [s.id for s in b.stations]
+        for s, t in zip(a.stations, b.stations, strict=True):
+            assert s.distance_m == pytest.approx(t.distance_m, abs=1e-6)
+            assert s.open_now == t.open_now
+            np.testing.assert_allclose(s.route.coordinates, t.route.coordinates, atol=2e-6)
