@@ -34,6 +34,7 @@ from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_
 from circle15.geo.edge_path import along_edge
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
+from circle15.geo.nearest_beyond import BeyondSearch
 from circle15.geo.nearest_grid import walks_from
 from circle15.geo.reach import directed_ends
 from circle15.geo.segment_index import segment_index
@@ -175,11 +176,17 @@ class NearestIndex:
             timezone = area_timezone(*np.median(lonlat, axis=0).tolist())
         hours = [Hours.read(h, timezone=timezone, lonlat=(lon, lat))
                  for h, (lon, lat) in zip(col("opening_hours"), lonlat.tolist(), strict=True)]
-        return cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge, join_at,
+        index = cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge, join_at,
                    col("id"), col("name"), [[a for a in x.split(";") if a]
                                             for x in col("amenities")],
                    hours, max_snap_m, rule, [open_all_day(h) for h in hours],
                    travel or travel_of(cov.settings.mode))
+        index.beyond  # noqa: B018 -- built before the service's workers are forked
+        return index
+
+    @cached_property
+    def beyond(self) -> BeyondSearch:  # what the searches past the limit share
+        return BeyondSearch.build(self.coverage.network, self.coverage.stations.snapped)
 
     @cached_property
     def reach_m(self) -> float:
@@ -299,11 +306,6 @@ class NearestIndex:
         if when is None:
             when = datetime.now(UTC)
 
-        always = self.always_open
-
-        def opened(s: int) -> bool | None:
-            return True if always[s] else self.hours[s].is_open(when)
-
         def wanted(s: int, is_open_now: bool | None) -> bool:
             if amenity and amenity not in self.amenities[s]:
                 return False
@@ -315,7 +317,7 @@ class NearestIndex:
         for s, (metres, q_row, end, st_row) in sorted(best.items(), key=lambda kv: kv[1][0]):
             if metres > limit:
                 break
-            is_open_now = opened(s)
+            is_open_now = True if self.always_open[s] else self.hours[s].is_open(when)
             if not wanted(s, is_open_now):
                 continue
             route = self._route(s, xy[0], q, q_row, end, st_row)
@@ -324,12 +326,13 @@ class NearestIndex:
                 break
         if out:
             return self._answers(out, kind), True
-        for s, metres, q_row, nodes, st_row in walks_from(
-                self.coverage.network, snapped, self.coverage.stations.snapped, self.reach_m,
-                xy=(float(xy[0, 0]), float(xy[0, 1]))):
+        disc = self.beyond.small_disc((x, y), self.reach_m)
+        walks = (walks_from(net, snapped, cov.stations.snapped, self.reach_m, xy=(x, y))
+                 if disc is None else self.beyond.walks(snapped, disc, self.reach_m))
+        for s, metres, q_row, nodes, st_row in walks:
             if metres <= limit:
                 continue
-            is_open_now = opened(s)
+            is_open_now = True if self.always_open[s] else self.hours[s].is_open(when)
             if not wanted(s, is_open_now):
                 continue
             route = self._route(s, xy[0], q, q_row, nodes[0] if nodes else -1, st_row, nodes)

@@ -16,6 +16,7 @@ from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.edge_path import along_edge
 from circle15.geo.errors import InputError
 from circle15.geo.nearest import NearestIndex
+from circle15.geo.nearest_beyond import BeyondSearch
 from circle15.geo.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule, snap_one, snap_points
 from circle15.geo.stations import Stations
 from tests.helpers import make_population, make_stations, points_near_streets
@@ -164,11 +165,11 @@ def test_one_point_snap_is_the_batch_snap(liechtenstein):
     snapping would join it: near streets, far from them, past the limit, every rule."""
     net = liechtenstein
     rng = np.random.default_rng(17)
-    near = net.project(*points_near_streets(net, 150, rng, spread_m=80).T)
+    near = net.project(*points_near_streets(net, 100, rng, spread_m=80).T)
     lo, hi = net.node_xy.min(axis=0) - 2_000, net.node_xy.max(axis=0) + 2_000
-    anywhere = np.column_stack([rng.uniform(lo[0], hi[0], 100), rng.uniform(lo[1], hi[1], 100)])
+    anywhere = np.column_stack([rng.uniform(lo[0], hi[0], 60), rng.uniform(lo[1], hi[1], 60)])
     # on bridges and tunnels, with a short limit: no eligible edge near, a fallback
-    avoided = np.flatnonzero(net.edge_join_flags != 0)[:60]
+    avoided = np.flatnonzero(net.edge_join_flags != 0)[:40]
     on_avoided = shapely.get_coordinates(shapely.line_interpolate_point(
         net.edge_geometry[avoided], 0.5, normalized=True))
     asks = [(p, 300.0) for p in np.vstack([near, anywhere])] + [(p, 4.0) for p in on_avoided]
@@ -207,7 +208,8 @@ def test_route_pieces_are_shapely_substrings(liechtenstein):
 
 def test_fast_answers_are_the_generic_answers(index, monkeypatch):
     """The courier's answers (stations, metres, routes), within the limit and beyond it,
-    with filters and in GCJ-02, are those of the batch snapping and substring routes."""
+    with filters and in GCJ-02, are those of the generic path: batch snapping, substring
+    routes and the shared bounded search."""
     net = index.coverage.network
     rng = np.random.default_rng(29)
     queries = np.vstack([points_near_streets(net, 60, rng, spread_m=60),
@@ -221,8 +223,13 @@ def test_fast_answers_are_the_generic_answers(index, monkeypatch):
                 for lon, lat in queries]
 
     fast = answers()
+    # the beyond answers came from the search on the disc around the courier
+    spot = net.project(*_beyond_spots(index, 1).T)[0]
+    assert index.beyond.small_disc(tuple(spot), index.reach_m) is not None
     monkeypatch.setattr(nearest_module, "snap_one", _generic_snap)
     monkeypatch.setattr(nearest_module, "along_edge", _substring_piece)
+    # past the limit: the courier page's search (walks_from) on the whole network
+    monkeypatch.setattr(BeyondSearch, "small_disc", lambda *_: None)
     slow = answers()
     assert sum(not a.within_limit for a in fast) >= 12
     for a, b in zip(fast, slow, strict=True):
