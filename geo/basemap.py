@@ -147,7 +147,7 @@ def read_basemap(path: str | Path, *, simplify_deg: float = SIMPLIFY_DEG) -> Bas
                 if _is_water(tags):
                     try:
                         water.append(shapely.from_wkb(wkb.create_multipolygon(obj)))
-                    except RuntimeError:  # a broken ring: leave it out
+                    except (RuntimeError, osmium.InvalidLocationError):  # a broken ring
                         continue
             elif isinstance(obj, osmium.osm.Way):
                 cls = _road_class(tags.get("highway") or "")
@@ -156,7 +156,7 @@ def read_basemap(path: str | Path, *, simplify_deg: float = SIMPLIFY_DEG) -> Bas
                     continue
                 try:
                     line = shapely.from_wkb(wkb.create_linestring(obj))
-                except RuntimeError:  # nodes missing from a clipped extract
+                except (RuntimeError, osmium.InvalidLocationError):  # nodes missing (clipped)
                     continue
                 (roads[cls] if cls else rivers).append(line)
             elif isinstance(obj, osmium.osm.Node):

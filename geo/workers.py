@@ -203,7 +203,7 @@ def read_worker_places(path: str | Path) -> gpd.GeoDataFrame:
                 else:
                     oid = f"{'w' if obj.from_way() else 'r'}{obj.orig_id()}"
                     wkb = factory.create_multipolygon(obj)
-            except RuntimeError:  # no location, or broken rings in the source data
+            except (RuntimeError, osmium.InvalidLocationError):  # no location, broken rings
                 continue
             name = tags.get("name:zh") or tags.get("name") or ""
             rows.append((oid, cls.name, cls.per, name))
