@@ -9,7 +9,8 @@ to the approach it replaced (``tests/reference_isochrones.py``: reached edge
 pieces buffered one by one and joined by GEOS unions per station and per 1 km
 tile). Prints the times per station polygons and per union bands, the ratio,
 and how far the two sets of polygons are apart (symmetric difference as a
-share of the old area; the farthest a point of one lies from the other).
+share of the old area; the farthest a point of one lies from the other, on
+a sample of 20,000 boundary points for a district-wide band).
 Isochrones do not depend on the people, so the population is the first
 5,000 points of the district file (keeps the run short).
 """
@@ -42,10 +43,14 @@ def region_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For each pair, the farthest a point of ``a`` lies outside ``b`` (metres)."""
     diff = shapely.segmentize(shapely.difference(a, b), 2.0)
     out = np.zeros(len(a))
+    rng = np.random.default_rng(0)
     for i, (dg, bg) in enumerate(zip(diff, b, strict=True)):
-        pts = shapely.points(shapely.get_coordinates(dg))
-        if len(pts):
-            out[i] = float(shapely.distance(pts, bg).max())
+        xy = shapely.get_coordinates(dg)
+        if len(xy) > 20_000:  # a district-wide band: a sample keeps this to seconds
+            xy = xy[rng.choice(len(xy), 20_000, replace=False)]
+        if len(xy):
+            shapely.prepare(bg)
+            out[i] = float(shapely.distance(shapely.points(xy), bg).max())
     return out
 
 
