@@ -83,11 +83,11 @@ def by_hour_tables(args: argparse.Namespace, area: Area, cov: Coverage,
                    step: Step) -> dict[str, pd.DataFrame]:
     """With ``--by-hour``: the 24-hour table (to write as ``by-hour.csv``), its chart
     written, and the whole area's hours printed; else nothing."""
-    from circle15.geo.charts import hourly_chart
-    from circle15.geo.hourly import ALL_AREAS, DemandLayer, coverage_by_hour
-
     if not getattr(args, "by_hour", None):
         return {}
+    from circle15.geo.charts import hourly_chart  # matplotlib: only when asked
+    from circle15.geo.hourly import ALL_AREAS, DemandLayer, coverage_by_hour
+
     demand = getattr(args, "loaded_demand", None)
     covs = {"residents": cov}
     if demand is not None and len(getattr(demand, "layers", {})) > 1:

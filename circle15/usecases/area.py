@@ -107,7 +107,22 @@ def load_network_of(spec: AreaSpec) -> Network:
 
 def load_population(spec: AreaSpec, net: Network) -> Population:
     """The population layer from whichever source the spec names (the one place
-    that decides)."""
+    that decides), placed on the network once and then read from the cache."""
+    from circle15.geo.population_cache import cached_population
+
+    files = [Path(p) for p in (spec.population, spec.census, spec.network_source)
+             if p and Path(p).is_file()]
+    inputs = {k: getattr(spec, k) for k in (
+        "population", "population_column", "population_crs", "raster_density", "census",
+        "census_crs", "census_table", "census_name_column", "census_count_column",
+        "buildings_total", "population_max_snap_m", "drop_far_population", "snap_avoid",
+        "snap_slack_m")}
+    return cached_population(net, inputs, files, lambda: _place_population(spec, net),
+                             use_cache=spec.use_cache,
+                             keep_all_components=spec.keep_all_components)
+
+
+def _place_population(spec: AreaSpec, net: Network) -> Population:
     from circle15.geo.population import (
         buildings_population,
         dasymetric_population,
