@@ -106,7 +106,10 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
             time.sleep(0.1)
         else:
             pytest.fail("the service did not start within 120 s")
-        workers = _workers(proc.pid)
+        # the first worker may answer before the second has its event loop
+        deadline = time.monotonic() + 60
+        while len(workers := _workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert len(workers) == 2
         # the area is in memory once: most of each worker's pages are the parent's
         for pid in workers:
