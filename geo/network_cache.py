@@ -45,7 +45,8 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("circle15", appauthor=False)) / "networks"
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """A hash of a file's content (what a cache entry built from it is keyed by)."""
     h = hashlib.blake2b(digest_size=16)
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -56,7 +57,7 @@ def _file_digest(path: Path) -> str:
 def cache_key(source: str, *, keep_all_components: bool, mode: str = "walk") -> str:
     """Key of a network in the cache: a hash of the source content, settings and mode."""
     path = Path(source)
-    content = _file_digest(path) if path.is_file() else f"name:{source}"
+    content = file_digest(path) if path.is_file() else f"name:{source}"
     h = hashlib.blake2b(digest_size=12)
     text = f"v{CACHE_VERSION}|{content}|all={keep_all_components}"
     mode = check_mode(mode)

@@ -26,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 
 from circle15.geo.network import Network
-from circle15.geo.network_cache import cache_key, default_cache_dir
+from circle15.geo.network_cache import cache_key, default_cache_dir, file_digest
 from circle15.geo.population_points import Population
 from circle15.geo.snap import Joins, Snapped
 
@@ -34,14 +34,6 @@ from circle15.geo.snap import Joins, Snapped
 POPULATION_CACHE_VERSION = "1"
 _SNAP = ("edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v", "fallback")
 _JOIN = ("point", "edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v")
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def population_key(net: Network, inputs: Mapping[str, object], files: list[Path], *,
