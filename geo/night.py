@@ -29,7 +29,7 @@ from circle15.geo.stations import Stations
 NIGHT_AT = f"{DEFAULT_DAY} 02:00"
 
 def night_layer(layer: DemandLayer, stations: Stations, open_stations: OpenStations, *,
-                hex_m: float = 300.0) -> dict[str, Any]:
+                hex_m: float = 300.0, min_lost: float | None = None) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (WGS84) of coverage at one moment, for a map overlay.
 
     Station points carry ``kind="station"``, ``id``, ``name``, ``state`` (what
@@ -39,6 +39,7 @@ def night_layer(layer: DemandLayer, stations: Stations, open_stations: OpenStati
     any station at some hour of the week: all stations open) and ``lost``
     (``covered_any - covered``: who loses their station at that time).
     The collection's ``properties`` say when, the layer and the unknown-hours rule.
+    With ``min_lost`` only the hexagons where at least that many lose their station.
     """
     from circle15.geo.crs import transformer
     from circle15.geo.gaps import hex_cells, hex_polygons
@@ -56,9 +57,11 @@ def night_layer(layer: DemandLayer, stations: Stations, open_stations: OpenStati
         w = layer.weights
         sums = [np.bincount(inverse, weights=v, minlength=uniq.size)
                 for v in (w, w * now, w * anytime)]
-        polys = shapely.transform(hex_polygons(qr[first], hex_m),
+        keep = (np.flatnonzero(sums[2] - sums[1] >= min_lost) if min_lost is not None
+                else np.arange(uniq.size))
+        polys = shapely.transform(hex_polygons(qr[first[keep]], hex_m),
                                   lambda c: np.column_stack(to_wgs.transform(c[:, 0], c[:, 1])))
-        for i, poly in enumerate(polys):
+        for i, poly in zip(keep.tolist(), polys, strict=True):
             props = {"kind": "cell", "population": round(float(sums[0][i]), 1),
                      "covered": round(float(sums[1][i]), 1),
                      "covered_any": round(float(sums[2][i]), 1),
@@ -83,10 +86,11 @@ def night_layer(layer: DemandLayer, stations: Stations, open_stations: OpenStati
 
 def night_overlay(cov: Coverage, *, at: str | datetime = NIGHT_AT,
                   unknown: UnknownHours = "open", layer: str = "residents",
-                  hex_m: float = 300.0) -> dict[str, Any]:
+                  hex_m: float = 300.0, min_lost: float | None = None) -> dict[str, Any]:
     """:func:`night_layer` of a coverage's population at ``at`` (``"Tu 02:00"``, a
     date and time, or an aware datetime): what the planner map overlays."""
     when = at if isinstance(at, datetime) else parse_at(
         at, timezone=stations_timezone(cov.stations))
     opened = stations_open_at(cov.stations, when, unknown=unknown)
-    return night_layer(DemandLayer.of(layer, cov), cov.stations, opened, hex_m=hex_m)
+    return night_layer(DemandLayer.of(layer, cov), cov.stations, opened, hex_m=hex_m,
+                       min_lost=min_lost)

@@ -25,7 +25,7 @@ def night_overlays(cov: Coverage, *, at: str = NIGHT_AT, unknown: UnknownHours =
     from circle15.geo.night import night_overlay
     from circle15.maps.planner import Overlay
 
-    night = night_overlay(cov, at=at, unknown=unknown)
+    night = night_overlay(cov, at=at, unknown=unknown, min_lost=1.0)
     when = night["properties"]["when"][:16].replace("T", " ")
     cells = [f for f in night["features"]
              if f["properties"]["kind"] == "cell" and f["properties"]["lost"] >= 1]
