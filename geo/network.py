@@ -189,7 +189,14 @@ class Network:
     @cached_property
     def hull(self) -> shapely.Geometry:
         """Convex hull of the nodes in metres: the area the network describes."""
-        return shapely.convex_hull(shapely.multipoints(self.node_xy))
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            # Qhull on the coordinates is ~10x faster than GEOS on a multipoint
+            corners = self.node_xy[ConvexHull(self.node_xy).vertices]
+        except (QhullError, ValueError):  # fewer than 3 nodes, or all on one line
+            return shapely.convex_hull(shapely.multipoints(self.node_xy))
+        return shapely.Polygon(np.vstack([corners, corners[:1]]))
 
     @cached_property
     def to_wgs84(self) -> pyproj.Transformer:

@@ -28,12 +28,14 @@ import numpy as np
 from circle15.geo.network import Network
 from circle15.geo.network_cache import cache_key, default_cache_dir, file_digest
 from circle15.geo.population_points import Population
-from circle15.geo.snap import Joins, Snapped
+from circle15.geo.snap import JoinEnds, Joins, Snapped
 
 #: bump when the layout of a cached layer or the placing rules change
-POPULATION_CACHE_VERSION = "1"
+POPULATION_CACHE_VERSION = "2"
 _SNAP = ("edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v", "fallback")
 _JOIN = ("point", "edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v")
+#: the joins' ends (:meth:`Joins.ends`), kept too: a second of sorting at district scale
+_ENDS = JoinEnds._fields
 
 
 def population_key(net: Network, inputs: Mapping[str, object], files: list[Path], *,
@@ -57,6 +59,7 @@ def save_population(pop: Population, folder: Path, key: str) -> None:
     data: dict[str, np.ndarray] = {f"s_{f}": getattr(pop.snapped, f) for f in _SNAP}
     if pop.snapped.joins is not None:
         data |= {f"j_{f}": getattr(pop.snapped.joins, f) for f in _JOIN}
+        data |= {f"e_{f}": v for f, v in zip(_ENDS, pop.snapped.joins.ends(), strict=True)}
     data["meta"] = np.array([pop.source, pop.rule, str(pop.dropped_units),
                              repr(float(pop.dropped_population))])
     tmp_table = table.with_suffix(f".{os.getpid()}.tmp")
@@ -83,6 +86,8 @@ def read_population(folder: Path, key: str) -> Population | None:
     except (OSError, ValueError, KeyError):
         return None
     joins = Joins(*(data[f"j_{f}"] for f in _JOIN)) if "j_point" in data else None
+    if joins is not None and "e_point" in data:
+        joins.keep_ends(JoinEnds(*(data[f"e_{f}"] for f in _ENDS)))
     snapped = Snapped(*(data[f"s_{f}"] for f in _SNAP[:-1]), joins=joins,
                       fallback=data["s_fallback"])
     source, rule, dropped_units, dropped_population = (str(v) for v in data["meta"])

@@ -20,7 +20,6 @@ the station lies ahead. Walking networks take none of these steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +29,7 @@ from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
 from circle15.geo.network import MIN_LENGTH_M, Network
+from circle15.geo.reach_window import windows
 from circle15.geo.snap import JoinEnds, Joins, Snapped
 
 #: cells (sources × nodes) of one dense batch of the per-source search
@@ -263,12 +263,6 @@ class Reach:
         )
 
 
-def _batches(m: int, n_cols: int) -> Iterator[tuple[int, int]]:
-    size = max(1, min(256, _BATCH_CELLS // max(n_cols, 1)))
-    for b0 in range(0, m, size):
-        yield b0, min(m, b0 + size)
-
-
 def _min_per_pair(
     src: NDArray[np.int64], tgt: NDArray[np.int64], dist: NDArray[np.float64], n_targets: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -314,33 +308,37 @@ def reach_within(
                 Reach(0, n, limit_m, empty_i, empty_i, np.empty(0), empty_i))
     if graph is None or not _with_sinks(graph, n, m, k):
         graph = augmented_graph(net, sources, targets)
-    size = n + m + k
     parts_s, parts_n, parts_d, parts_p = [], [], [], []
     tgt_s, tgt_t, tgt_d = [], [], []
-    batches = list(_batches(m, size))
-    for b0, b1 in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
-        dist, pred = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + b0, n + b1),
+    ends = directed_ends(net, sources.all_joins(), "source")
+    batches = list(windows(net, graph, ends, m, limit_m, max_cells=_BATCH_CELLS))
+    for w in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
+        dist, pred = csgraph.dijkstra(w.graph, directed=True, indices=w.starts,
                                       limit=limit_m, return_predecessors=True)
+        size = w.index.size
         # flat indices are much faster than 2-D nonzero on a wide matrix
         flat = np.flatnonzero(dist.ravel() <= limit_m)
         r, c = np.divmod(flat, size)
-        on_net = c < n
-        parts_s.append((r[on_net] + b0).astype(np.int32))
-        parts_n.append(c[on_net].astype(np.int32))
+        src = w.sources[r]
+        on_net = c < w.n_net
+        parts_s.append(src[on_net].astype(np.int32))
+        parts_n.append(w.index[c[on_net]].astype(np.int32))
         parts_d.append(dist.ravel()[flat[on_net]])
-        parts_p.append(pred.ravel()[flat[on_net]].astype(np.int32))
-        sink = c >= n + m
-        tgt_s.append(r[sink] + b0)
-        tgt_t.append(c[sink] - n - m)
+        parts_p.append(w.index[pred.ravel()[flat[on_net]]].astype(np.int32))
+        sink = c >= w.n_net + w.sources.size
+        tgt_s.append(src[sink])
+        tgt_t.append(w.index[c[sink]] - n - m)
         tgt_d.append(dist.ravel()[flat[sink]])
-    nodes = Reach(m, n, limit_m, np.concatenate(parts_s), np.concatenate(parts_n),
-                  np.concatenate(parts_d), np.concatenate(parts_p))
+    # the batches follow the map, not the source numbers: back to source order
+    by_source = np.argsort(np.concatenate([*parts_s, empty_i]), kind="stable")
+    nodes = Reach(m, n, limit_m, *(np.concatenate([*p, empty])[by_source] for p, empty in (
+        (parts_s, empty_i), (parts_n, empty_i), (parts_d, np.empty(0)), (parts_p, empty_i))))
     for j, lim in enumerate(node_limits_m):
         node_counts[j] = np.bincount(nodes.target[nodes.dist_m <= lim], minlength=n)
     s_pair, t_pair, d_pair, _ = (pairs if pairs is not None
                                  else same_edge_pairs(sources, targets, net))
     keep = d_pair <= limit_m
-    src = np.concatenate([*tgt_s, s_pair[keep]])
+    src = np.concatenate([*tgt_s, s_pair[keep].astype(np.int64)])
     tgt = np.concatenate([*tgt_t, t_pair[keep]])
     dst = np.concatenate([*tgt_d, d_pair[keep]])
     src, tgt, dst = _min_per_pair(src, tgt, dst, k)

@@ -45,15 +45,20 @@ class SegmentIndex:
         """Index the edges ``edges`` (default all) of ``geoms``."""
         n_all = geoms.shape[0]
         edges = np.arange(n_all) if edges is None else np.asarray(edges, dtype=np.int64)
-        sub = geoms[edges]
-        # zero-length edges (two OSM nodes at one spot) cannot be segmentized
-        dense = sub.copy()
-        ok = shapely.length(sub) > 0
-        dense[ok] = shapely.segmentize(sub[ok], _PIECE_M)
-        coords, idx = shapely.get_coordinates(dense, return_index=True)
+        # the edges' straight segments, each cut into equal pieces no longer than
+        # _PIECE_M (as shapely.segmentize would, without building new geometries)
+        coords, idx = shapely.get_coordinates(geoms[edges], return_index=True)
         same = idx[1:] == idx[:-1]
-        start, end, local = coords[:-1][same], coords[1:][same], idx[:-1][same]
-        vec = end - start
+        seg_start, seg_vec, seg_local = coords[:-1][same], np.diff(coords, axis=0)[same], \
+            idx[:-1][same]
+        seg_len = np.hypot(seg_vec[:, 0], seg_vec[:, 1])
+        parts = np.maximum(1, np.ceil(seg_len / _PIECE_M)).astype(np.int64)
+        seg = np.repeat(np.arange(seg_len.size), parts)
+        nth = np.arange(seg.size) - np.repeat(np.cumsum(parts) - parts, parts)
+        share = (1.0 / parts)[seg]
+        vec = seg_vec[seg] * share[:, None]
+        start = seg_start[seg] + vec * nth[:, None]
+        local = seg_local[seg]
         length = np.hypot(vec[:, 0], vec[:, 1])
         # geometric distance from the edge's start to each piece's start
         cum = np.cumsum(length)
