@@ -28,6 +28,7 @@ from circle15.geo.reach import (
     nearest_sources,
     reach_within,
     same_edge_pairs,
+    within_limit,
 )
 from circle15.geo.stations import Stations
 from circle15.geo.tables import find_column
@@ -294,15 +295,20 @@ def compute_coverage(
         raise InputError(stations.source or "stations", "there are no stations to cover from")
     graph = augmented_graph(net, stations.snapped, population.snapped)
     pairs = same_edge_pairs(stations.snapped, population.snapped, net)
-    nearest = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
-                              pairs=pairs, limit_m=settings.limit_m)
+    # one unbounded search serves both the bounded answer and the time to the
+    # nearest station beyond the limit (gaps, the per-person table)
+    nearest_any = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
+                                  pairs=pairs)
+    nearest = within_limit(nearest_any, settings.limit_m)
     reach, node_count, nodes = reach_within(
         net, stations.snapped, population.snapped, limit_m=settings.limit_m,
         node_limits_m=settings.bands_m, graph=graph, pairs=pairs, progress=progress,
     )
     unit_count = np.stack([reach.count_within(b) for b in settings.bands_m])
-    return Coverage(settings, net, stations, population, nearest, reach, node_count, unit_count,
-                    nodes, notes={"counting_rule": population.rule})
+    cov = Coverage(settings, net, stations, population, nearest, reach, node_count, unit_count,
+                   nodes, notes={"counting_rule": population.rule})
+    cov.__dict__["nearest_any"] = nearest_any  # the cached property, already known
+    return cov
 
 
 # ---------------------------------------------------------------------------

@@ -232,6 +232,19 @@ def nearest_sources(
     return Nearest(node_dist, node_source, pred[:n], t_dist, t_src, t_join)
 
 
+def within_limit(found: Nearest, limit_m: float) -> Nearest:
+    """``found`` (an unbounded search) as the search bounded by ``limit_m`` gives it:
+    nodes and targets beyond the limit unreached. Within it a bounded search settles
+    the same nodes in the same order, so everything else is the same."""
+    far = ~(found.node_dist_m <= limit_m)
+    t_far = ~(found.target_dist_m <= limit_m)
+    return Nearest(np.where(far, np.inf, found.node_dist_m), np.where(far, -1, found.node_source),
+                   np.where(far, -9999, found.node_pred),
+                   np.where(t_far, np.inf, found.target_dist_m),
+                   np.where(t_far, -1, found.target_source),
+                   np.where(t_far, -1, found.target_join))
+
+
 @dataclass(frozen=True)
 class Reach:
     """Who each source reaches within a limit: sparse (source, target, metres).

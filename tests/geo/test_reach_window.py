@@ -12,7 +12,13 @@ from scipy.sparse import csgraph
 
 from circle15.geo.network import Network, build_network
 from circle15.geo.network_cache import load_network
-from circle15.geo.reach import augmented_graph, reach_within, same_edge_pairs
+from circle15.geo.reach import (
+    augmented_graph,
+    nearest_sources,
+    reach_within,
+    same_edge_pairs,
+    within_limit,
+)
 from tests.conftest import metres_to_lonlat, shared
 from tests.helpers import make_population, make_stations, points_near_streets
 
@@ -88,3 +94,23 @@ def test_a_street_shorter_than_the_straight_line_is_still_followed() -> None:
     reach, _, _ = reach_within(net, stations.snapped, people.snapped, limit_m=800.0)
     # the person 3 km north is 100 + 100 + 300 m away through the passage
     assert 0 in set(reach.target.tolist())
+
+
+@pytest.mark.parametrize("mode", ["walk", "ebike"])
+def test_one_unbounded_search_gives_the_bounded_answer(mode: str, tmp_path) -> None:
+    # coverage runs one unbounded search (for the time to the nearest station
+    # beyond the limit too) and derives the bounded answer from it
+    net = load_network(shared("osm/shenzhen-longgang.osm"), cache_dir=tmp_path, mode=mode)
+    rng = np.random.default_rng(3)
+    stations = make_stations(net, points_near_streets(net, 6, rng))
+    people = make_population(net, points_near_streets(net, 800, rng, spread_m=40.0), rng)
+    unbounded = nearest_sources(net, stations.snapped, people.snapped)
+    for limit_m in (250.0, 1000.0):
+        bounded = nearest_sources(net, stations.snapped, people.snapped, limit_m=limit_m)
+        derived = within_limit(unbounded, limit_m)
+        for name in ("node_dist_m", "node_source", "node_pred", "target_dist_m",
+                     "target_source", "target_join"):
+            np.testing.assert_array_equal(getattr(derived, name), getattr(bounded, name), name)
+        # and some people are beyond the limit, with a finite time all the same
+        beyond = ~np.isfinite(bounded.target_dist_m) & np.isfinite(unbounded.target_dist_m)
+        assert beyond.any()
