@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -238,12 +239,15 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
     """
     out_dir = Path(out_dir)
     out_crs = check_output_crs(out_crs)
-    with _staged(out_dir) as (tmp, names):
-        gpkg = tmp / "coverage.gpkg"
+    with _staged(out_dir) as (tmp, names), ThreadPoolExecutor(1) as pool:
+        # GDAL lets go of the interpreter while it writes the GeoPackage, so the
+        # layers are written on a second thread while this one writes the tables
         stations = _wgs84(cov.stations_frame(), out_crs)
-        stations.to_file(gpkg, layer="stations", driver="GPKG", **_FAST)
-        _wgs84(cov.units_frame(), out_crs).to_file(gpkg, layer="population", driver="GPKG",
-                                                    **_FAST)
+        layers = {"stations": stations, "population": _wgs84(cov.units_frame(), out_crs)}
+        by_area = cov.by_area(areas) if areas is not None else None
+        if by_area is not None:
+            layers["areas"] = _wgs84(by_area, out_crs)
+        gpkg = pool.submit(_write_layers, tmp / "coverage.gpkg", layers)
         summary = cov.summary()
         summary["mode"] = cov.settings.mode
         summary["speed_kmh"] = cov.settings.speed_kmh
@@ -257,9 +261,7 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
         _to_csv(summary, tmp / "summary.csv")
         names += ["coverage.gpkg", "summary.csv"]
         sheets = {"summary": summary, "stations": stations}
-        if areas is not None:
-            by_area = cov.by_area(areas)
-            _wgs84(by_area, out_crs).to_file(gpkg, layer="areas", driver="GPKG", **_FAST)
+        if by_area is not None:
             _to_csv(by_area, tmp / "areas.csv")
             names.append("areas.csv")
             sheets["towns"] = by_area
@@ -270,7 +272,13 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
         if report:
             write_report(tmp / "coverage-report.xlsx", {k: _sheet(t) for k, t in sheets.items()})
             names.append("coverage-report.xlsx")
+        gpkg.result()  # its error, if any, stops the run before anything is moved
     return [out_dir / n for n in names]
+
+
+def _write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+    for layer, frame in layers.items():
+        frame.to_file(path, layer=layer, driver="GPKG", **_FAST)
 
 
 def write_frames(
