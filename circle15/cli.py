@@ -187,10 +187,12 @@ def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
                 html_path: Path, courier_path: Path | None,
                 sites: SitingResult | None = None) -> None:
     from circle15.usecases import courier_page_html, planner_page_html
+    from circle15.usecases.pages import start_isochrones
 
+    iso = start_isochrones(cov)  # on the second core while the loads are counted
     html = planner_page_html(cov, areas=area.areas, sites=sites, basemap=args.basemap,
                              lang=args.lang, data_date=args.data_date,
-                             unknown_hours=args.unknown_hours,
+                             unknown_hours=args.unknown_hours, iso=iso,
                              station_fields=cli_demand.map_fields(args, area, cov))
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")

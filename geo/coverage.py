@@ -6,7 +6,7 @@ off-network walk added), never from point-in-isochrone-polygon tests.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -131,6 +131,13 @@ class Coverage:
         """Like :attr:`nearest` but unbounded: the time to the nearest station
         also for people beyond the limit (one more search, done on demand)."""
         return nearest_sources(self.network, self.stations.snapped, self.population.snapped)
+
+    def with_notes(self, notes: dict[str, str]) -> Coverage:
+        """This coverage with ``notes`` added; what it computed on demand is kept."""
+        new = replace(self, notes={**self.notes, **notes})
+        new.__dict__.update({k: v for k, v in self.__dict__.items()
+                             if k not in new.__dict__ and k not in self.__dataclass_fields__})
+        return new
 
     def bands(self) -> list[BandSummary]:
         """The typed summary: one :class:`BandSummary` per band (:meth:`summary` as objects)."""

@@ -204,7 +204,7 @@ def load_demand(area: Area, spec: DemandSpec, *, step: Step = _quiet) -> Demand:
 
 def with_notes(cov: Coverage, demand: Demand) -> Coverage:
     """``cov`` with the demand notes added to its notes (written into summary files)."""
-    return dataclasses.replace(cov, notes={**cov.notes, **demand.notes})
+    return cov.with_notes(demand.notes)
 
 
 def cover_layers(area: Area, stations_cov: Coverage, demand: Demand) -> dict[str, Coverage]:

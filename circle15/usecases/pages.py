@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from circle15.geo.coverage import Areas, Coverage
 from circle15.geo.network import Network
 from circle15.geo.siting import SitingResult
+from circle15.usecases.forked import Forked
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from circle15.maps.planner import Overlay
 
 #: the moment of the planner map's night layers unless told (a Tuesday, 02:00)
@@ -60,15 +63,34 @@ def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
     ``extra`` goes to :func:`circle15.maps.planner.planner_page` (``station_fields``,
     ``overlays``, ``iso``, ``gaps``)."""
     from circle15.geo.basemap import load_basemap
-    from circle15.maps.planner import planner_page
+    from circle15.geo.gaps import find_gaps
+    from circle15.maps.planner import MAP_GAP_HEX_M, planner_page
 
+    # the isochrones take a core of their own (see start_isochrones) while this
+    # process reads the basemap and works out the gaps and the night layers
+    iso = extra.pop("iso", None)
+    if iso is None:
+        iso = start_isochrones(cov)
     source = Path(cov.network.source)
     streets = load_basemap(source) if cov.network.source and source.is_file() else None
     overlays = list(extra.pop("overlays", ()))
     if night_at is not None:
         overlays += night_overlays(cov, at=night_at, unknown=unknown_hours, lang=lang)
+    if extra.get("gaps") is None:
+        extra["gaps"] = find_gaps(cov, hex_m=MAP_GAP_HEX_M)
+    if isinstance(iso, Forked):
+        iso = iso.result()
     return planner_page(cov, areas=areas, sites=sites, streets=streets, basemap=basemap,
-                        lang=lang, data_date=data_date, overlays=overlays, **extra)
+                        lang=lang, data_date=data_date, overlays=overlays, iso=iso, **extra)
+
+
+def start_isochrones(cov: Coverage) -> Forked[gpd.GeoDataFrame]:
+    """The planner map's isochrones (:func:`circle15.geo.isochrones.isochrones`
+    with its defaults), computed in a forked child on the second core: pass the
+    result as ``iso`` to :func:`planner_page_html` and do other work meanwhile."""
+    from circle15.geo.isochrones import isochrones
+
+    return Forked(isochrones, cov)
 
 
 def courier_page_html(net: Network, cov: Coverage, *, lang: str = "zh",
