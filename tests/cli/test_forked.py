@@ -1,0 +1,34 @@
+"""Work handed to a forked child comes back whole, and its errors are not lost."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from circle15.usecases.forked import Forked
+
+
+def _work(values: np.ndarray) -> tuple[int, np.ndarray]:
+    return os.getpid(), np.cumsum(values)
+
+
+def _fail(text: str) -> None:
+    raise ValueError(text)
+
+
+def test_the_child_sees_the_parents_data_and_sends_the_result_back() -> None:
+    values = np.arange(200_000, dtype=np.float64)  # far more than a pipe's buffer
+    job = Forked(_work, values)
+    pid, total = job.result()
+    assert pid != os.getpid()  # it ran elsewhere
+    np.testing.assert_array_equal(total, np.cumsum(values))
+    assert job.result()[0] == pid  # asking again gives the same answer
+
+
+def test_an_error_in_the_child_is_raised_with_its_traceback() -> None:
+    job = Forked(_fail, "the isochrones broke")
+    with pytest.raises(RuntimeError, match="the isochrones broke") as info:
+        job.result()
+    assert "ValueError" in str(info.value)
