@@ -65,7 +65,7 @@ class EdgeSamples:
 
     @classmethod
     def build(cls, net: Network, step_m: float) -> EdgeSamples:
-        coords, idx = shapely.get_coordinates(net.edge_geometry, return_index=True)
+        coords, idx = net.edge_lines.coords, net.edge_lines.line_of_coord
         n_e = net.n_edges
         same = idx[1:] == idx[:-1]
         a, b, seg_e = coords[:-1][same], coords[1:][same], idx[:-1][same]

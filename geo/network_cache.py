@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pyproj
-import shapely
 
 from circle15.geo.errors import NetworkError
 from circle15.geo.modes import check_mode
-from circle15.geo.network import Network, line_coords_to_geoms
+from circle15.geo.network import Lines, Network
 from circle15.geo.osm_read import network_from_graphml, network_from_osm_file, network_from_place
 
 log = logging.getLogger(__name__)
@@ -73,20 +72,14 @@ def cache_file_name(key: str, mode: str = "walk") -> str:
     return f"network-{key}.npz" if mode == "walk" else f"network-{mode}-{key}.npz"
 
 
-def _flat(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(index, minlength=geoms.shape[0])
-    return coords, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-
-
 def _bounds(value: list[float] | None) -> tuple[float, float, float, float] | None:
     return None if value is None else (value[0], value[1], value[2], value[3])
 
 
 def save_network(net: Network, path: Path) -> None:
     """Write a network to one ``.npz`` file (atomically)."""
-    coords, offsets = _flat(net.edge_geometry)
-    dropped_coords, dropped_offsets = _flat(net.dropped_geometry)
+    coords, offsets = net.edge_lines.coords, net.edge_lines.offsets
+    dropped_coords, dropped_offsets = net.dropped_lines.coords, net.dropped_lines.offsets
     extra = {} if net.edge_oneway is None else {"edge_oneway": net.edge_oneway}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
@@ -129,10 +122,10 @@ def read_network(path: Path) -> Network:
             edge_u=z["edge_u"],
             edge_v=z["edge_v"],
             edge_length_m=z["edge_length_m"],
-            edge_geometry=line_coords_to_geoms(z["edge_coords"], z["edge_offsets"]),
+            edge_lines=Lines(z["edge_coords"], z["edge_offsets"]),
             edge_way=z["edge_way"],
             edge_join_flags=z["edge_join_flags"],
-            dropped_geometry=line_coords_to_geoms(z["dropped_coords"], z["dropped_offsets"]),
+            dropped_lines=Lines(z["dropped_coords"], z["dropped_offsets"]),
             bounds_lonlat=_bounds(json.loads(str(z["bounds"]))),
             source=str(z["source"]),
             info={"from_cache": str(path)},

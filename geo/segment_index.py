@@ -10,11 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from circle15.geo.network import Network
+from circle15.geo.network import Lines, Network
 from circle15.geo.osm_tags import avoid_mask
 
 #: edges are cut into pieces no longer than this for the nearest-edge index
@@ -40,14 +39,21 @@ class SegmentIndex:
     tree: cKDTree | None
 
     @classmethod
-    def build(cls, geoms: NDArray[np.object_],
+    def build(cls, lines: Lines | NDArray[np.object_],
               edges: NDArray[np.int64] | None = None) -> SegmentIndex:
-        """Index the edges ``edges`` (default all) of ``geoms``."""
-        n_all = geoms.shape[0]
-        edges = np.arange(n_all) if edges is None else np.asarray(edges, dtype=np.int64)
+        """Index the edges ``edges`` (default all) of ``lines`` (or LineStrings)."""
+        if not isinstance(lines, Lines):
+            lines = Lines.of(np.asarray(lines, dtype=object))
+        n_all = len(lines)
+        if edges is None:
+            edges = np.arange(n_all)
+            coords, idx = lines.coords, lines.line_of_coord
+        else:
+            edges = np.asarray(edges, dtype=np.int64)
+            picked = lines.take(edges)
+            coords, idx = picked.coords, picked.line_of_coord
         # the edges' straight segments, each cut into equal pieces no longer than
         # _PIECE_M (as shapely.segmentize would, without building new geometries)
-        coords, idx = shapely.get_coordinates(geoms[edges], return_index=True)
         same = idx[1:] == idx[:-1]
         seg_start, seg_vec, seg_local = coords[:-1][same], np.diff(coords, axis=0)[same], \
             idx[:-1][same]
@@ -192,12 +198,12 @@ def segment_index(net: Network, avoid: Iterable[str] = ()) -> SegmentIndex:
         index = per_net.get(mask)
         if index is None:
             if mask == 0 or not (net.edge_join_flags & mask).any():
-                index = per_net.get(0) or SegmentIndex.build(net.edge_geometry)
+                index = per_net.get(0) or SegmentIndex.build(net.edge_lines)
             else:
                 # cut the edges once: the eligible index is a subset of the full one
                 full = per_net.get(0)
                 if full is None:
-                    full = per_net[0] = SegmentIndex.build(net.edge_geometry)
+                    full = per_net[0] = SegmentIndex.build(net.edge_lines)
                 index = full.subset((net.edge_join_flags & mask) == 0)
             per_net[mask] = index
         return index

@@ -72,4 +72,4 @@ class Forked(Generic[T]):
         if not ok:
             msg = f"the background worker failed:\n{value}"
             raise RuntimeError(msg)
-        return value  # type: ignore[no-any-return]
+        return value

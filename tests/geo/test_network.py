@@ -13,6 +13,7 @@ import pytest
 from scipy.sparse import csgraph
 
 from circle15.geo.errors import NetworkError
+from circle15.geo.network import Lines
 from circle15.geo.network_cache import load_network
 from circle15.geo.osm_tags import is_walkable
 from tests.conftest import shared
@@ -133,3 +134,17 @@ def test_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(tmp_path / "envcache"))
     load_network(shared("osm/shenzhen-longgang.osm"))
     assert list(Path(tmp_path / "envcache").glob("network-*.npz"))
+
+
+def test_edge_shapes_taken_from_flat_coordinates_match_the_linestrings(longgang) -> None:
+    # the cache keeps shapes as flat coordinates; a cut network (batch by town)
+    # takes some of them: each must still be its edge's whole shape, in order
+    lines = longgang.edge_lines
+    pick = np.random.default_rng(5).choice(len(lines), 200, replace=False)
+    taken = lines.take(pick)
+    assert len(taken) == pick.size
+    assert all(a.equals_exact(b, 0) for a, b in zip(taken.geoms, longgang.edge_geometry[pick],
+                                                    strict=True))
+    again = Lines.of(longgang.edge_geometry[pick])
+    np.testing.assert_array_equal(again.coords, taken.coords)
+    np.testing.assert_array_equal(again.offsets, taken.offsets)
