@@ -8,9 +8,10 @@ the population file's content, the network's content and settings, the joining
 rule and limits, and how far people may be dropped. Change any of them and the
 key changes; nothing is ever read for other inputs.
 
-Each entry is a GeoParquet file (the units) and an ``.npz`` file (the joins,
-read with ``allow_pickle=False``), written to temporary names and renamed, the
-``.npz`` last, so a half-written entry is never read.
+Each entry is a folder: a Parquet file (the units) and one ``.npy`` file per
+array (the joins, read with ``allow_pickle=False`` and mapped, not copied),
+written under a temporary name and renamed whole, so a half-written entry is
+never read.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 
 from circle15.geo.network import Network
 from circle15.geo.network_cache import cache_key, default_cache_dir, file_digest
@@ -31,7 +36,7 @@ from circle15.geo.population_points import Population
 from circle15.geo.snap import JoinEnds, Joins, Snapped
 
 #: bump when the layout of a cached layer or the placing rules change
-POPULATION_CACHE_VERSION = "2"
+POPULATION_CACHE_VERSION = "3"
 _SNAP = ("edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v", "fallback")
 _JOIN = ("point", "edge", "off_m", "along_m", "to_u_m", "to_v_m", "u", "v")
 #: the joins' ends (:meth:`Joins.ends`), kept too: a second of sorting at district scale
@@ -49,40 +54,60 @@ def population_key(net: Network, inputs: Mapping[str, object], files: list[Path]
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def _paths(folder: Path, key: str) -> tuple[Path, Path]:
-    return folder / f"population-{key}.parquet", folder / f"population-{key}.npz"
+def _entry(folder: Path, key: str) -> Path:
+    return folder / f"population-{key}"
 
 
 def save_population(pop: Population, folder: Path, key: str) -> None:
-    table, arrays = _paths(folder, key)
+    """Write the layer as a folder: the units' table (Parquet; point coordinates as
+    two columns, which read back far faster than WKB) and one ``.npy`` file per
+    array, written under a temporary name and renamed whole."""
+    entry = _entry(folder, key)
     folder.mkdir(parents=True, exist_ok=True)
     data: dict[str, np.ndarray] = {f"s_{f}": getattr(pop.snapped, f) for f in _SNAP}
     if pop.snapped.joins is not None:
         data |= {f"j_{f}": getattr(pop.snapped.joins, f) for f in _JOIN}
         data |= {f"e_{f}": v for f, v in zip(_ENDS, pop.snapped.joins.ends(), strict=True)}
-    data["meta"] = np.array([pop.source, pop.rule, str(pop.dropped_units),
-                             repr(float(pop.dropped_population))])
-    tmp_table = table.with_suffix(f".{os.getpid()}.tmp")
-    tmp_arrays = arrays.with_suffix(f".{os.getpid()}.tmp.npz")
+    geom = pop.frame.geometry
+    points = bool((geom.geom_type == "Point").all())
+    table = pd.DataFrame(pop.frame.drop(columns=pop.frame.geometry.name))
+    if points:
+        table["__x"], table["__y"] = geom.x.to_numpy(), geom.y.to_numpy()
+    meta = {"source": pop.source, "rule": pop.rule, "dropped_units": pop.dropped_units,
+            "dropped_population": float(pop.dropped_population), "points": points,
+            "crs": pop.frame.crs.to_wkt() if pop.frame.crs is not None else None}
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=folder))
     try:
-        pop.frame.to_parquet(tmp_table)
-        np.savez(tmp_arrays, **data)  # type: ignore[arg-type]
-        os.replace(tmp_table, table)
-        os.replace(tmp_arrays, arrays)  # last: its presence says the entry is whole
+        if points:
+            table.to_parquet(tmp / "units.parquet")
+        else:
+            pop.frame.to_parquet(tmp / "units.parquet")
+        for name, values in data.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(values), allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, entry)  # whole or not at all (another process may have won)
     finally:
-        tmp_table.unlink(missing_ok=True)
-        tmp_arrays.unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_population(folder: Path, key: str) -> Population | None:
-    """The cached layer of ``key``, or None when there is none (or it cannot be read)."""
-    table, arrays = _paths(folder, key)
-    if not (arrays.is_file() and table.is_file()):
+    """The cached layer of ``key``, or None when there is none (or it cannot be read).
+
+    The arrays are mapped from their files, not copied: a district's 1.8 million
+    joins cost nothing to open, and pages are read as the searches touch them."""
+    entry = _entry(folder, key)
+    if not (entry / "meta.json").is_file():
         return None
     try:
-        with np.load(arrays, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-        frame = gpd.read_parquet(table)
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        data = {p.stem: np.load(p, mmap_mode="r", allow_pickle=False)
+                for p in entry.glob("*.npy")}
+        if meta["points"]:
+            table = pd.read_parquet(entry / "units.parquet")
+            xy = shapely.points(table.pop("__x").to_numpy(), table.pop("__y").to_numpy())
+            frame = gpd.GeoDataFrame(table, geometry=xy, crs=meta["crs"])
+        else:
+            frame = gpd.read_parquet(entry / "units.parquet")
     except (OSError, ValueError, KeyError):
         return None
     joins = Joins(*(data[f"j_{f}"] for f in _JOIN)) if "j_point" in data else None
@@ -90,9 +115,8 @@ def read_population(folder: Path, key: str) -> Population | None:
         joins.keep_ends(JoinEnds(*(data[f"e_{f}"] for f in _ENDS)))
     snapped = Snapped(*(data[f"s_{f}"] for f in _SNAP[:-1]), joins=joins,
                       fallback=data["s_fallback"])
-    source, rule, dropped_units, dropped_population = (str(v) for v in data["meta"])
-    return Population(frame, snapped, source, int(dropped_units), float(dropped_population),
-                      rule)
+    return Population(frame, snapped, meta["source"], int(meta["dropped_units"]),
+                      float(meta["dropped_population"]), meta["rule"])
 
 
 def cached_population(net: Network, inputs: Mapping[str, object], files: list[Path],
