@@ -138,8 +138,9 @@ def surface(cov: Coverage, shift: Shift, lang: Lang, cell_m: float = 100.0) -> d
 
 
 def density(cov: Coverage, shift: Shift, lang: Lang, cell_m: float = 250.0) -> dict[str, Any]:
-    pts = cov.population.frame.geometry.to_crs(4326)
-    ll = shift(shapely.get_coordinates(pts.to_numpy()))
+    frame = cov.population.frame
+    # the units' WGS84 lon/lat columns (no need to project 100,000 points again)
+    ll = shift(frame[["lon", "lat"]].to_numpy(dtype=float))
     grid = Grid(ll, cell_m)
     per_km2 = grid.total(cov.population.count) / grid.cell_km2
     filled = grid.count() > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -78,19 +79,38 @@ def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
         overlays += night_overlays(cov, at=night_at, unknown=unknown_hours, lang=lang)
     if extra.get("gaps") is None:
         extra["gaps"] = find_gaps(cov, hex_m=MAP_GAP_HEX_M)
-    if isinstance(iso, Forked):
+    if isinstance(iso, PendingIsochrones):
         iso = iso.result()
     return planner_page(cov, areas=areas, sites=sites, streets=streets, basemap=basemap,
                         lang=lang, data_date=data_date, overlays=overlays, iso=iso, **extra)
 
 
-def start_isochrones(cov: Coverage) -> Forked[gpd.GeoDataFrame]:
+class PendingIsochrones:
     """The planner map's isochrones (:func:`circle15.geo.isochrones.isochrones`
-    with its defaults), computed in a forked child on the second core: pass the
-    result as ``iso`` to :func:`planner_page_html` and do other work meanwhile."""
-    from circle15.geo.isochrones import isochrones
+    with its defaults) on both cores: each station's in a forked child, started
+    now; the union bands here, when :meth:`result` is asked for, so that this
+    process can do other work first."""
 
-    return Forked(isochrones, cov)
+    def __init__(self, cov: Coverage) -> None:
+        from circle15.geo.isochrones import isochrones
+
+        self.cov = cov
+        self.per_station = Forked(functools.partial(isochrones, union=False), cov)
+
+    def result(self) -> gpd.GeoDataFrame:
+        import pandas as pd
+
+        from circle15.geo.isochrones import isochrones
+
+        union = isochrones(self.cov, per_station=False)
+        stations = self.per_station.result()
+        return pd.concat([stations, union], ignore_index=True)
+
+
+def start_isochrones(cov: Coverage) -> PendingIsochrones:
+    """Start the planner map's isochrones (see :class:`PendingIsochrones`); pass
+    the result as ``iso`` to :func:`planner_page_html`, doing other work meanwhile."""
+    return PendingIsochrones(cov)
 
 
 def courier_page_html(net: Network, cov: Coverage, *, lang: str = "zh",
