@@ -3,7 +3,6 @@ their midpoints, queried without per-point geometry calls."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import weakref
 from collections.abc import Iterable
@@ -22,6 +21,8 @@ _PIECE_M = 40.0
 PIECE_M = _PIECE_M
 #: nearest piece midpoints examined per point before the exactness check
 _K = 8
+#: points whose search reaches are alike are searched together (upper bounds, metres)
+_REACH_GROUPS_M = np.array([60.0, 80.0, 100.0, 150.0, 250.0, 500.0, 1000.0, 2000.0])
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,23 @@ class SegmentIndex:
         e, d, a = self.nearest(np.array([[x, y]]))
         return int(e[0]), float(d[0]), float(a[0])
 
+    def _pairs_within(self, xy: NDArray[np.float64], reach: NDArray[np.float64]
+                      ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(point, piece) for every piece midpoint within ``reach[point]``. Points are
+        searched in groups of similar reach, tree against tree: the pairs come back
+        as arrays, without a Python list per point."""
+        assert self.tree is not None
+        group = np.digitize(reach, _REACH_GROUPS_M)
+        points, pieces = [], []
+        for g in np.unique(group):
+            rows = np.flatnonzero(group == g)
+            pairs = cKDTree(xy[rows]).sparse_distance_matrix(
+                self.tree, float(reach[rows].max()), output_type="ndarray")
+            keep = pairs["v"] <= reach[rows][pairs["i"]]
+            points.append(rows[pairs["i"][keep]])
+            pieces.append(pairs["j"][keep].astype(np.int64))
+        return np.concatenate(points), np.concatenate(pieces)
+
     def within(self, xy: NDArray[np.float64], radius: NDArray[np.float64]
                ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
                           NDArray[np.float64]]:
@@ -154,12 +172,8 @@ class SegmentIndex:
             e = np.empty(0, dtype=np.int64)
             return e, e, np.empty(0), np.empty(0)
         # a piece within r of a point has its midpoint within r + half a piece
-        found = self.tree.query_ball_point(xy[todo], radius[todo] + _PIECE_M / 2,
-                                           workers=-1, return_sorted=False)
-        counts = np.fromiter(map(len, found), dtype=np.int64, count=found.shape[0])
-        piece = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64,
-                            count=int(counts.sum()))
-        point = np.repeat(todo, counts)
+        point, piece = self._pairs_within(xy[todo], radius[todo] + _PIECE_M / 2)
+        point = todo[point]
         # exact distance from each point to each of its candidate pieces
         rel = xy[point] - self.start[piece]
         vec = self.vec[piece]
@@ -172,16 +186,21 @@ class SegmentIndex:
         point, piece, dist = point[hit], piece[hit], dist[hit]
         along = self.offset[piece] + t[hit] * self.length[piece]
         edge = self.edge[piece]
-        # the nearest piece of each edge gives the edge's nearest position
-        # (= np.lexsort((dist, edge, point)), several times faster: two stable sorts,
-        # the second on one integer key)
-        by_dist = np.argsort(dist, kind="stable")
-        key = point[by_dist] * np.int64(self.edge_geom_length.size) + edge[by_dist]
-        order = by_dist[np.argsort(key, kind="stable")]
-        point, edge, dist, along = point[order], edge[order], dist[order], along[order]
-        first = np.ones(point.size, dtype=bool)
-        first[1:] = (point[1:] != point[:-1]) | (edge[1:] != edge[:-1])
-        return point[first], edge[first], dist[first], along[first]
+        # the nearest piece of each edge gives the edge's nearest position: one
+        # stable sort by (point, edge), then the first of each run's shortest
+        if point.size == 0:
+            return point, edge, dist, along
+        key = point * np.int64(self.edge_geom_length.size) + edge
+        order = np.argsort(key, kind="stable")
+        key, d_sorted = key[order], dist[order]
+        start = np.ones(key.size, dtype=bool)
+        start[1:] = key[1:] != key[:-1]
+        run = np.cumsum(start) - 1
+        shortest = np.minimum.reduceat(d_sorted, np.flatnonzero(start))
+        best = np.flatnonzero(d_sorted == shortest[run])
+        best = best[np.concatenate([[True], run[best][1:] != run[best][:-1]])]
+        pick = order[best]
+        return point[pick], edge[pick], dist[pick], along[pick]
 
 
 _INDEXES: weakref.WeakKeyDictionary[Network, dict[int, SegmentIndex]] = (
