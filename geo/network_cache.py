@@ -25,6 +25,7 @@ from circle15.geo.errors import NetworkError
 from circle15.geo.modes import check_mode
 from circle15.geo.network import Lines, Network
 from circle15.geo.osm_read import network_from_graphml, network_from_osm_file, network_from_place
+from circle15.geo.segment_index import SegmentIndex, keep_index, segment_index
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ def save_network(net: Network, path: Path) -> None:
     coords, offsets = net.edge_lines.coords, net.edge_lines.offsets
     dropped_coords, dropped_offsets = net.dropped_lines.coords, net.dropped_lines.offsets
     extra = {} if net.edge_oneway is None else {"edge_oneway": net.edge_oneway}
+    # the nearest-edge index too: rebuilding it costs more than reading it
+    index = segment_index(net)
+    extra |= {f"seg_{f}": getattr(index, f) for f in SegmentIndex.FIELDS}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
     os.close(fd)
@@ -114,7 +118,7 @@ def save_network(net: Network, path: Path) -> None:
 def read_network(path: Path) -> Network:
     """Read a network written by :func:`save_network`."""
     with np.load(path, allow_pickle=False) as z:
-        return Network(
+        net = Network(
             crs=pyproj.CRS.from_wkt(str(z["crs"])),
             node_osmid=z["node_osmid"],
             node_xy=z["node_xy"],
@@ -132,6 +136,10 @@ def read_network(path: Path) -> Network:
             edge_oneway=z["edge_oneway"] if "edge_oneway" in z.files else None,
             mode=str(z["mode"]) if "mode" in z.files else "walk",
         )
+        if "seg_start" in z.files:
+            keep_index(net, SegmentIndex.from_arrays(
+                {f: z[f"seg_{f}"] for f in SegmentIndex.FIELDS}))
+    return net
 
 
 def load_network(

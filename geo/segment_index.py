@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,6 +78,17 @@ class SegmentIndex:
         geom_len = np.bincount(edge, weights=length, minlength=n_all).astype(float)
         tree = cKDTree(start + vec / 2) if edge.size else None
         return cls(start, vec, length, edge, offset, geom_len, tree)
+
+    #: the arrays that define an index (the tree is rebuilt from them)
+    FIELDS = ("start", "vec", "length", "edge", "offset", "edge_geom_length")
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, NDArray[Any]]) -> SegmentIndex:
+        """The index of :attr:`FIELDS` arrays (as a cache kept them)."""
+        start, vec = arrays["start"], arrays["vec"]
+        tree = cKDTree(start + vec / 2) if arrays["edge"].size else None
+        return cls(start, vec, arrays["length"], arrays["edge"], arrays["offset"],
+                   arrays["edge_geom_length"], tree)
 
     def subset(self, keep_edge: NDArray[np.bool_]) -> SegmentIndex:
         """The index of the edges where ``keep_edge`` is true (pieces reused, not
@@ -206,6 +218,12 @@ class SegmentIndex:
 _INDEXES: weakref.WeakKeyDictionary[Network, dict[int, SegmentIndex]] = (
     weakref.WeakKeyDictionary())
 _INDEX_LOCK = threading.Lock()
+
+
+def keep_index(net: Network, index: SegmentIndex) -> None:
+    """Use ``index`` as the full index of ``net`` (one read from the network cache)."""
+    with _INDEX_LOCK:
+        _INDEXES.setdefault(net, {})[0] = index
 
 
 def segment_index(net: Network, avoid: Iterable[str] = ()) -> SegmentIndex:
