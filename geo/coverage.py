@@ -231,6 +231,21 @@ def first_area(points: NDArray[np.object_], areas: NDArray[np.object_]
                ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(point, area) for every point inside an area; a point on a shared border goes
     to the first area listed, so everyone is counted once."""
+    if points.size and (shapely.get_type_id(points) == 0).all():
+        # points: each area in turn tests the points in its box not yet placed
+        # (prepared, vectorised), several times faster than a tree of areas
+        xy = shapely.get_coordinates(points)
+        owner = np.full(points.size, -1, dtype=np.int64)
+        for j, area in enumerate(areas):
+            if area is None or shapely.is_empty(area):
+                continue
+            x0, y0, x1, y1 = shapely.bounds(area)
+            cand = np.flatnonzero((owner < 0) & (xy[:, 0] >= x0) & (xy[:, 0] <= x1)
+                                  & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+            shapely.prepare(area)
+            owner[cand[shapely.intersects_xy(area, xy[cand, 0], xy[cand, 1])]] = j
+        placed = np.flatnonzero(owner >= 0)
+        return placed, owner[placed]
     p_idx, a_idx = shapely.STRtree(areas).query(points, predicate="covered_by")
     order = np.lexsort((a_idx, p_idx))
     p_idx, a_idx = p_idx[order], a_idx[order]
