@@ -1,19 +1,21 @@
 """Exact k-site models on the reduced model, with a bound that is always valid.
 
-1. The LP relaxation by column generation: HiGHS (primal simplex) solves it
-   over a few columns at a time; the row duals price every column (Lagrangian
-   scores, :mod:`.lagrange`) and the columns that could still pay are added.
-   Each round's multipliers give a valid bound, so the best of them is kept
-   even if the rounds run out.
-2. Columns whose bound (any solution opening them) is below the best known
+1. The LP relaxation, solved in its dual form (:mod:`.dual`: one row per
+   site, so the basis stays small); its multipliers give a Lagrangian bound
+   (:mod:`.lagrange`) that is valid even if the iteration limit stops it.
+2. The best known solution: greedy with swaps, the LP's k largest sites
+   improved by swaps, then an iterated local search (:mod:`.search`) while the
+   gap is above the target.
+3. Columns whose bound (any solution opening them) is below the best known
    solution are left out: they cannot be in a better one.
-3. HiGHS solves the MILP over the columns left, started from the best known
+4. HiGHS solves the MILP over the columns left, started from the best known
    solution. Its bound covers those columns; the columns left out are bounded
-   by step 2; the reported bound is the smaller of that and step 1's.
+   by step 3; the reported bound is the smaller of that and step 1's.
 
-Every limit is a count (LP rounds, simplex iterations, branch-and-bound
-nodes), HiGHS runs with one thread and a fixed seed, so the same input gives
-the same answer on any machine load; the time limit is only a safety net.
+Every limit is a count (simplex iterations, local-search moves,
+branch-and-bound nodes), HiGHS runs with one thread and a fixed seed, and the
+local search draws from a seeded generator, so the same input gives the same
+answer on any machine load; the time limit is only a safety net.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from circle15.geo.siting.dual import lp_dual
 from circle15.geo.siting.greedy import swap_reduced
-from circle15.geo.siting.lagrange import column_bounds, lagrangian_bound, plain_multipliers
-from circle15.geo.siting.master import Master
+from circle15.geo.siting.lagrange import column_bounds
 from circle15.geo.siting.milp import solve_milp
 from circle15.geo.siting.reduce import Reduced
+from circle15.geo.siting.search import improve
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,8 @@ class Limits:
 
     #: stop once the proven relative gap is at most this (0.5 %)
     gap: float = 0.005
-    #: column-generation rounds for the LP bound
-    lp_rounds: int = 30
-    #: columns added per round
-    lp_batch: int = 150
-    #: simplex iterations for the LP bound, all rounds together
-    lp_iterations: int = 40_000
+    #: simplex iterations for the LP bound (its dual form)
+    lp_iterations: int = 100_000
     #: branch-and-bound nodes of the final MILP
     mip_nodes: int = 2_000
     #: the final MILP is skipped when more columns than this survive step 2
@@ -51,6 +50,9 @@ class Limits:
     #: ... and when the gap is already within ``gap``, unless at most this many
     #: survive (then it is cheap to prove the optimum)
     exact_columns: int = 200
+    #: moves of the iterated local search (:mod:`.search`) when the start and
+    #: the rounded LP leave a gap above ``gap``
+    search_moves: int = 150
     #: safety net only
     time_limit_s: float = 60.0
     seed: int = 0
@@ -94,37 +96,6 @@ def model(sub: sp.csr_matrix, weight: NDArray[np.float64], need: NDArray[np.int6
     return c, A, np.concatenate([[float(k)], np.zeros(m)])
 
 
-def lp_bound(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits, deadline: float
-             ) -> tuple[float, NDArray[np.float64], int, NDArray[np.float64]]:
-    """The best Lagrangian bound found by column generation, its multipliers, the
-    rounds run and the last LP's site values (x per column of ``red``)."""
-    lam_best = plain_multipliers(red)
-    best, s = lagrangian_bound(red, lam_best, k)
-    first = max(4 * k, 100)
-    cols = np.union1d(start, np.argsort(-s, kind="stable")[:first]).astype(np.int64)
-    rounds = 0
-    x_last = np.zeros(red.n_cols)
-    master = Master(red, k, iterations=limits.lp_iterations, seed=limits.seed)
-    master.add(cols)
-    for round_no in range(1, limits.lp_rounds + 1):
-        rounds = round_no
-        out = master.solve(deadline - time.perf_counter())
-        if out is None:
-            break
-        lam, price, x, optimal = out
-        value, s = lagrangian_bound(red, lam, k)
-        if value < best:
-            best, lam_best = value, lam
-        if not optimal:
-            break
-        x_last = x
-        outside = np.setdiff1d(np.flatnonzero(s > price + 1e-6), master.cols)
-        if outside.size == 0 or time.perf_counter() > deadline:
-            break
-        master.add(outside[np.argsort(-s[outside], kind="stable")[:limits.lp_batch]])
-    return best, lam_best, rounds, x_last
-
-
 def certify(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits) -> Certified:
     """Best k columns of ``red`` with a proven bound (see the module docstring)."""
     t0 = time.perf_counter()
@@ -135,14 +106,23 @@ def certify(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits) -> C
         every = np.arange(red.n_cols, dtype=np.int64)
         return Certified(every, red.value(every), red.value(every), "optimal",
                          ("every useful candidate fits in k",))
-    bound, lam, rounds, x_lp = lp_bound(red, k, best, limits, deadline)
-    notes = [f"LP bound by {rounds} column-generation round(s): {bound:,.1f} "
+    bound, lam, x_lp, solved = lp_dual(red, k, iterations=limits.lp_iterations,
+                                       time_limit_s=deadline - time.perf_counter(),
+                                       seed=limits.seed)
+    notes = [f"LP bound{'' if solved else ' (LP stopped early; Lagrangian)'}: {bound:,.1f} "
              f"({time.perf_counter() - t0:.1f} s)"]
     # the LP's k largest sites, improved by swaps, may beat the start
     rounded = swap_reduced(red, np.sort(np.argsort(-x_lp, kind="stable")[:k]))
     if red.value(rounded) > value + 1e-9:
         best, value = rounded, red.value(rounded)
         notes.append(f"rounded LP solution improves the start to {value:,.1f}")
+    if relative_gap(value, bound) > limits.gap and limits.search_moves > 0:
+        found, better = improve(red, k, best, moves=limits.search_moves, seed=limits.seed,
+                                stop_at=bound, deadline=deadline)
+        if red.value(found) > value + 1e-9:
+            notes.append(f"local search ({better} of {limits.search_moves} moves kept) "
+                         f"improves it from {value:,.1f} to {red.value(found):,.1f}")
+            best, value = found, red.value(found)
     if relative_gap(value, bound) <= 1e-9:
         return Certified(best, value, bound, "optimal", tuple(notes))
     per_col = column_bounds(red, lam, k)

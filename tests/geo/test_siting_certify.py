@@ -115,7 +115,7 @@ def test_bound_survives_tight_work_limits():
     problem = _instance(11, n_units=120, n_cand=14)
     red = reduce(problem, "cross", 0.0)
     start = np.arange(min(3, red.n_cols), dtype=np.int64)
-    got = certify(red, 3, start, Limits(lp_rounds=1, mip_columns=0))
+    got = certify(red, 3, start, Limits(lp_iterations=1, mip_columns=0))
     truth = _brute(problem, 3, "cross", 0.0)
     assert got.value <= truth + 1e-6 <= got.bound + 2e-6
     assert got.gap == pytest.approx((got.bound - got.value) / got.value)
