@@ -61,14 +61,14 @@ def _read_osm_file(path: Path, mode: str = "walk") -> dict[str, NDArray[Any]]:
     way_flags: list[int] = []
     n_way = 0
     try:
-        fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        # nodes only feed the location table (in C++); only ways with a highway
+        # tag reach Python: half a million fewer objects through the loop
+        fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+              .with_locations()
+              .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+              .with_filter(osmium.filter.KeyFilter("highway")))
         for obj in fp:
-            if not isinstance(obj, osmium.osm.Way):
-                continue
-            tags = obj.tags
-            if "highway" not in tags:
-                continue
-            tag_dict = dict(tags)
+            tag_dict = dict(obj.tags)
             if not usable(tag_dict):
                 continue
             way_ids.append(obj.id)
