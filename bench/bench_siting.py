@@ -1,12 +1,13 @@
 """Benchmark: certified siting at district scale, against today's approach and spopt.
 
-Run by hand (not in CI):  .venv/bin/python bench/bench_siting.py [--old] [--repeat N]
+Run by hand (not in CI):  .venv/bin/python -m bench.bench_siting [--old] [--repeat N]
 
 On the district-scale test city (../shared/data/district): 100,000 population
 points, the 50 existing stations, 3,000 candidate sites, 15 minutes at 4 km/h.
 For k = 10 and 50 and the coverage and cross objectives it prints, per case,
-our exact answer (reduced model, greedy-with-swap start, LP bound by column
-generation, branch and bound on the candidates that can still win), its
+our exact answer (reduced model, greedy-with-swap start, LP bound from the LP's
+dual form, iterated local search while the gap is above target, branch and
+bound on the candidates that can still win), its
 proven bound and gap, the status and the time; ``--repeat`` runs every case
 again on a fresh problem and checks the answer is identical. The target is a
 proven gap of at most 0.5 % within 60 s.
