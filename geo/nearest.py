@@ -19,6 +19,7 @@ station carries navigation links (:mod:`circle15.geo.navigation`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -34,8 +35,9 @@ from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_
 from circle15.geo.edge_path import along_edge
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
-from circle15.geo.nearest_beyond import BeyondSearch
+from circle15.geo.nearest_beyond import BeyondSearch, Walk
 from circle15.geo.nearest_grid import walks_from
+from circle15.geo.nearest_table import ReachTable, chains, merged, walk_back
 from circle15.geo.reach import directed_ends
 from circle15.geo.segment_index import segment_index
 from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_one
@@ -120,7 +122,10 @@ class NearestIndex:
     indptr: NDArray[np.int64]
     station: NDArray[np.int32]
     dist_m: NDArray[np.float64]
-    trees: list[dict[int, int]]
+    #: per entry: its node, and the entry of its station at the previous node on the
+    #: station's tree (-1: where the way from the station starts)
+    node_of: NDArray[np.int32]
+    next_at: NDArray[np.int32]
     #: edge -> the station joins on it: (station, row of the stations' joins)
     on_edge: dict[int, list[tuple[int, int]]]
     #: per station, the node where its way onto the network arrives -> its join row
@@ -135,16 +140,22 @@ class NearestIndex:
     open_24h: list[bool] | None = None
     #: how couriers travel, for the navigation links
     travel: Travel = "walk"
+    #: the stations out to :attr:`reach_m` per node, for the answers past the limit
+    #: (None: one bounded search from the position per such answer)
+    table: ReachTable | None = None
 
     @classmethod
     def build(cls, cov: Coverage, *, max_snap_m: float = 500.0,
               timezone: ZoneInfo | str | None = None,
-              rule: SnapRule = DEFAULT_RULE, travel: Travel | None = None) -> NearestIndex:
+              rule: SnapRule = DEFAULT_RULE, travel: Travel | None = None,
+              table: bool = True) -> NearestIndex:
         """The index for a coverage result.
 
         ``timezone`` is the area's, for opening hours; by default the one at
         the stations' median position. ``travel`` (default: the coverage's
         mode, walk or ride) is how the navigation links send couriers.
+        ``table``: answers past the limit from a table made now
+        (:class:`ReachTable`), not by a search per question.
         """
         nr = cov.node_reach
         n = cov.network.n_nodes
@@ -153,10 +164,8 @@ class NearestIndex:
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         assert nr.pred is not None
         m = len(cov.stations)
-        # each station's shortest-path tree as {node: previous node}
-        cuts = np.searchsorted(nr.source, np.arange(1, m))
-        trees = [dict(zip(t.tolist(), p.tolist(), strict=True)) for t, p in
-                 zip(np.split(nr.target, cuts), np.split(nr.pred, cuts), strict=True)]
+        node_of, st_of = nr.target[order], nr.source[order]
+        next_at = chains(node_of, st_of, nr.pred[order], n, m)
         joins = cov.stations.snapped.all_joins()
         on_edge: dict[int, list[tuple[int, int]]] = {}
         for row, (i, e) in enumerate(zip(joins.point.tolist(), joins.edge.tolist(),
@@ -176,12 +185,15 @@ class NearestIndex:
             timezone = area_timezone(*np.median(lonlat, axis=0).tolist())
         hours = [Hours.read(h, timezone=timezone, lonlat=(lon, lat))
                  for h, (lon, lat) in zip(col("opening_hours"), lonlat.tolist(), strict=True)]
-        index = cls(cov, indptr, nr.source[order], nr.dist_m[order], trees, on_edge, join_at,
+        index = cls(cov, indptr, st_of, nr.dist_m[order], node_of, next_at, on_edge, join_at,
                    col("id"), col("name"), [[a for a in x.split(";") if a]
                                             for x in col("amenities")],
                    hours, max_snap_m, rule, [open_all_day(h) for h in hours],
-                   travel or travel_of(cov.settings.mode))
-        index.beyond  # noqa: B018 -- built before the service's workers are forked
+                   travel or travel_of(cov.settings.mode),
+                   ReachTable.build(cov.network, cov.stations.snapped,
+                                    BEYOND_FACTOR * cov.settings.limit_m) if table else None)
+        if not table:
+            index.beyond  # noqa: B018 -- built before the service's workers are forked
         return index
 
     @cached_property
@@ -212,17 +224,6 @@ class NearestIndex:
     @cached_property
     def station_xy(self) -> NDArray[np.float64]:
         return shapely.get_coordinates(self.coverage.stations.frame.geometry.to_numpy())
-
-    def _path(self, s: int, end: int) -> list[int]:
-        """Nodes from ``end`` back to where station ``s`` joins the network."""
-        n = self.coverage.network.n_nodes
-        tree = self.trees[s]
-        nodes = [end]
-        p = tree.get(end, -1)
-        while 0 <= p < n:
-            nodes.append(p)
-            p = tree.get(p, -1)
-        return nodes
 
     def query(
         self,
@@ -281,27 +282,7 @@ class NearestIndex:
                              "is it inside the service area?")
         q = snapped.all_joins()
         st_joins = cov.stations.snapped.all_joins()
-        # station -> (metres, query join row, end node or -1, station join row or -1)
-        best: dict[int, tuple[float, int, int, int]] = {}
-        for r in range(len(q)):
-            off, along = float(q.off_m[r]), float(q.along_m[r])
-            # riding: a one-way street is left only at its head, towards stations ahead
-            one = net.edge_oneway is not None and bool(net.edge_oneway[int(q.edge[r])])
-            legs = [] if one else [(int(q.u[r]), along)]
-            for node, walk in (*legs, (int(q.v[r]), float(q.to_v_m[r]))):
-                a, b = self.indptr[node], self.indptr[node + 1]
-                for s, d in zip(self.station[a:b].tolist(), self.dist_m[a:b].tolist(),
-                                strict=True):
-                    total = off + walk + d
-                    if s not in best or total < best[s][0]:
-                        best[s] = (total, r, node, -1)
-            for s, row in self.on_edge.get(int(q.edge[r]), []):
-                if one and float(st_joins.along_m[row]) < along:
-                    continue
-                total = (off + abs(along - float(st_joins.along_m[row]))
-                         + float(st_joins.off_m[row]))
-                if s not in best or total < best[s][0]:
-                    best[s] = (total, r, -1, row)
+        near = merged(self.indptr, self.station, self.dist_m, net, q, st_joins, self.on_edge)
         limit = self.limit_m
         if when is None:
             when = datetime.now(UTC)
@@ -314,21 +295,29 @@ class NearestIndex:
             return not (open_now and is_open_now is not True)
 
         out: list[tuple[int, float, NDArray[np.float64], bool | None]] = []
-        for s, (metres, q_row, end, st_row) in sorted(best.items(), key=lambda kv: kv[1][0]):
+        for s, metres, q_row, end, st_row, at in zip(near.station, near.metres, near.q_row,
+                                                     near.end, near.st_row, near.at, strict=True):
             if metres > limit:
                 break
             is_open_now = True if self.always_open[s] else self.hours[s].is_open(when)
             if not wanted(s, is_open_now):
                 continue
-            route = self._route(s, xy[0], q, q_row, end, st_row)
+            nodes = walk_back(self.node_of, self.next_at, at)
+            if nodes:
+                st_row = self.join_at[s].get(nodes[-1], -1)
+            route = self._route(s, xy[0], q, q_row, end, st_row, nodes)
             out.append((s, metres, route, is_open_now))
             if len(out) == k:
                 break
         if out:
             return self._answers(out, kind), True
-        disc = self.beyond.small_disc((x, y), self.reach_m)
-        walks = (walks_from(net, snapped, cov.stations.snapped, self.reach_m, xy=(x, y))
-                 if disc is None else self.beyond.walks(snapped, disc, self.reach_m))
+        walks: Iterable[Walk]
+        if self.table is not None:  # read from the table made at load
+            walks = self.table.walks(net, q, st_joins, self.on_edge, limit)
+        else:  # one bounded search from the position
+            disc = self.beyond.small_disc((x, y), self.reach_m)
+            walks = (walks_from(net, snapped, cov.stations.snapped, self.reach_m, xy=(x, y))
+                     if disc is None else self.beyond.walks(snapped, disc, self.reach_m))
         for s, metres, q_row, nodes, st_row in walks:
             if metres <= limit:
                 continue
@@ -363,10 +352,11 @@ class NearestIndex:
                              reach_min=BEYOND_FACTOR * settings.minutes)
 
     def _route(self, s: int, start_xy: NDArray[np.float64], q: Joins, q_row: int, end: int,
-               st_row: int, path: list[int] | None = None) -> NDArray[np.float64]:
+               st_row: int, nodes: list[int]) -> NDArray[np.float64]:
         """The way drawn as walked: from the courier to where they join the street (row
         ``q_row`` of ``q``), along it, the network path, along the station's street, and
-        off it to the station."""
+        off it to the station (``nodes``: the network path, ``st_row``: the station's
+        join row)."""
         net = self.coverage.network
         st_joins = self.coverage.stations.snapped.all_joins()
         e, along = int(q.edge[q_row]), float(q.along_m[q_row])
@@ -376,9 +366,8 @@ class NearestIndex:
         else:
             parts.append(along_edge(net, e, along, 0.0 if end == int(net.edge_u[e])
                                      else float(net.edge_length_m[e])))
-            nodes = self._path(s, end) if path is None else path
             parts.append(net.node_xy[nodes])
-            row = self.join_at[s].get(nodes[-1], -1) if path is None else st_row
+            row = st_row
             if row >= 0:
                 se = int(st_joins.edge[row])
                 from_along = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(

@@ -1,0 +1,294 @@
+"""The courier's question answered from tables made at area load: no graph search.
+
+:class:`circle15.geo.nearest.NearestIndex` keeps, per network node, the stations
+within the coverage limit nearest first (the coverage's own station searches).
+:class:`ReachTable` is the same table out to :data:`BEYOND_FACTOR` times the
+limit, for the answers past it: one bounded search per station at load (batched
+in scipy, seconds on a district), kept as compact arrays -- per node the
+stations and metres (CSR), per station its search tree (sorted nodes and their
+previous node) to walk a route back. Workers forked after the load share it.
+
+:func:`merged` is the one rule both tables are read by: the courier's joins to
+the streets (each end of each joined street, and the stations on those
+streets), the walk to each station the shortest of them, the first way found
+kept among equals, stations nearest first and, among equal walks, in the order
+first met. A position's walk past the limit read from the table is the walk the
+bounded search from the position finds (the same shortest ways, summed from the
+other end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.sparse import csgraph
+
+from circle15.geo.nearest_beyond import Walk
+from circle15.geo.network import MIN_LENGTH_M, Network
+from circle15.geo.reach import augmented_graph, directed_ends
+from circle15.geo.snap import JoinEnds, Joins, Snapped
+
+#: dense search rows per batch while the table is built (rows x nodes cells)
+_BATCH_CELLS = 12_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Stations for one position, nearest first (one row each): the walk, the
+    position's join row, the node the walk leaves the position's street at (-1:
+    straight along it to the station) and the station's join row (-1: by its tree)."""
+
+    station: list[int]
+    metres: list[float]
+    q_row: list[int]
+    end: list[int]
+    st_row: list[int]
+    #: the table entry the walk leaves by (-1: straight along the street)
+    at: list[int]
+
+
+def merged(indptr: NDArray[np.int64], station: NDArray[np.int32], dist_m: NDArray[np.float64],
+           net: Network, q: Joins, st_joins: Joins, on_edge: dict[int, list[tuple[int, int]]],
+           *, min_leg_m: float = 0.0) -> Candidates:
+    """Every station a node table lists at the ends of the position's joins ``q`` (and
+    any station on those streets), by the shortest of those ways, nearest first.
+
+    ``min_leg_m``: the least a walk onto the network counts (a search's arcs from the
+    position have at least :data:`MIN_LENGTH_M`)."""
+    # the ways in the order a walk over the joins meets them: per join row, its street's
+    # ends (a block of the node's table each), then the stations on the street
+    starts, lens, base, rows, ends = [], [], [], [], []  # one block per street end
+    block_seq: list[int] = []
+    one_s, one_t, one_r, one_code, one_seq = [], [], [], [], []  # stations on the streets
+    seq = 0
+    oneway = net.edge_oneway
+    edges, offs, alongs, to_vs = (q.edge.tolist(), q.off_m.tolist(), q.along_m.tolist(),
+                                  q.to_v_m.tolist())
+    us, vs = q.u.tolist(), q.v.tolist()
+    st_along, st_off = st_joins.along_m, st_joins.off_m
+    for r in range(len(edges)):
+        off, along, e = offs[r], alongs[r], edges[r]
+        # riding: a one-way street is left only at its head, towards stations ahead
+        one = oneway is not None and bool(oneway[e])
+        legs = ((vs[r], to_vs[r]),) if one else ((us[r], along), (vs[r], to_vs[r]))
+        for node, walk in legs:
+            a, b = int(indptr[node]), int(indptr[node + 1])
+            if b > a:
+                starts.append(a)
+                lens.append(b - a)
+                base.append(max(off + walk, min_leg_m))
+                rows.append(r)
+                ends.append(node)
+                block_seq.append(seq)
+                seq += b - a
+        for s, row in on_edge.get(e, ()):
+            sa = float(st_along[row])
+            if one and sa < along:
+                continue
+            one_s.append(s)
+            one_t.append(off + abs(along - sa) + float(st_off[row]))
+            one_r.append(r)
+            one_code.append(-1 - row)
+            one_seq.append(seq)
+            seq += 1
+    if seq == 0:
+        return Candidates([], [], [], [], [], [])
+    n_leg = sum(lens)
+    count = np.array(lens, dtype=np.int64)
+    first = np.array(starts, dtype=np.int64) - np.concatenate([[0], np.cumsum(count)[:-1]])
+    idx = np.repeat(first, count) + np.arange(n_leg)
+    block = np.repeat(np.arange(len(lens)), count)
+    st = np.concatenate([station[idx], np.array(one_s, dtype=station.dtype)])
+    total = np.concatenate([np.array(base, dtype=float)[block] + dist_m[idx],
+                            np.array(one_t, dtype=float)])
+    where = np.concatenate([np.array(block_seq, dtype=np.int64)[block] + idx
+                            - np.array(starts, dtype=np.int64)[block],
+                            np.array(one_seq, dtype=np.int64)])
+    q_rows = np.concatenate([np.array(rows, dtype=np.int64)[block],
+                             np.array(one_r, dtype=np.int64)])
+    code = np.concatenate([np.array(ends, dtype=np.int64)[block],
+                           np.array(one_code, dtype=np.int64)])
+    at = np.concatenate([idx, np.full(len(one_s), -1, dtype=np.int64)])
+    # per station: the shortest walk, the first met among equals; and where it was met first
+    order = np.lexsort((where, total, st))
+    st_o = st[order]
+    head = np.ones(st_o.size, dtype=bool)
+    head[1:] = st_o[1:] != st_o[:-1]
+    starts_o = np.flatnonzero(head)
+    first_met = np.minimum.reduceat(where[order], starts_o)
+    pick = order[starts_o]
+    pick = pick[np.lexsort((first_met, total[pick]))]
+    code = code[pick]
+    return Candidates(st[pick].tolist(), total[pick].tolist(), q_rows[pick].tolist(),
+                      np.where(code >= 0, code, -1).tolist(),
+                      np.where(code >= 0, -1, -1 - code).tolist(), at[pick].tolist())
+
+
+def chains(target: NDArray[np.int32], station: NDArray[np.int32], pred: NDArray[np.int32],
+           n: int, m: int) -> NDArray[np.int32]:
+    """Per entry of a node table (node ``target``, station, previous node ``pred`` on
+    the station's tree; ``pred`` outside ``0..n-1`` where the way starts at the station),
+    the entry of the same station at the previous node; -1 where the way starts."""
+    key = target.astype(np.int64) * m + station
+    order = np.argsort(key, kind="stable")
+    inner = (pred >= 0) & (pred < n)
+    want = pred[inner].astype(np.int64) * m + station[inner]
+    pos = np.minimum(np.searchsorted(key, want, sorter=order), max(key.size - 1, 0))
+    found = order[pos]
+    assert (key[found] == want).all(), "a tree's previous node is missing from the table"
+    out = np.full(key.size, -1, dtype=np.int32)
+    out[inner] = found
+    return out
+
+
+def walk_back(node_of: NDArray[np.int32], next_at: NDArray[np.int32], at: int) -> list[int]:
+    """The nodes from table entry ``at`` back along its station's tree to the station."""
+    nodes = []
+    while at >= 0:
+        nodes.append(int(node_of[at]))
+        at = int(next_at[at])
+    return nodes
+
+
+@dataclass(eq=False)
+class ReachTable:
+    """Per node, the stations within ``reach_m`` nearest first, and per station its
+    search tree (for the routes)."""
+
+    reach_m: float
+    n_nodes: int
+    indptr: NDArray[np.int64]
+    station: NDArray[np.int32]
+    dist_m: NDArray[np.float64]
+    #: per entry: its node, and the entry of its station at the previous node (-1: none)
+    node_of: NDArray[np.int32]
+    next_at: NDArray[np.int32]
+    #: per station, the node where its way onto the network arrives -> the join row of
+    #: the shortest such way (the first of equals)
+    join_at: list[dict[int, int]]
+    #: per station, its ways onto the network in node order: (node, metres, join row)
+    ends_of: list[list[tuple[int, float, int]]]
+
+    @classmethod
+    def build(cls, net: Network, stations: Snapped, reach_m: float) -> ReachTable:
+        n, m = net.n_nodes, len(stations)
+        graph = augmented_graph(net, stations)
+        size = n + m
+        batch = max(1, min(m, _BATCH_CELLS // max(size, 1)))
+        src, tgt, dst, prd = [], [], [], []
+        for b0 in range(0, m, batch):
+            b1 = min(m, b0 + batch)
+            dist, pred = csgraph.dijkstra(graph, directed=True,
+                                          indices=np.arange(n + b0, n + b1), limit=reach_m,
+                                          return_predecessors=True)
+            flat = np.flatnonzero(dist[:, :n].ravel() <= reach_m)
+            r, c = np.divmod(flat, n)
+            src.append((r + b0).astype(np.int32))
+            tgt.append(c.astype(np.int32))
+            dst.append(dist[:, :n].ravel()[flat])
+            prd.append(pred[:, :n].ravel()[flat].astype(np.int32))
+            del dist, pred
+        source = np.concatenate(src) if src else np.empty(0, np.int32)
+        target = np.concatenate(tgt) if tgt else np.empty(0, np.int32)
+        d = np.concatenate(dst) if dst else np.empty(0)
+        p = np.concatenate(prd) if prd else np.empty(0, np.int32)
+        # by station then node already; per node: nearest first, by station among equals
+        by_node = np.lexsort((d, target))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(target, minlength=n))])
+        ends = directed_ends(net, stations.all_joins(), "source")
+        join_at: list[dict[int, int]] = [{} for _ in range(m)]
+        ends_of: list[list[tuple[int, float, int]]] = [[] for _ in range(m)]
+        best: dict[tuple[int, int], float] = {}
+        for s, node, extra, row in zip(ends.point.tolist(), ends.node.tolist(),
+                                       ends.extra_m.tolist(), ends.join.tolist(), strict=True):
+            ends_of[s].append((node, extra, row))
+            if extra < best.get((s, node), np.inf):
+                best[s, node] = extra
+                join_at[s][node] = row
+        node_of, st_of = target[by_node], source[by_node]
+        return cls(reach_m, n, indptr.astype(np.int64), st_of, d[by_node], node_of,
+                   chains(node_of, st_of, p[by_node], n, m), join_at, ends_of)
+
+    @property
+    def nbytes(self) -> int:
+        """The arrays' size in bytes."""
+        return sum(a.nbytes for a in (self.indptr, self.station, self.dist_m, self.node_of,
+                                      self.next_at))
+
+
+    def walks(self, net: Network, q: Joins, st_joins: Joins,
+              on_edge: dict[int, list[tuple[int, int]]], limit_m: float) -> Iterator[Walk]:
+        """The stations past ``limit_m`` within :attr:`reach_m` of a position joined by
+        ``q``, nearest first, as :meth:`BeyondSearch.walks` finds them."""
+        q_ends = directed_ends(net, q, "target")
+        far = merged(self.indptr, self.station, self.dist_m, net, q, st_joins, on_edge,
+                     min_leg_m=MIN_LENGTH_M)
+        for s, metres, q_row, end, st_row, at in zip(far.station, far.metres, far.q_row,
+                                                     far.end, far.st_row, far.at, strict=True):
+            if metres > self.reach_m:
+                return
+            if metres <= limit_m:
+                continue
+            if end < 0:
+                yield s, metres, q_row, [], st_row
+            else:
+                nodes, q_row, st_row = as_searched(
+                    net, q_ends, self.ends_of[s], walk_back(self.node_of, self.next_at, at),
+                    q_row, MIN_LENGTH_M)
+                yield s, metres, q_row, nodes, st_row
+
+def as_searched(net: Network, q_ends: JoinEnds, st_ends: list[tuple[int, float, int]],
+                nodes: list[int], q_row: int, min_leg_m: float) -> tuple[list[int], int, int]:
+    """A route read from a station's tree (``nodes`` from the position's side), as a
+    search from the position draws it: (nodes, the position's join row, the station's).
+
+    Where two ways are equally short (a position or station exactly at a node, with
+    streets on both sides), the search keeps the first it finds: it starts at the
+    last node on the route that the position's own way onto the network reaches as
+    soon, and ends at the station's way in of the least walk (the first of equals
+    in node order, ``st_ends``: the station's (node, metres, join row)).
+    """
+    direct = {node: (max(extra, min_leg_m), row) for node, extra, row in zip(
+        q_ends.node.tolist(), q_ends.extra_m.tolist(), q_ends.join.tolist(), strict=True)}
+    graph = net.ride_csr if net.directed else net.csr
+    path = np.array(nodes, dtype=np.int64)
+    steps = arcs(graph, path[:-1], path[1:]).tolist()
+    at, dist = 0, direct.get(nodes[0], (np.inf, q_row))[0]
+    fwd = [dist]
+    for i in range(1, len(nodes)):
+        dist = dist + steps[i - 1]
+        d = direct.get(nodes[i])
+        if d is not None and d[0] <= dist:
+            at, dist = i, d[0]
+        fwd.append(dist)
+    if at:
+        nodes, q_row, fwd = nodes[at:], direct[nodes[at]][1], fwd[at:]
+    where = {node: i for i, node in enumerate(nodes)}
+    best, out, st_row = np.inf, nodes, -1
+    for node, extra, row in st_ends:
+        j = where.get(node)
+        reach = fwd[j] if j is not None else fwd[-1] + float(
+            arcs(graph, np.array([nodes[-1]]), np.array([node]))[0])
+        if reach + extra < best:  # on the route: cut there; next to its end: one step on
+            best, st_row = reach + extra, row
+            out = nodes[:j + 1] if j is not None else [*nodes, node]
+    return out, q_row, st_row
+
+
+def arcs(graph: sp.csr_matrix, a: NDArray[np.int64], b: NDArray[np.int64]
+         ) -> NDArray[np.float64]:
+    """The weight of each arc ``a[i] -> b[i]`` of a CSR graph (inf where there is none)."""
+    lo = graph.indptr[a]
+    count = graph.indptr[a + 1] - lo
+    flat = np.repeat(lo - np.concatenate([[0], np.cumsum(count)[:-1]]), count) + np.arange(
+        int(count.sum()))
+    row = np.repeat(np.arange(a.size), count)
+    hit = graph.indices[flat] == b[row]
+    out = np.full(a.size, np.inf)
+    # the first such arc of each row (reversed assignment keeps the first)
+    out[row[hit][::-1]] = graph.data[flat[hit]][::-1]
+    return out
