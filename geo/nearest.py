@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from circle15.geo.edge_path import along_edge
+from circle15.geo.edge_pieces import along_edge, edge_shapes
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
 from circle15.geo.nearest_beyond import BeyondSearch, Walk
@@ -192,6 +192,7 @@ class NearestIndex:
                    travel or travel_of(cov.settings.mode),
                    ReachTable.build(cov.network, cov.stations.snapped,
                                     BEYOND_FACTOR * cov.settings.limit_m) if table else None)
+        edge_shapes(cov.network)  # made before the service's workers are forked
         if not table:
             index.beyond  # noqa: B018 -- built before the service's workers are forked
         return index

@@ -59,74 +59,40 @@ def merged(indptr: NDArray[np.int64], station: NDArray[np.int32], dist_m: NDArra
 
     ``min_leg_m``: the least a walk onto the network counts (a search's arcs from the
     position have at least :data:`MIN_LENGTH_M`)."""
-    # the ways in the order a walk over the joins meets them: per join row, its street's
-    # ends (a block of the node's table each), then the stations on the street
-    starts, lens, base, rows, ends = [], [], [], [], []  # one block per street end
-    block_seq: list[int] = []
-    one_s, one_t, one_r, one_code, one_seq = [], [], [], [], []  # stations on the streets
-    seq = 0
+    # station -> (metres, join row, end node or -1, station join row or -1, table entry);
+    # the ways in the order met (per join row its street's ends, then the stations on
+    # it), a shorter one replacing a longer, the first kept among equals
+    best: dict[int, tuple[float, int, int, int, int]] = {}
     oneway = net.edge_oneway
     edges, offs, alongs, to_vs = (q.edge.tolist(), q.off_m.tolist(), q.along_m.tolist(),
                                   q.to_v_m.tolist())
     us, vs = q.u.tolist(), q.v.tolist()
-    st_along, st_off = st_joins.along_m, st_joins.off_m
     for r in range(len(edges)):
         off, along, e = offs[r], alongs[r], edges[r]
         # riding: a one-way street is left only at its head, towards stations ahead
         one = oneway is not None and bool(oneway[e])
         legs = ((vs[r], to_vs[r]),) if one else ((us[r], along), (vs[r], to_vs[r]))
         for node, walk in legs:
-            a, b = int(indptr[node]), int(indptr[node + 1])
-            if b > a:
-                starts.append(a)
-                lens.append(b - a)
-                base.append(max(off + walk, min_leg_m))
-                rows.append(r)
-                ends.append(node)
-                block_seq.append(seq)
-                seq += b - a
+            a, b = indptr[node:node + 2].tolist()
+            base = max(off + walk, min_leg_m)
+            for i, (s, d) in enumerate(zip(station[a:b].tolist(), dist_m[a:b].tolist(),
+                                           strict=True)):
+                total = base + d
+                cur = best.get(s)
+                if cur is None or total < cur[0]:
+                    best[s] = (total, r, node, -1, a + i)
         for s, row in on_edge.get(e, ()):
-            sa = float(st_along[row])
+            sa = float(st_joins.along_m[row])
             if one and sa < along:
                 continue
-            one_s.append(s)
-            one_t.append(off + abs(along - sa) + float(st_off[row]))
-            one_r.append(r)
-            one_code.append(-1 - row)
-            one_seq.append(seq)
-            seq += 1
-    if seq == 0:
-        return Candidates([], [], [], [], [], [])
-    n_leg = sum(lens)
-    count = np.array(lens, dtype=np.int64)
-    first = np.array(starts, dtype=np.int64) - np.concatenate([[0], np.cumsum(count)[:-1]])
-    idx = np.repeat(first, count) + np.arange(n_leg)
-    block = np.repeat(np.arange(len(lens)), count)
-    st = np.concatenate([station[idx], np.array(one_s, dtype=station.dtype)])
-    total = np.concatenate([np.array(base, dtype=float)[block] + dist_m[idx],
-                            np.array(one_t, dtype=float)])
-    where = np.concatenate([np.array(block_seq, dtype=np.int64)[block] + idx
-                            - np.array(starts, dtype=np.int64)[block],
-                            np.array(one_seq, dtype=np.int64)])
-    q_rows = np.concatenate([np.array(rows, dtype=np.int64)[block],
-                             np.array(one_r, dtype=np.int64)])
-    code = np.concatenate([np.array(ends, dtype=np.int64)[block],
-                           np.array(one_code, dtype=np.int64)])
-    at = np.concatenate([idx, np.full(len(one_s), -1, dtype=np.int64)])
-    # per station: the shortest walk, the first met among equals; and where it was met first
-    order = np.lexsort((where, total, st))
-    st_o = st[order]
-    head = np.ones(st_o.size, dtype=bool)
-    head[1:] = st_o[1:] != st_o[:-1]
-    starts_o = np.flatnonzero(head)
-    first_met = np.minimum.reduceat(where[order], starts_o)
-    pick = order[starts_o]
-    pick = pick[np.lexsort((first_met, total[pick]))]
-    code = code[pick]
-    return Candidates(st[pick].tolist(), total[pick].tolist(), q_rows[pick].tolist(),
-                      np.where(code >= 0, code, -1).tolist(),
-                      np.where(code >= 0, -1, -1 - code).tolist(), at[pick].tolist())
-
+            total = off + abs(along - sa) + float(st_joins.off_m[row])
+            cur = best.get(s)
+            if cur is None or total < cur[0]:
+                best[s] = (total, r, -1, row, -1)
+    ranked = sorted(best.items(), key=lambda kv: kv[1][0])
+    return Candidates([s for s, _ in ranked], [v[0] for _, v in ranked],
+                      [v[1] for _, v in ranked], [v[2] for _, v in ranked],
+                      [v[3] for _, v in ranked], [v[4] for _, v in ranked])
 
 def chains(target: NDArray[np.int32], station: NDArray[np.int32], pred: NDArray[np.int32],
            n: int, m: int) -> NDArray[np.int32]:
@@ -268,11 +234,14 @@ def as_searched(net: Network, q_ends: JoinEnds, st_ends: list[tuple[int, float, 
     if at:
         nodes, q_row, fwd = nodes[at:], direct[nodes[at]][1], fwd[at:]
     where = {node: i for i, node in enumerate(nodes)}
+    off_route = [node for node, _, _ in st_ends if node not in where]
+    step_to = dict(zip(off_route, arcs(graph, np.full(len(off_route), nodes[-1]),
+                                       np.array(off_route, dtype=np.int64)).tolist(),
+                       strict=True)) if off_route else {}
     best, out, st_row = np.inf, nodes, -1
     for node, extra, row in st_ends:
         j = where.get(node)
-        reach = fwd[j] if j is not None else fwd[-1] + float(
-            arcs(graph, np.array([nodes[-1]]), np.array([node]))[0])
+        reach = fwd[j] if j is not None else fwd[-1] + step_to[node]
         if reach + extra < best:  # on the route: cut there; next to its end: one step on
             best, st_row = reach + extra, row
             out = nodes[:j + 1] if j is not None else [*nodes, node]

@@ -18,11 +18,14 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pytest
+import shapely
 
+from circle15.geo import edge_path, edge_pieces
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.nearest import NearestIndex
 from circle15.geo.nearest_table import merged
+from circle15.geo.network import Lines
 from circle15.geo.network_cache import load_network
 from circle15.geo.population_points import read_population
 from circle15.geo.snap import snap_one
@@ -158,3 +161,27 @@ def test_district_city(cache_dir: Path):
     queries = np.vstack([_questions(index, rng, 200), pop[rng.choice(len(pop), 60,
                                                                      replace=False)]])
     assert _same_answers(index, queries, ASKS[:3] + ASKS[4:5]) >= 50
+
+
+def test_route_pieces_from_kept_shapes(longgang):
+    """Pieces cut from the shapes kept as arrays are the pieces cut from the geometries,
+    bit for bit (bent streets, both directions, ends, outside the edge, one point)."""
+    rng = np.random.default_rng(17)
+    # the networks' edges are straight; bend 300 of them (two to five inner vertices)
+    geoms = longgang.edge_geometry.copy()
+    bent = rng.choice(longgang.n_edges, 300, replace=False)
+    for e in bent.tolist():
+        (x0, y0), (x1, y1) = shapely.get_coordinates(geoms[e])[[0, -1]]
+        t = np.sort(rng.uniform(0, 1, rng.integers(2, 6)))
+        inner = np.column_stack([x0 + t * (x1 - x0), y0 + t * (y1 - y0)]) + rng.normal(
+            0, 15, (t.size, 2))
+        geoms[e] = shapely.linestrings(np.vstack([[x0, y0], inner, [x1, y1]]))
+    net = dataclasses.replace(longgang, edge_lines=Lines.of(geoms),
+                              edge_length_m=shapely.length(geoms))
+    assert (np.diff(edge_pieces.edge_shapes(net).ptr) > 3).sum() >= 200
+    for e in np.concatenate([bent[:300], rng.choice(net.n_edges, 300)]).tolist():
+        length = float(net.edge_length_m[e])
+        for a, b in ((rng.uniform(-5, length + 5), rng.uniform(-5, length + 5)),
+                     (0.0, length), (length, 0.0), (length / 3, length / 3), (0.0, 0.0)):
+            got, want = edge_pieces.along_edge(net, e, a, b), edge_path.along_edge(net, e, a, b)
+            assert got.shape == want.shape and (got == want).all(), (e, a, b)
