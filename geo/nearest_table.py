@@ -59,40 +59,64 @@ def merged(indptr: NDArray[np.int64], station: NDArray[np.int32], dist_m: NDArra
 
     ``min_leg_m``: the least a walk onto the network counts (a search's arcs from the
     position have at least :data:`MIN_LENGTH_M`)."""
-    # station -> (metres, join row, end node or -1, station join row or -1, table entry);
-    # the ways in the order met (per join row its street's ends, then the stations on
-    # it), a shorter one replacing a longer, the first kept among equals
-    best: dict[int, tuple[float, int, int, int, int]] = {}
-    oneway = net.edge_oneway
-    edges, offs, alongs, to_vs = (q.edge.tolist(), q.off_m.tolist(), q.along_m.tolist(),
-                                  q.to_v_m.tolist())
-    us, vs = q.u.tolist(), q.v.tolist()
-    for r in range(len(edges)):
-        off, along, e = offs[r], alongs[r], edges[r]
-        # riding: a one-way street is left only at its head, towards stations ahead
-        one = oneway is not None and bool(oneway[e])
-        legs = ((vs[r], to_vs[r]),) if one else ((us[r], along), (vs[r], to_vs[r]))
-        for node, walk in legs:
-            a, b = indptr[node:node + 2].tolist()
-            base = max(off + walk, min_leg_m)
-            for i, (s, d) in enumerate(zip(station[a:b].tolist(), dist_m[a:b].tolist(),
-                                           strict=True)):
-                total = base + d
-                cur = best.get(s)
-                if cur is None or total < cur[0]:
-                    best[s] = (total, r, node, -1, a + i)
-        for s, row in on_edge.get(e, ()):
+    # the ways in the order met: per join row, its street's ends (a block of the node
+    # table each: u, then v), then the stations on the street; per station the shortest
+    # way, the first met among equals; stations nearest first, then in the order met
+    n_q = len(q)
+    if n_q == 0:
+        return Candidates([], [], [], [], [], [])
+    one = (np.zeros(n_q, dtype=bool) if net.edge_oneway is None
+           else net.edge_oneway[q.edge].astype(bool))
+    # riding: a one-way street is left only at its head, towards stations ahead
+    node = np.column_stack([q.u, q.v]).ravel()
+    walk = np.column_stack([q.along_m, q.to_v_m]).ravel()
+    keep = np.column_stack([~one, np.ones(n_q, dtype=bool)]).ravel()
+    slot = np.flatnonzero(keep)  # 2 * row + (0: u, 1: v)
+    node = node[slot]
+    base = np.maximum(np.repeat(q.off_m, 2)[slot] + walk[slot], min_leg_m)
+    lo, count = indptr[node], indptr[node + 1] - indptr[node]
+    n_e = int(count.sum())
+    block = np.repeat(np.arange(slot.size), count)
+    pos = np.arange(n_e) - np.repeat(np.cumsum(count) - count, count)
+    idx = lo[block] + pos
+    st = station[idx].astype(np.int64)
+    total = base[block] + dist_m[idx]
+    # order met: (row, 0 u / 1 v / 2 on the street, position)
+    met = (slot[block] // 2 * 3 + slot[block] % 2) * 2**32 + pos
+    row_q = slot[block] // 2
+    end = node[block]
+    st_row = np.full(n_e, -1, dtype=np.int64)
+    at = idx
+    extra = []  # the stations on the joined streets
+    for r, (e, off, along) in enumerate(zip(q.edge.tolist(), q.off_m.tolist(),
+                                            q.along_m.tolist(), strict=True)):
+        for j, (s, row) in enumerate(on_edge.get(e, ())):
             sa = float(st_joins.along_m[row])
-            if one and sa < along:
+            if one[r] and sa < along:
                 continue
-            total = off + abs(along - sa) + float(st_joins.off_m[row])
-            cur = best.get(s)
-            if cur is None or total < cur[0]:
-                best[s] = (total, r, -1, row, -1)
-    ranked = sorted(best.items(), key=lambda kv: kv[1][0])
-    return Candidates([s for s, _ in ranked], [v[0] for _, v in ranked],
-                      [v[1] for _, v in ranked], [v[2] for _, v in ranked],
-                      [v[3] for _, v in ranked], [v[4] for _, v in ranked])
+            extra.append((s, off + abs(along - sa) + float(st_joins.off_m[row]),
+                          (r * 3 + 2) * 2**32 + j, r, row))
+    if extra:
+        es, et, em, er, erow = (np.array(c) for c in zip(*extra, strict=True))
+        st = np.concatenate([st, es.astype(np.int64)])
+        total = np.concatenate([total, et.astype(float)])
+        met = np.concatenate([met, em.astype(np.int64)])
+        row_q = np.concatenate([row_q, er.astype(np.int64)])
+        end = np.concatenate([end, np.full(len(extra), -1, dtype=np.int64)])
+        st_row = np.concatenate([st_row, erow.astype(np.int64)])
+        at = np.concatenate([at, np.full(len(extra), -1, dtype=np.int64)])
+    if st.size == 0:
+        return Candidates([], [], [], [], [], [])
+    order = np.lexsort((met, total, st))
+    st_o = st[order]
+    head = np.ones(st_o.size, dtype=bool)
+    head[1:] = st_o[1:] != st_o[:-1]
+    starts = np.flatnonzero(head)
+    first_met = np.minimum.reduceat(met[order], starts)
+    pick = order[starts]
+    pick = pick[np.lexsort((first_met, total[pick]))]
+    return Candidates(st[pick].tolist(), total[pick].tolist(), row_q[pick].tolist(),
+                      end[pick].tolist(), st_row[pick].tolist(), at[pick].tolist())
 
 def chains(target: NDArray[np.int32], station: NDArray[np.int32], pred: NDArray[np.int32],
            n: int, m: int) -> NDArray[np.int32]:
