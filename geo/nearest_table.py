@@ -138,9 +138,10 @@ def chains(target: NDArray[np.int32], station: NDArray[np.int32], pred: NDArray[
 def walk_back(node_of: NDArray[np.int32], next_at: NDArray[np.int32], at: int) -> list[int]:
     """The nodes from table entry ``at`` back along its station's tree to the station."""
     nodes = []
+    node, step = node_of.item, next_at.item  # plain ints, no numpy scalars
     while at >= 0:
-        nodes.append(int(node_of[at]))
-        at = int(next_at[at])
+        nodes.append(node(at))
+        at = step(at)
     return nodes
 
 
