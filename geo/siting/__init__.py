@@ -22,9 +22,10 @@ Models (``w_i`` people in unit ``i``, ``x_j`` = 1 if site ``j`` is opened,
 units no candidate can raise dropped, units with the same candidates merged,
 duplicate and dominated candidates removed, all without changing the optimum),
 started from greedy with single swaps (run once per problem and k, and shared
-with the k-curve), bounded by the LP relaxation solved by column generation
-(a Lagrangian bound valid whatever the solver did) and finished by HiGHS on
-the candidates that can still beat the best solution (:mod:`.certify`). Every
+with the k-curve) improved by an iterated local search, bounded by the LP
+relaxation solved in its dual form with cuts for rows that need two sites (a
+Lagrangian bound valid whatever the solver did) and finished by HiGHS on the
+candidates that can still beat the best solution (:mod:`.certify`). Every
 exact answer carries its bound and gap; its status is ``optimal``,
 ``gap-limited`` (proven within 0.5 %) or ``limit``. Work limits are counts and
 HiGHS runs single-threaded with a fixed seed, so runs repeat exactly; the time

@@ -1,7 +1,8 @@
 """Exact k-site models on the reduced model, with a bound that is always valid.
 
 1. The LP relaxation, solved in its dual form (:mod:`.dual`: one row per
-   site, so the basis stays small); its multipliers give a Lagrangian bound
+   site, so the basis stays small) and tightened by cuts for the rows that
+   need two sites; its multipliers give a Lagrangian bound
    (:mod:`.lagrange`) that is valid even if the iteration limit stops it.
 2. The best known solution: greedy with swaps, the LP's k largest sites
    improved by swaps, then an iterated local search (:mod:`.search`) while the
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.siting.dual import lp_dual
 from circle15.geo.siting.greedy import swap_reduced
-from circle15.geo.siting.lagrange import column_bounds
+from circle15.geo.siting.lagrange import column_bounds_of
 from circle15.geo.siting.milp import solve_milp
 from circle15.geo.siting.reduce import Reduced
 from circle15.geo.siting.search import improve
@@ -43,6 +44,8 @@ class Limits:
     gap: float = 0.005
     #: simplex iterations for the LP bound (its dual form)
     lp_iterations: int = 100_000
+    #: rounds of cuts for rows that need two sites (:mod:`.dual`)
+    cut_rounds: int = 3
     #: branch-and-bound nodes of the final MILP
     mip_nodes: int = 2_000
     #: the final MILP is skipped when more columns than this survive step 2
@@ -106,11 +109,12 @@ def certify(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits) -> C
         every = np.arange(red.n_cols, dtype=np.int64)
         return Certified(every, red.value(every), red.value(every), "optimal",
                          ("every useful candidate fits in k",))
-    bound, lam, x_lp, solved = lp_dual(red, k, iterations=limits.lp_iterations,
-                                       time_limit_s=deadline - time.perf_counter(),
-                                       seed=limits.seed)
-    notes = [f"LP bound{'' if solved else ' (LP stopped early; Lagrangian)'}: {bound:,.1f} "
-             f"({time.perf_counter() - t0:.1f} s)"]
+    lp = lp_dual(red, k, iterations=limits.lp_iterations, cut_rounds=limits.cut_rounds,
+                 time_limit_s=deadline - time.perf_counter(), seed=limits.seed)
+    bound, x_lp = lp.bound, lp.x
+    cuts = f" with {lp.cuts:,} cuts" if lp.cuts else ""
+    notes = [f"LP bound{cuts}{'' if lp.solved else ' (LP stopped early; Lagrangian)'}: "
+             f"{bound:,.1f} ({time.perf_counter() - t0:.1f} s)"]
     # the LP's k largest sites, improved by swaps, may beat the start
     rounded = swap_reduced(red, np.sort(np.argsort(-x_lp, kind="stable")[:k]))
     if red.value(rounded) > value + 1e-9:
@@ -125,7 +129,7 @@ def certify(red: Reduced, k: int, start: NDArray[np.int64], limits: Limits) -> C
             best, value = found, red.value(found)
     if relative_gap(value, bound) <= 1e-9:
         return Certified(best, value, bound, "optimal", tuple(notes))
-    per_col = column_bounds(red, lam, k)
+    per_col = column_bounds_of(bound, lp.scores, k)
     keep = np.flatnonzero(per_col >= value - 1e-6 * max(1.0, abs(value)))
     keep = np.union1d(keep, best).astype(np.int64)
     left_out = np.setdiff1d(np.arange(red.n_cols), keep)

@@ -27,22 +27,30 @@ def clip_multipliers(red: Reduced, lam: NDArray[np.float64]) -> NDArray[np.float
     return np.clip(lam, 0.0, red.weight / red.need)
 
 
+def bound_of_scores(rest: float, s: NDArray[np.float64], k: int) -> float:
+    """``rest`` plus the ``k`` largest positive column scores."""
+    return rest + float(np.sort(np.maximum(s, 0.0))[::-1][:k].sum())
+
+
 def lagrangian_bound(red: Reduced, lam: NDArray[np.float64], k: int
                      ) -> tuple[float, NDArray[np.float64]]:
     """``L(lam)`` and the column scores ``s``; ``lam`` is clipped to its range first."""
     lam = clip_multipliers(red, lam)
     s = np.asarray(red.cols.T @ lam).ravel()
-    rest = float((red.weight - red.need * lam).sum())
-    top = np.sort(np.maximum(s, 0.0))[::-1][:k]
-    return rest + float(top.sum()), s
+    return bound_of_scores(float((red.weight - red.need * lam).sum()), s, k), s
 
 
 def column_bounds(red: Reduced, lam: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """For each column, an upper bound on the value of any solution that opens it."""
     total, s = lagrangian_bound(red, lam, k)
+    return column_bounds_of(total, s, k)
+
+
+def column_bounds_of(total: float, s: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Per-column bounds from a bound ``total`` and the column scores ``s`` giving it."""
     pos = np.maximum(s, 0.0)
-    if k >= red.n_cols:
-        return np.full(red.n_cols, total)
+    if k >= s.size:
+        return np.full(s.size, total)
     kth = float(np.sort(pos)[::-1][k - 1])
     # outside the top k: swap the k-th score for its own; inside: the bound itself
     return np.where(pos >= kth, total, total - kth + s)

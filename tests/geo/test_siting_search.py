@@ -69,15 +69,30 @@ CASES = [("coverage", 0.0), ("cross", 0.0), ("cross", 0.3)]
 def test_dual_form_gives_the_lp_bound(seed, objective, fw):
     red = reduce(clustered(seed), objective, fw)
     for k in (2, 4):
-        bound, lam, x, solved = lp_dual(red, k, iterations=100_000, time_limit_s=30.0)
-        assert solved
-        assert bound == pytest.approx(primal_lp(red, k), rel=1e-7)
-        assert bound >= best_of(red, k) - 1e-6
+        lp = lp_dual(red, k, iterations=100_000, time_limit_s=30.0)
+        assert lp.solved and lp.cuts == 0
+        assert lp.bound == pytest.approx(primal_lp(red, k), rel=1e-7)
+        assert lp.bound >= best_of(red, k) - 1e-6
         # the sites' LP values are a solution of the primal LP worth the bound
+        x = lp.x
         assert x.sum() <= k + 1e-6 and ((x >= 0) & (x <= 1)).all()
         y = np.minimum(1.0, (red.rows @ x) / red.need)
-        assert float(red.weight @ y) == pytest.approx(bound, rel=1e-6)
-        assert lam.shape == (red.n_rows,)
+        assert float(red.weight @ y) == pytest.approx(lp.bound, rel=1e-6)
+        assert lp.scores.shape == (red.n_cols,)
+
+
+def test_cuts_tighten_the_bound_and_keep_it_valid():
+    """Cuts for rows that need two sites: never above the LP, never below the
+    optimum, and strictly tighter on some of these instances."""
+    tighter = 0
+    for seed in range(6):
+        red = reduce(clustered(seed), "cross", 0.0)
+        for k in (2, 3):
+            plain = lp_dual(red, k, iterations=100_000, time_limit_s=30.0)
+            cut = lp_dual(red, k, iterations=100_000, time_limit_s=30.0, cut_rounds=5)
+            assert best_of(red, k) - 1e-6 <= cut.bound <= plain.bound + 1e-6
+            tighter += cut.bound < plain.bound - 1e-3 and cut.cuts > 0
+    assert tighter >= 3
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -85,8 +100,9 @@ def test_dual_bound_holds_when_the_lp_is_stopped_early(seed):
     red = reduce(clustered(seed), "cross", 0.0)
     truth = best_of(red, 3)
     for iterations in (0, 1, 3):
-        bound, _, _, _ = lp_dual(red, 3, iterations=iterations, time_limit_s=30.0)
-        assert bound >= truth - 1e-6
+        for rounds in (0, 2):
+            lp = lp_dual(red, 3, iterations=iterations, time_limit_s=30.0, cut_rounds=rounds)
+            assert lp.bound >= truth - 1e-6
 
 
 @pytest.mark.parametrize("seed", range(6))
