@@ -70,8 +70,9 @@ def along_edge(net: Network, edge: int, from_m: float, to_m: float) -> NDArray[n
     a = min(max(from_m / length, 0.0), 1.0)
     b = min(max(to_m / length, 0.0), 1.0)
     lo, hi = min(a, b) * cum[-1], max(a, b) * cum[-1]
-    ends = np.column_stack([np.interp([lo, hi], cum, coords[:, 0]),
-                            np.interp([lo, hi], cum, coords[:, 1])])
+    ends = np.empty((2, 2))
+    ends[:, 0] = np.interp((lo, hi), cum, coords[:, 0])
+    ends[:, 1] = np.interp((lo, hi), cum, coords[:, 1])
     if a == b:
         return ends[:1]
     if p1 - p0 > 2:

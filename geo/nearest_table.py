@@ -68,9 +68,12 @@ def merged(indptr: NDArray[np.int64], station: NDArray[np.int32], dist_m: NDArra
     one = (np.zeros(n_q, dtype=bool) if net.edge_oneway is None
            else net.edge_oneway[q.edge].astype(bool))
     # riding: a one-way street is left only at its head, towards stations ahead
-    node = np.column_stack([q.u, q.v]).ravel()
-    walk = np.column_stack([q.along_m, q.to_v_m]).ravel()
-    keep = np.column_stack([~one, np.ones(n_q, dtype=bool)]).ravel()
+    node = np.empty(2 * n_q, dtype=np.int64)
+    node[0::2], node[1::2] = q.u, q.v
+    walk = np.empty(2 * n_q)
+    walk[0::2], walk[1::2] = q.along_m, q.to_v_m
+    keep = np.ones(2 * n_q, dtype=bool)
+    keep[0::2] = ~one
     slot = np.flatnonzero(keep)  # 2 * row + (0: u, 1: v)
     node = node[slot]
     base = np.maximum(np.repeat(q.off_m, 2)[slot] + walk[slot], min_leg_m)
