@@ -12,8 +12,11 @@ length is the distance reported.
 
 When no station (that passes the filters) is within the limit, the answer says
 so (``within_limit`` false) and still lists the nearest ones up to
-:data:`BEYOND_FACTOR` times the limit, found by one bounded search from the
-courier's position; the offline courier page follows the same rule. Every
+:data:`BEYOND_FACTOR` times the limit, read from a second table made at load
+(:class:`circle15.geo.nearest_table.ReachTable`, the stations out to that
+reach; the same answers as one bounded search from the courier's position,
+which ``table=False`` does instead); the offline courier page follows the same
+rule. Every
 station carries navigation links (:mod:`circle15.geo.navigation`).
 """
 
