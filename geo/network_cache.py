@@ -22,8 +22,9 @@ import numpy as np
 import pyproj
 
 from circle15.geo.errors import NetworkError
+from circle15.geo.lines import Lines
 from circle15.geo.modes import check_mode
-from circle15.geo.network import Lines, Network
+from circle15.geo.network import Network
 from circle15.geo.osm_read import network_from_graphml, network_from_osm_file, network_from_place
 from circle15.geo.segment_index import SegmentIndex, keep_index, segment_index
 

@@ -68,6 +68,8 @@ def _read_osm_file(path: Path, mode: str = "walk") -> dict[str, NDArray[Any]]:
               .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
               .with_filter(osmium.filter.KeyFilter("highway")))
         for obj in fp:
+            if not isinstance(obj, osmium.osm.Way):  # the filter lets ways through only
+                continue
             tag_dict = dict(obj.tags)
             if not usable(tag_dict):
                 continue

@@ -13,7 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from circle15.geo.network import Lines, Network
+from circle15.geo.lines import Lines
+from circle15.geo.network import Network
 from circle15.geo.osm_tags import avoid_mask
 
 #: edges are cut into pieces no longer than this for the nearest-edge index

@@ -23,9 +23,9 @@ import shapely
 from circle15.geo import edge_path, edge_pieces
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
+from circle15.geo.lines import Lines
 from circle15.geo.nearest import NearestIndex
 from circle15.geo.nearest_table import merged
-from circle15.geo.network import Lines
 from circle15.geo.network_cache import load_network
 from circle15.geo.population_points import read_population
 from circle15.geo.snap import snap_one

@@ -13,7 +13,7 @@ import pytest
 from scipy.sparse import csgraph
 
 from circle15.geo.errors import NetworkError
-from circle15.geo.network import Lines
+from circle15.geo.lines import Lines
 from circle15.geo.network_cache import load_network
 from circle15.geo.osm_tags import is_walkable
 from tests.conftest import shared
