@@ -72,15 +72,18 @@ def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
     iso = extra.pop("iso", None)
     if iso is None:
         iso = start_isochrones(cov)
+    # the night layers (one more search) in a child of their own meanwhile
+    night = (Forked(functools.partial(night_overlays, at=night_at, unknown=unknown_hours,
+                                      lang=lang), cov) if night_at is not None else None)
     source = Path(cov.network.source)
     streets = load_basemap(source) if cov.network.source and source.is_file() else None
     overlays = list(extra.pop("overlays", ()))
-    if night_at is not None:
-        overlays += night_overlays(cov, at=night_at, unknown=unknown_hours, lang=lang)
     if extra.get("gaps") is None:
         extra["gaps"] = find_gaps(cov, hex_m=MAP_GAP_HEX_M)
     if isinstance(iso, PendingIsochrones):
         iso = iso.result()
+    if night is not None:
+        overlays += night.result()
     return planner_page(cov, areas=areas, sites=sites, streets=streets, basemap=basemap,
                         lang=lang, data_date=data_date, overlays=overlays, iso=iso, **extra)
 
