@@ -1,3 +1,3 @@
-from circle15.cli import main
+from circle15.entry import run
 
-raise SystemExit(main())
+run()
