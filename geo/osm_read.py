@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 OSMNX_WAY_TAGS = ("tunnel", "layer", "indoor", "bridge", "sidewalk", "sidewalk:both",
                   "sidewalk:left", "sidewalk:right", "foot")
 
+#: osmium's fixed-point coordinates: degrees times this, and the value of "no location"
+_PRECISION = 10_000_000.0
+_NO_COORDINATE = 2**31 - 1
+
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".xml")
 
 
@@ -54,9 +58,9 @@ def _read_osm_file(path: Path, mode: str = "walk") -> dict[str, NDArray[Any]]:
     way_oneway: list[bool] = []
 
     ids: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    way_of: list[int] = []
+    xs: list[int] = []
+    ys: list[int] = []
+    way_len: list[int] = []
     way_ids: list[int] = []
     way_flags: list[int] = []
     n_way = 0
@@ -77,25 +81,25 @@ def _read_osm_file(path: Path, mode: str = "walk") -> dict[str, NDArray[Any]]:
             way_flags.append(join_flags(tag_dict))
             direction = bicycle_oneway(tag_dict) if riding else 0
             way_oneway.append(direction != 0)
-            for nd in (reversed(obj.nodes) if direction < 0 else obj.nodes):
-                loc = nd.location
+            nodes = obj.nodes
+            way_len.append(len(nodes))
+            # fixed-point coordinates (plain ints, cheaper than Location objects)
+            for nd in (reversed(nodes) if direction < 0 else nodes):
                 ids.append(nd.ref)
-                if loc.valid():
-                    lons.append(loc.lon)
-                    lats.append(loc.lat)
-                else:  # clipped extract: the node is not in the file
-                    lons.append(np.nan)
-                    lats.append(np.nan)
-                way_of.append(n_way)
+                xs.append(nd.x)
+                ys.append(nd.y)
             n_way += 1
     except RuntimeError as exc:  # pyosmium reports unreadable input this way
         msg = f"{path}: cannot read this OSM file ({exc})"
         raise NetworkError(msg) from exc
+    x, y = np.asarray(xs, dtype=np.int64), np.asarray(ys, dtype=np.int64)
+    # a clipped extract: a node not in the file has no location
+    missing = (x == _NO_COORDINATE) | (y == _NO_COORDINATE)
     return {
         "ids": np.asarray(ids, dtype=np.int64),
-        "lon": np.asarray(lons, dtype=np.float64),
-        "lat": np.asarray(lats, dtype=np.float64),
-        "way": np.asarray(way_of, dtype=np.int64),
+        "lon": np.where(missing, np.nan, x / _PRECISION),
+        "lat": np.where(missing, np.nan, y / _PRECISION),
+        "way": np.repeat(np.arange(n_way, dtype=np.int64), np.asarray(way_len, dtype=np.int64)),
         "way_id": np.asarray(way_ids, dtype=np.int64),
         "way_flags": np.asarray(way_flags, dtype=np.uint8),
         "way_oneway": np.asarray(way_oneway, dtype=bool),
