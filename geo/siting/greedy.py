@@ -49,9 +49,15 @@ def step_value(red: Reduced, counts: NDArray[np.int64], lead: float = 0.0
 
 def greedy_reduced(red: Reduced, k: int, lead: float = 0.0) -> NDArray[np.int64]:
     """Columns picked one at a time by marginal gain (ties: the first column)."""
-    counts = np.zeros(red.n_rows, dtype=np.int64)
-    chosen: list[int] = []
+    return refill(red, np.zeros(0, dtype=np.int64), k, lead)
+
+
+def refill(red: Reduced, kept: NDArray[np.int64], k: int, lead: float) -> NDArray[np.int64]:
+    """``kept`` plus columns picked greedily until there are ``k`` (or none adds anything)."""
+    counts = red.counts(kept)
     taken = np.zeros(red.n_cols, dtype=bool)
+    taken[kept] = True
+    chosen = kept.tolist()
     while len(chosen) < min(k, red.n_cols):
         g = red.cols.T @ step_value(red, counts, lead)
         g[taken] = -1.0

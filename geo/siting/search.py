@@ -21,28 +21,10 @@ import time
 import numpy as np
 from numpy.typing import NDArray
 
-from circle15.geo.siting.greedy import step_value, swap_reduced
+from circle15.geo.siting.greedy import refill, swap_reduced
 from circle15.geo.siting.reduce import Reduced
 
 LEADS = (0.0, 0.25, 0.5)
-
-
-def refill(red: Reduced, kept: NDArray[np.int64], k: int, lead: float) -> NDArray[np.int64]:
-    """``kept`` plus columns picked greedily until there are ``k`` (or none adds anything)."""
-    counts = red.counts(kept)
-    taken = np.zeros(red.n_cols, dtype=bool)
-    taken[kept] = True
-    chosen = kept.tolist()
-    while len(chosen) < min(k, red.n_cols):
-        g = red.cols.T @ step_value(red, counts, lead)
-        g[taken] = -1.0
-        j = int(np.argmax(g))
-        if g[j] <= 0:
-            break
-        chosen.append(j)
-        taken[j] = True
-        counts[red.cols.indices[red.cols.indptr[j]:red.cols.indptr[j + 1]]] += 1
-    return np.asarray(chosen, dtype=np.int64)
 
 
 def neighbours(red: Reduced, chosen: NDArray[np.int64], pos: int) -> NDArray[np.int64]:
