@@ -27,10 +27,15 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
+from tqdm.std import tqdm as _tqdm_base
 
 from circle15.geo.network import MIN_LENGTH_M, Network
 from circle15.geo.reach_window import windows
 from circle15.geo.snap import JoinEnds, Joins, Snapped
+
+# no monitor thread behind the progress bars: a second thread would keep the map
+# from forking its drawing work (circle15.usecases.forked), for a nicety
+_tqdm_base.monitor_interval = 0
 
 #: cells (sources × nodes) of one dense batch of the per-source search
 _BATCH_CELLS = 16_000_000

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -23,7 +24,8 @@ T = TypeVar("T")
 class Forked(Generic[T]):
     """``fn(*args)`` started in a forked child; :meth:`result` waits for it.
 
-    Where ``fork`` is missing (Windows) the work runs at once, in this process.
+    Where ``fork`` is missing (Windows), or other threads run (the service draws
+    pages on threads), the work runs at once, in this process.
     An error in the child is raised again by :meth:`result`, with the child's
     traceback in its message. A child whose result is never asked for ends when
     this process does.
@@ -33,7 +35,10 @@ class Forked(Generic[T]):
         self._done: tuple[bool, Any] | None = None
         self._pid = 0
         self._read = -1
-        if not hasattr(os, "fork"):
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            # a fork copies only this thread: a lock another thread holds at that
+            # moment (ours, the allocator's, GEOS's) would never be released in the
+            # child, so a threaded process (the service) does the work here instead
             self._done = (True, fn(*args))
             return
         read, write = os.pipe()

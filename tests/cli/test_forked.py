@@ -32,3 +32,20 @@ def test_an_error_in_the_child_is_raised_with_its_traceback() -> None:
     with pytest.raises(RuntimeError, match="the isochrones broke") as info:
         job.result()
     assert "ValueError" in str(info.value)
+
+
+def test_with_other_threads_running_the_work_stays_in_this_process() -> None:
+    # forking a threaded process can copy a lock another thread holds (the
+    # service draws its pages on threads): there the work runs here instead
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        pid, total = Forked(_work, np.arange(10.0)).result()
+    finally:
+        release.set()
+        other.join()
+    assert pid == os.getpid()
+    np.testing.assert_array_equal(total, np.cumsum(np.arange(10.0)))
