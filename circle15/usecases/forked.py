@@ -39,7 +39,10 @@ class Forked(Generic[T]):
             # a fork copies only this thread: a lock another thread holds at that
             # moment (ours, the allocator's, GEOS's) would never be released in the
             # child, so a threaded process (the service) does the work here instead
-            self._done = (True, fn(*args))
+            try:
+                self._done = (True, fn(*args))
+            except Exception:
+                self._done = (False, traceback.format_exc())  # raised by result(), as a child's
             return
         read, write = os.pipe()
         sys.stdout.flush()
