@@ -25,15 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.sparse import csgraph
 
 from circle15.geo.nearest_beyond import Walk
 from circle15.geo.network import MIN_LENGTH_M, Network
-from circle15.geo.reach import augmented_graph, directed_ends
+from circle15.geo.reach import directed_ends, reach_within
 from circle15.geo.snap import JoinEnds, Joins, Snapped
-
-#: dense search rows per batch while the table is built (rows x nodes cells)
-_BATCH_CELLS = 12_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,26 +166,12 @@ class ReachTable:
     @classmethod
     def build(cls, net: Network, stations: Snapped, reach_m: float) -> ReachTable:
         n, m = net.n_nodes, len(stations)
-        graph = augmented_graph(net, stations)
-        size = n + m
-        batch = max(1, min(m, _BATCH_CELLS // max(size, 1)))
-        src, tgt, dst, prd = [], [], [], []
-        for b0 in range(0, m, batch):
-            b1 = min(m, b0 + batch)
-            dist, pred = csgraph.dijkstra(graph, directed=True,
-                                          indices=np.arange(n + b0, n + b1), limit=reach_m,
-                                          return_predecessors=True)
-            flat = np.flatnonzero(dist[:, :n].ravel() <= reach_m)
-            r, c = np.divmod(flat, n)
-            src.append((r + b0).astype(np.int32))
-            tgt.append(c.astype(np.int32))
-            dst.append(dist[:, :n].ravel()[flat])
-            prd.append(pred[:, :n].ravel()[flat].astype(np.int32))
-            del dist, pred
-        source = np.concatenate(src) if src else np.empty(0, np.int32)
-        target = np.concatenate(tgt) if tgt else np.empty(0, np.int32)
-        d = np.concatenate(dst) if dst else np.empty(0)
-        p = np.concatenate(prd) if prd else np.empty(0, np.int32)
+        # the same bounded searches as coverage's, on windows of the network
+        none = stations.take(np.zeros(0, dtype=np.int64))
+        _, _, nodes = reach_within(net, stations, none, limit_m=reach_m)
+        source, target, d = nodes.source, nodes.target, nodes.dist_m
+        assert nodes.pred is not None
+        p = nodes.pred
         # by station then node already; per node: nearest first, by station among equals
         by_node = np.lexsort((d, target))
         indptr = np.concatenate([[0], np.cumsum(np.bincount(target, minlength=n))])
