@@ -74,20 +74,21 @@ def _read_osm_file(path: Path, mode: str = "walk") -> dict[str, NDArray[Any]]:
         for obj in fp:
             if not isinstance(obj, osmium.osm.Way):  # the filter lets ways through only
                 continue
-            tag_dict = dict(obj.tags)
-            if not usable(tag_dict):
+            tags = obj.tags  # read by key where it is, never copied
+            if not usable(tags):
                 continue
             way_ids.append(obj.id)
-            way_flags.append(join_flags(tag_dict))
-            direction = bicycle_oneway(tag_dict) if riding else 0
+            way_flags.append(join_flags(tags))
+            direction = bicycle_oneway(tags) if riding else 0
             way_oneway.append(direction != 0)
             nodes = obj.nodes
             way_len.append(len(nodes))
             # fixed-point coordinates (plain ints, cheaper than Location objects)
             for nd in (reversed(nodes) if direction < 0 else nodes):
                 ids.append(nd.ref)
-                xs.append(nd.x)
-                ys.append(nd.y)
+                loc = nd.location
+                xs.append(loc.x)
+                ys.append(loc.y)
             n_way += 1
     except RuntimeError as exc:  # pyosmium reports unreadable input this way
         msg = f"{path}: cannot read this OSM file ({exc})"
