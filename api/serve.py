@@ -48,6 +48,7 @@ from circle15.api.pages import (
 from circle15.api.settings import Settings
 from circle15.api.state import DEFAULT_PAGES, AppState, load_state
 from circle15.geo.errors import InputError, StorageError
+from circle15.geo.forked import finish_background
 
 log = logging.getLogger("uvicorn.error")
 #: seconds the workers have to finish their requests after a stop, before they are killed
@@ -70,6 +71,7 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
     with contextlib.suppress(InputError):  # no stations yet: computed when there are
         state.snapshot()
     _settle(state)
+    finish_background()  # caches written by children: the loop below reaps only workers
     log.info("area loaded once in %.1f s; starting %d workers that share it",
              time.perf_counter() - t0, workers)
     log.info("circle15 running on http://%s:%d (press CTRL+C to quit)", host, port)

@@ -7,6 +7,7 @@ import os
 import sys
 
 from circle15.cli import main
+from circle15.geo.forked import finish_background
 
 #: commands whose processes must end normally (worker pools, servers: their exit hooks)
 _NORMAL_EXIT = {"batch", "serve"}
@@ -19,6 +20,7 @@ def run() -> None:
     rc = main()
     if _NORMAL_EXIT.intersection(sys.argv[1:2]):
         raise SystemExit(rc)
+    finish_background()  # caches still being written
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -22,6 +22,7 @@ import numpy as np
 import pyproj
 
 from circle15.geo.errors import NetworkError
+from circle15.geo.forked import finish_background, in_background
 from circle15.geo.lines import Lines
 from circle15.geo.modes import check_mode
 from circle15.geo.network import Network
@@ -181,6 +182,7 @@ def load_network(
     if use_cache:
         key = cache_key(text, keep_all_components=keep_all_components, mode=mode)
         cache_file = (cache_dir or default_cache_dir()) / cache_file_name(key, mode)
+        finish_background()  # a cache being written (by this process) is waited for
         if cache_file.is_file():
             try:
                 return read_network(cache_file)
@@ -195,5 +197,7 @@ def load_network(
     else:
         net = network_from_place(text, keep_all_components=keep_all_components, mode=mode)
     if cache_file is not None:
-        save_network(net, cache_file)
+        segment_index(net)  # built here: the network's users need it as well
+        # written by a child while this process goes on to use the network
+        in_background(f"writing the network cache {cache_file}", save_network, net, cache_file)
     return net

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from circle15.geo.forked import finish_background, in_background
 from circle15.geo.network import Network
 from circle15.geo.network_cache import cache_key, default_cache_dir, file_digest
 from circle15.geo.population_points import Population
@@ -129,10 +130,18 @@ def cached_population(net: Network, inputs: Mapping[str, object], files: list[Pa
         return place()
     folder = folder or default_cache_dir()
     key = population_key(net, inputs, files, keep_all_components=keep_all_components)
+    finish_background()  # a layer being written (by this process) is waited for
     found = read_population(folder, key)
     if found is not None:
         return found
     pop = place()
+    if pop.snapped.joins is not None:
+        pop.snapped.joins.ends()  # worked out here: the coverage needs them too
+    # written by a child while this process goes on to count coverage
+    in_background(f"writing the population cache {folder}", _save_quietly, pop, folder, key)
+    return pop
+
+
+def _save_quietly(pop: Population, folder: Path, key: str) -> None:
     with contextlib.suppress(OSError):  # a read-only or full cache costs time, not the answer
         save_population(pop, folder, key)
-    return pop

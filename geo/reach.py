@@ -34,7 +34,7 @@ from circle15.geo.reach_window import windows
 from circle15.geo.snap import JoinEnds, Joins, Snapped
 
 # no monitor thread behind the progress bars: a second thread would keep the map
-# from forking its drawing work (circle15.usecases.forked), for a nicety
+# from forking its drawing work (circle15.geo.forked), for a nicety
 _tqdm_base.monitor_interval = 0
 
 #: cells (sources × nodes) of one dense batch of the per-source search

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.forked import Forked
 from circle15.geo.network import Network
 from circle15.geo.siting import SitingResult
-from circle15.usecases.forked import Forked
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -11,6 +11,7 @@ import osmium
 import pytest
 from scipy.sparse import csgraph
 
+from circle15.geo.forked import finish_background
 from circle15.geo.network import Network
 from circle15.geo.network_cache import load_network
 from circle15.geo.reach import nearest_sources
@@ -101,6 +102,7 @@ def test_cache_keeps_one_file_per_mode(tmp_path):
     src = shared("osm/shenzhen-longgang.osm")
     cache = tmp_path / "cache"
     built = {m: load_network(src, cache_dir=cache, mode=m) for m in ("walk", "ebike", "bike")}
+    finish_background()  # the caches are written by children while the caller goes on
     files = sorted(p.name for p in cache.glob("network-*.npz"))
     assert len(files) == 3
     assert sum(f.startswith("network-ebike-") for f in files) == 1

@@ -13,6 +13,7 @@ import pytest
 from scipy.sparse import csgraph
 
 from circle15.geo.errors import NetworkError
+from circle15.geo.forked import finish_background
 from circle15.geo.lines import Lines
 from circle15.geo.network_cache import load_network
 from circle15.geo.osm_tags import is_walkable
@@ -133,6 +134,7 @@ def test_walk_filter(tags, walkable):
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(tmp_path / "envcache"))
     load_network(shared("osm/shenzhen-longgang.osm"))
+    finish_background()  # the cache is written by a child while the caller goes on
     assert list(Path(tmp_path / "envcache").glob("network-*.npz"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from circle15.usecases.forked import Forked
+from circle15.geo.forked import Forked, finish_background, in_background
 
 
 def _work(values: np.ndarray) -> tuple[int, np.ndarray]:
@@ -22,7 +23,7 @@ def _fail(text: str) -> None:
 
 _IN_A_FRESH_PROCESS = """
 import os, numpy as np
-from circle15.usecases.forked import Forked
+from circle15.geo.forked import Forked, finish_background, in_background
 def work(values):
     return os.getpid(), np.cumsum(values)
 values = np.arange(200_000, dtype=np.float64)  # far more than a pipe's buffer
@@ -65,3 +66,12 @@ def test_with_other_threads_running_the_work_stays_in_this_process() -> None:
         other.join()
     assert pid == os.getpid()
     np.testing.assert_array_equal(total, np.cumsum(np.arange(10.0)))
+
+
+def test_a_failed_background_write_is_logged_and_the_work_goes_on(caplog) -> None:
+    # a cache that cannot be written costs the next run time, never this run's answer
+    in_background("writing a test cache", _fail, "disk full")
+    with caplog.at_level(logging.WARNING, logger="circle15.geo.forked"):
+        finish_background()
+    assert "writing a test cache failed" in caplog.text and "disk full" in caplog.text
+    finish_background()  # nothing left to wait for

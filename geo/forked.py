@@ -1,15 +1,17 @@
-"""One piece of work on the second core, in a forked child process.
+"""Work on the second core, in a forked child process.
 
-Drawing a planner map has two independent halves: the isochrone polygons
-(marching squares and simplification, one station at a time, bound to the
-interpreter) and everything else (gaps, night layers, loads, the page). A
-forked child sees the coverage as it is in memory without copying or pickling
-it, computes its half and hands the (small) result back through a pipe, so the
-two halves take the longer one's time instead of their sum.
+A forked child sees the parent's memory (the network, the coverage) without
+copying or pickling it, does its part and hands the result back through a
+pipe. Drawing a planner map has two independent halves (the isochrone
+polygons, and everything else) that take the longer one's time instead of
+their sum; writing the caches of a first run (a network, a placed population:
+a few hundred megabytes) goes on while the parent computes the coverage.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import pickle
 import sys
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Forked(Generic[T]):
@@ -81,3 +84,29 @@ class Forked(Generic[T]):
             msg = f"the background worker failed:\n{value}"
             raise RuntimeError(msg)
         return value
+
+
+#: work started by :func:`in_background` and not yet waited for
+_BACKGROUND: list[tuple[int, str, Forked[Any]]] = []
+
+
+def in_background(what: str, fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)`` in a forked child that nobody waits for until
+    :func:`finish_background` (a cache being written while the work goes on);
+    ``what`` names it in the warning should it fail."""
+    _BACKGROUND.append((os.getpid(), what, Forked(fn, *args)))
+
+
+@atexit.register
+def finish_background() -> None:
+    """Wait for the background work: before reading what it writes, before forking
+    processes that wait for any child, and before the process ends. A failure is
+    logged, not raised (a cache not written costs the next run time, not an answer)."""
+    while _BACKGROUND:
+        owner, what, job = _BACKGROUND.pop(0)
+        if owner != os.getpid():  # a process forked since: the child is not its own
+            continue
+        try:
+            job.result()
+        except RuntimeError as exc:
+            log.warning("%s failed: %s", what, str(exc).strip().splitlines()[-1])
