@@ -24,6 +24,12 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+def can_fork() -> bool:
+    """Whether :class:`Forked` work runs in a child here: ``fork`` exists and no
+    other thread runs (elsewhere it runs in this process)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
 class Forked(Generic[T]):
     """``fn(*args)`` started in a forked child; :meth:`result` waits for it.
 
@@ -38,7 +44,7 @@ class Forked(Generic[T]):
         self._done: tuple[bool, Any] | None = None
         self._pid = 0
         self._read = -1
-        if not hasattr(os, "fork") or threading.active_count() > 1:
+        if not can_fork():
             # a fork copies only this thread: a lock another thread holds at that
             # moment (ours, the allocator's, GEOS's) would never be released in the
             # child, so a threaded process (the service) does the work here instead

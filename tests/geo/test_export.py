@@ -4,6 +4,9 @@ line up with Chinese area names."""
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -145,3 +148,40 @@ def test_coverage_csv_is_rounded(tmp_path):
     (area,) = _read_rows(tmp_path / "areas.csv")
     assert area["name"] == "仁和镇" and area["population"] == "10.3"
     assert len(area["covered_share"].split(".")[1]) <= 4
+
+
+_WRITE_IN_A_FRESH_PROCESS = """
+import sys
+import geopandas as gpd, numpy as np
+from circle15.geo.coverage import Areas, CoverageSettings, compute_coverage
+from circle15.geo.export import write_coverage
+from circle15.geo.forked import can_fork
+from circle15.geo.population_points import population_from_points
+from tests.conftest import make_network, metres_to_lonlat
+from tests.helpers import make_stations
+net = make_network([(0, 0), (100, 0), (200, 0), (300, 0)], [(0, 1), (1, 2), (2, 3)])
+stations = make_stations(net, metres_to_lonlat(np.array([[30.0, 10.0]])), max_snap_m=100)
+pp = metres_to_lonlat(np.array([[60.0, 5.0], [150.0, 5.0], [290.0, 5.0]]))
+people = population_from_points(net, pp[:, 0], pp[:, 1], np.array([1.0, 2.0, 3.0]),
+                                max_snap_m=100)
+cov = compute_coverage(net, stations, people,
+                       settings=CoverageSettings(bands_min=(5, 15), speed_kmh=0.6))
+areas = Areas(gpd.GeoDataFrame({"name": ["town"]}, geometry=[net.hull.buffer(100)],
+                               crs=net.crs))
+assert can_fork(), "a fresh interpreter should write the GeoPackage in a child"
+write_coverage(cov, sys.argv[1], areas=areas)
+"""
+
+
+def test_the_geopackage_written_by_a_child_holds_every_layer(tmp_path):
+    # the command line writes the GeoPackage in a forked child while it writes the
+    # tables (this test run has threads, where it is written on a thread instead)
+    out = subprocess.run([sys.executable, "-c", _WRITE_IN_A_FRESH_PROCESS, str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, check=False,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    people = gpd.read_file(tmp_path / "coverage.gpkg", layer="population")
+    assert sorted(people["population"]) == [1.0, 2.0, 3.0]
+    assert len(gpd.read_file(tmp_path / "coverage.gpkg", layer="stations")) == 1
+    assert gpd.read_file(tmp_path / "coverage.gpkg", layer="areas")["name"].tolist() == ["town"]
+    assert (tmp_path / "summary.csv").is_file() and (tmp_path / "coverage-report.xlsx").is_file()
