@@ -85,11 +85,19 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
 
 def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
     """Write the coverage files and print the tables, with the counting rule."""
-    from circle15.geo.export import format_summary, write_coverage
+    from circle15.geo.export import write_coverage
+
+    def tables() -> None:  # printed while the GeoPackage is written
+        _print_coverage(args, area, cov, step)
 
     written = write_coverage(cov, args.out, areas=area.areas, out_crs=args.out_crs,
-                             tables=by_hour_tables(args, area, cov, step))
+                             tables=by_hour_tables(args, area, cov, step), meanwhile=tables)
     step("wrote " + ", ".join(str(p) for p in written))
+
+
+def _print_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
+    from circle15.geo.export import format_summary
+
     settings = cov.settings
     print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
                          f"({TravelMode.of(settings.mode, settings.speed_kmh).describe()}; "

@@ -228,7 +228,8 @@ def _staged(out_dir: Path) -> Iterator[tuple[Path, list[str]]]:
 
 def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
                    out_crs: str = "wgs84", tables: dict[str, pd.DataFrame] | None = None,
-                   report: bool = True) -> list[Path]:
+                   report: bool = True, meanwhile: Callable[[], None] | None = None
+                   ) -> list[Path]:
     """Write ``coverage.gpkg``, ``summary.csv`` (and ``areas.csv``) into ``out_dir``,
     ``<name>.csv`` for each of ``tables`` and the workbook ``coverage-report.xlsx``
     (sheets summary, towns, stations and the tables).
@@ -237,10 +238,15 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
     areas, ``areas``, as lon/lat in ``out_crs`` (wgs84, gcj02 or bd09; the
     summary's ``out_crs`` and each layer's ``coord_crs`` say which). The CSV
     numbers are rounded as the module docstring lists. Returns the files written.
+
+    ``meanwhile`` is called while the GeoPackage is still being written (the
+    command line prints its tables then); should it fail, the files are still
+    written and its error is raised after.
     """
     out_dir = Path(out_dir)
     out_crs = check_output_crs(out_crs)
     _import_writers()
+    failed: BaseException | None = None
     with _staged(out_dir) as (tmp, names), ThreadPoolExecutor(1) as pool:
         stations = _wgs84(cov.stations_frame(), out_crs)
         layers = {"stations": stations, "population": _wgs84(cov.units_frame(), out_crs)}
@@ -272,7 +278,14 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
         if report:
             write_report(tmp / "coverage-report.xlsx", {k: _sheet(t) for k, t in sheets.items()})
             names.append("coverage-report.xlsx")
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except BaseException as exc:  # raised below, once the files are written
+                failed = exc
         gpkg()  # its error, if any, stops the run before anything is moved
+    if failed is not None:
+        raise failed
     return [out_dir / n for n in names]
 
 

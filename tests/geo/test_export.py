@@ -185,3 +185,27 @@ def test_the_geopackage_written_by_a_child_holds_every_layer(tmp_path):
     assert len(gpd.read_file(tmp_path / "coverage.gpkg", layer="stations")) == 1
     assert gpd.read_file(tmp_path / "coverage.gpkg", layer="areas")["name"].tolist() == ["town"]
     assert (tmp_path / "summary.csv").is_file() and (tmp_path / "coverage-report.xlsx").is_file()
+
+
+def test_a_failure_while_the_geopackage_is_written_loses_no_file(tmp_path):
+    # the command line prints its tables while the GeoPackage is written: should that
+    # fail, the coverage files are still all there, and the error is still said
+    net = make_network(NODES, EDGES)
+    stations = make_stations(net, metres_to_lonlat(np.array([[30.0, 10.0]])), max_snap_m=100)
+    pp_ll = metres_to_lonlat(np.array([[60.0, 5.0], [290.0, 5.0]]))
+    people = population_from_points(net, pp_ll[:, 0], pp_ll[:, 1], np.array([4.0, 6.0]),
+                                    max_snap_m=100)
+    cov = compute_coverage(net, stations, people, settings=SETTINGS)
+    seen = []
+
+    def meanwhile() -> None:
+        seen.append(sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")))
+        raise ValueError("the terminal went away")
+
+    with pytest.raises(ValueError, match="terminal went away"):
+        write_coverage(cov, tmp_path, meanwhile=meanwhile)
+    assert seen == [[]]  # called before anything was moved into place
+    assert {"coverage.gpkg", "summary.csv", "coverage-report.xlsx"} <= {
+        p.name for p in tmp_path.iterdir()}
+    assert sorted(gpd.read_file(tmp_path / "coverage.gpkg", layer="population")["population"]) \
+        == [4.0, 6.0]
