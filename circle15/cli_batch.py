@@ -19,6 +19,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         write_batch,
     )
 
+    if args.at or getattr(args, "by_hour", None):
+        raise SystemExit("circle15 batch: --at and --by-hour are not taken here yet (the "
+                         "areas' stations are counted whatever their hours); run "
+                         "circle15 coverage on an area for coverage at a moment")
     step = steps(args.quiet)
     spec = area_spec(args)
     areas = None
@@ -44,7 +48,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                       memory_limit=args.memory_limit, retries=args.retries,
                       progress=None if args.quiet else step, outside_people=outside)
     written = write_batch(batch, args.out, areas=areas,
-                          name_column=args.areas_name_column or "name")
+                          name_column=args.areas_name_column or "name", out_crs=args.out_crs)
     step("wrote " + ", ".join(str(p) for p in written))
     _, totals, _ = merged_tables(batch)
     from circle15.geo.export import format_summary

@@ -309,10 +309,16 @@ def merged_tables(batch: BatchResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
 
 
 def write_batch(batch: BatchResult, out: Path, *, areas: gpd.GeoDataFrame | None = None,
-                name_column: str = "name") -> list[Path]:
-    """GeoParquet of units partitioned by area, merged CSV/XLSX tables, a region map."""
-    from circle15.geo.export import csv_text, safe_for_spreadsheets
+                name_column: str = "name", out_crs: str = "wgs84") -> list[Path]:
+    """GeoParquet of units partitioned by area, merged CSV/XLSX tables, a region map.
 
+    Units and stations are written as lon/lat in ``out_crs`` (wgs84, gcj02 or bd09;
+    each table's ``coord_crs`` column says which); the region map stays in WGS84,
+    as its basemap is."""
+    from circle15.geo.export import csv_text, safe_for_spreadsheets
+    from circle15.geo.out_crs import check_output_crs, frame_in, table_in
+
+    out_crs = check_output_crs(out_crs)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for r in batch.results:
@@ -320,9 +326,10 @@ def write_batch(batch: BatchResult, out: Path, *, areas: gpd.GeoDataFrame | None
         part.mkdir(parents=True, exist_ok=True)
         gdf = gpd.GeoDataFrame(r.units, geometry=gpd.points_from_xy(r.units["lon"],
                                                                      r.units["lat"]), crs=4326)
-        gdf.to_parquet(part / "part-0.parquet")
+        frame_in(gdf, out_crs).to_parquet(part / "part-0.parquet")
     written.append(out / "units")
     per_area, totals, stations = merged_tables(batch)
+    stations = table_in(stations, out_crs)
     failed = pd.DataFrame([{"area": k, "error": v} for k, v in batch.failed.items()])
     for name, table in (("areas", per_area), ("summary", totals), ("stations", stations),
                         ("failed", failed)):

@@ -23,6 +23,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from circle15.cli import main
+from circle15.geo.crs import wgs84_to_gcj02
 from circle15.usecases import AreaSpec, cover, load_area
 from circle15.usecases.area import read_station_file
 from circle15.usecases.batch import area_tasks, manifest_tasks, merged_tables, run_batch
@@ -191,3 +192,32 @@ def test_batch_command_writes_partitioned_results(cluster_env, tmp_path, capsys)
     name = few["name"].iloc[0]
     assert (name in html or json.dumps(name)[1:-1] in html) and "<script src=\"http" not in html
     assert "within 15 min" in capsys.readouterr().out
+    # the same batch for Amap: every unit and station moved exactly as one by one
+    code = main(["batch", "--areas", str(tmp_path / "three.geojson"),
+                 "--network", str(shared(DISTRICT)),
+                 "--stations", str(shared("district/stations-50.csv")),
+                 "--population", str(shared("district/population-points.csv")),
+                 "--drop-far-population", "--workers", "1", "--out-crs", "gcj02",
+                 "--out", str(tmp_path / "gcj"), "-q"])
+    assert code == 0
+    part = sorted((tmp_path / "out" / "units").iterdir())[0]
+    wgs = gpd.read_parquet(part / "part-0.parquet")
+    gcj = gpd.read_parquet(tmp_path / "gcj" / "units" / part.name / "part-0.parquet")
+    lon, lat = wgs84_to_gcj02(wgs["lon"].to_numpy(), wgs["lat"].to_numpy())
+    assert np.allclose(gcj["lon"], lon, atol=1e-9) and np.allclose(gcj["lat"], lat, atol=1e-9)
+    assert np.allclose(gcj.geometry.x, lon, atol=1e-9) and (gcj["coord_crs"] == "gcj02").all()
+    assert gcj.crs.to_epsg() != 4326  # the file does not pass GCJ-02 off as WGS84
+    st_w = pd.read_csv(tmp_path / "out" / "stations.csv")
+    st_g = pd.read_csv(tmp_path / "gcj" / "stations.csv")
+    lon, lat = wgs84_to_gcj02(st_w["lon"].to_numpy(), st_w["lat"].to_numpy())
+    assert np.allclose(st_g["lon"], lon, atol=1e-6) and (st_g["coord_crs"] == "gcj02").all()
+
+
+def test_batch_says_it_does_not_count_by_the_hour(tmp_path):
+    # an option the batch would ignore is refused, not silently dropped
+    with pytest.raises(SystemExit, match="--at and --by-hour are not taken here"):
+        main(["batch", "--areas", str(shared("district/towns.geojson")),
+              "--network", str(shared(DISTRICT)),
+              "--stations", str(shared("district/stations-50.csv")),
+              "--population", str(shared("district/population-points.csv")),
+              "--at", "2026-11-28T03:00", "--out", str(tmp_path / "out"), "-q"])
