@@ -110,9 +110,12 @@ class NearestAnswer:
     #: ``stations`` are the nearest up to ``reach_min`` (BEYOND_FACTOR x the limit)
     within_limit: bool = True
     reach_min: float = 0.0
+    #: the travel mode of the minutes and the speed (walk, ebike, bike): ``walk_min``
+    #: and ``walking_speed_kmh`` keep their names for riding, so clients keep working
+    mode: str = "walk"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"crs": self.crs, "walking_speed_kmh": self.walking_speed_kmh,
+        return {"crs": self.crs, "mode": self.mode, "walking_speed_kmh": self.walking_speed_kmh,
                 "limit_min": self.limit_min, "within_limit": self.within_limit,
                 "reach_min": self.reach_min, "stations": [s.as_dict() for s in self.stations]}
 
@@ -351,7 +354,7 @@ class NearestIndex:
         found, within = self._find(lon, lat, k=k, crs=crs, amenity=amenity, open_now=open_now,
                                    when=when, open_24h=open_24h)
         settings = self.coverage.settings
-        return NearestAnswer(crs=crs, walking_speed_kmh=settings.speed_kmh,
+        return NearestAnswer(crs=crs, mode=settings.mode, walking_speed_kmh=settings.speed_kmh,
                              limit_min=settings.minutes, stations=found, within_limit=within,
                              reach_min=BEYOND_FACTOR * settings.minutes)
 

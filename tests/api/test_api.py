@@ -120,6 +120,7 @@ def test_nearest_agrees_with_independent_shortest_paths(client, longgang):
                        if isinstance(key, tuple) and key[0] == "st" for j in [key[1]])
         want = [w for w in every if w[0] <= cov.settings.limit_m][:3] or every[:3]
         assert r.json()["within_limit"] == (bool(every) and every[0][0] <= cov.settings.limit_m)
+        assert r.json()["mode"] == "walk"
         assert [g["id"] for g in got] == [w[1] for w in want]
         np.testing.assert_allclose([g["distance_m"] for g in got], [w[0] for w in want],
                                    atol=0.2)

@@ -294,3 +294,4 @@ def test_riders_get_riding_links_and_the_same_answers(tmp_path, cache_dir):
             assert a["nav"]["baidu"] == p["nav"]["baidu"] and "&mode=riding&" in a["nav"]["baidu"]
         beyond += not api["within_limit"] and bool(api["stations"])
     assert beyond > 0 and api["walking_speed_kmh"] == 15
+    assert api["mode"] == "ebike"  # the minutes are riding minutes, and the answer says so
