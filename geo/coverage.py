@@ -7,7 +7,7 @@ off-network walk added), never from point-in-isochrone-polygon tests.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
 from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.forked import Forked
 from circle15.geo.modes import TravelMode, check_mode
 from circle15.geo.network import Network
 from circle15.geo.population_points import Population
@@ -318,14 +319,16 @@ def compute_coverage(
     graph = augmented_graph(net, stations.snapped, population.snapped)
     pairs = same_edge_pairs(stations.snapped, population.snapped, net)
     # one unbounded search serves both the bounded answer and the time to the
-    # nearest station beyond the limit (gaps, the per-person table)
-    nearest_any = nearest_sources(net, stations.snapped, population.snapped, graph=graph,
-                                  pairs=pairs)
-    nearest = within_limit(nearest_any, settings.limit_m)
+    # nearest station beyond the limit (gaps, the per-person table); it runs on the
+    # second core (a forked child, where there can be one) beside the per-station ones
+    searched = Forked(partial(nearest_sources, graph=graph, pairs=pairs), net,
+                      stations.snapped, population.snapped)
     reach, node_count, nodes = reach_within(
         net, stations.snapped, population.snapped, limit_m=settings.limit_m,
         node_limits_m=settings.bands_m, graph=graph, pairs=pairs, progress=progress,
     )
+    nearest_any = searched.result()
+    nearest = within_limit(nearest_any, settings.limit_m)
     unit_count = np.stack([reach.count_within(b) for b in settings.bands_m])
     cov = Coverage(settings, net, stations, population, nearest, reach, node_count, unit_count,
                    nodes, notes={"counting_rule": population.rule})
