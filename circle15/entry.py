@@ -6,8 +6,14 @@ import logging
 import os
 import sys
 
-from circle15.cli import main
-from circle15.geo.forked import finish_background
+from circle15.geo.osm_prefetch import start_from_argv
+
+# the OSM file named on the command line is read on the second core while the
+# imports below run (a second and a half each on a district; see osm_prefetch)
+start_from_argv(sys.argv[1:])
+
+from circle15.cli import main  # noqa: E402
+from circle15.geo.forked import finish_background  # noqa: E402
 
 #: commands whose processes must end normally (worker pools, servers: their exit hooks)
 _NORMAL_EXIT = {"batch", "serve"}

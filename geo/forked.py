@@ -11,9 +11,11 @@ a few hundred megabytes) goes on while the parent computes the coverage.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import pickle
+import signal
 import sys
 import threading
 import traceback
@@ -73,6 +75,19 @@ class Forked(Generic[T]):
                 os._exit(code)
         os.close(write)
         self._pid, self._read = pid, read
+
+    @property
+    def in_child(self) -> bool:
+        """Whether the work runs in a child (else it was done here, at once)."""
+        return self._pid != 0
+
+    def stop(self) -> None:
+        """Stop a child whose result is no longer wanted (and reap it)."""
+        if self._done is None and self._pid:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(RuntimeError, OSError):
+                self.result()
 
     def result(self) -> T:
         """The child's result (waits for it); the child's error raised here."""

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyproj
 
+from circle15.geo import osm_prefetch
 from circle15.geo.errors import NetworkError
 from circle15.geo.forked import finish_background, in_background
 from circle15.geo.lines import Lines
@@ -184,6 +185,7 @@ def load_network(
         cache_file = (cache_dir or default_cache_dir()) / cache_file_name(key, mode)
         finish_background()  # a cache being written (by this process) is waited for
         if cache_file.is_file():
+            osm_prefetch.cancel()  # the file need not be read after all
             try:
                 return read_network(cache_file)
             except (OSError, ValueError, KeyError) as exc:
