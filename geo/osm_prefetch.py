@@ -73,9 +73,17 @@ def cancel() -> None:
     job.stop()
 
 
+#: commands that name a network but do not read it in this process (batch: its
+#: Dask workers each read their own)
+READ_ELSEWHERE = frozenset({"batch"})
+
+
 def start_from_argv(argv: list[str]) -> None:
     """:func:`start` for a command line that names an OSM file with ``--network``
     (its ``--mode`` too); nothing for any other."""
+    if argv[:1] and argv[0] in READ_ELSEWHERE:
+        return
+
     def value(flag: str) -> str | None:
         for i, arg in enumerate(argv):
             if arg == flag and i + 1 < len(argv):

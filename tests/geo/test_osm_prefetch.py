@@ -61,6 +61,8 @@ def test_only_a_command_naming_an_osm_file_reads_ahead() -> None:
         osm_prefetch.start_from_argv(["coverage", "--network", "net.graphml"])
         osm_prefetch.start_from_argv(["serve", "--port", "8000"])
         osm_prefetch.start_from_argv(["map", "--network"])  # no value: argparse says so later
+        # the batch's Dask workers read the file themselves
+        osm_prefetch.start_from_argv(["batch", "--network", "district.osm.pbf"])
     finally:
         osm_prefetch.start = real  # type: ignore[method-assign]
     assert seen == [("area.osm.pbf", "bike")]
