@@ -199,6 +199,9 @@ class NearestIndex:
                    ReachTable.build(cov.network, cov.stations.snapped,
                                     BEYOND_FACTOR * cov.settings.limit_m) if table else None)
         edge_shapes(cov.network)  # made before the service's workers are forked
+        from circle15.geo.one_point import prepare  # loads numba: not on import
+
+        prepare(segment_index(cov.network, rule.avoid), segment_index(cov.network))
         if not table:
             index.beyond  # noqa: B018 -- built before the service's workers are forked
         return index
@@ -289,7 +292,8 @@ class NearestIndex:
                              "is it inside the service area?")
         q = snapped.all_joins()
         st_joins = cov.stations.snapped.all_joins()
-        near = merged(self.indptr, self.station, self.dist_m, net, q, st_joins, self.on_edge)
+        near = merged(self.indptr, self.station, self.dist_m, net, q, st_joins, self.on_edge,
+                      len(self.ids))
         limit = self.limit_m
         if when is None:
             when = datetime.now(UTC)

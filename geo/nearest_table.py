@@ -49,43 +49,23 @@ class Candidates:
 
 def merged(indptr: NDArray[np.int64], station: NDArray[np.int32], dist_m: NDArray[np.float64],
            net: Network, q: Joins, st_joins: Joins, on_edge: dict[int, list[tuple[int, int]]],
-           *, min_leg_m: float = 0.0) -> Candidates:
-    """Every station a node table lists at the ends of the position's joins ``q`` (and
-    any station on those streets), by the shortest of those ways, nearest first.
+           n_stations: int, *, min_leg_m: float = 0.0) -> Candidates:
+    """Every station (of ``n_stations``) a node table lists at the ends of the position's
+    joins ``q`` (and any station on those streets), by the shortest of those ways,
+    nearest first.
 
     ``min_leg_m``: the least a walk onto the network counts (a search's arcs from the
     position have at least :data:`MIN_LENGTH_M`)."""
     # the ways in the order met: per join row, its street's ends (a block of the node
     # table each: u, then v), then the stations on the street; per station the shortest
     # way, the first met among equals; stations nearest first, then in the order met
+    from circle15.geo.one_point import merge_table  # loads numba: not for batches
+
     n_q = len(q)
     if n_q == 0:
         return Candidates([], [], [], [], [], [])
     one = (np.zeros(n_q, dtype=bool) if net.edge_oneway is None
            else net.edge_oneway[q.edge].astype(bool))
-    # riding: a one-way street is left only at its head, towards stations ahead
-    node = np.empty(2 * n_q, dtype=np.int64)
-    node[0::2], node[1::2] = q.u, q.v
-    walk = np.empty(2 * n_q)
-    walk[0::2], walk[1::2] = q.along_m, q.to_v_m
-    keep = np.ones(2 * n_q, dtype=bool)
-    keep[0::2] = ~one
-    slot = np.flatnonzero(keep)  # 2 * row + (0: u, 1: v)
-    node = node[slot]
-    base = np.maximum(np.repeat(q.off_m, 2)[slot] + walk[slot], min_leg_m)
-    lo, count = indptr[node], indptr[node + 1] - indptr[node]
-    n_e = int(count.sum())
-    block = np.repeat(np.arange(slot.size), count)
-    pos = np.arange(n_e) - np.repeat(np.cumsum(count) - count, count)
-    idx = lo[block] + pos
-    st = station[idx].astype(np.int64)
-    total = base[block] + dist_m[idx]
-    # order met: (row, 0 u / 1 v / 2 on the street, position)
-    met = (slot[block] // 2 * 3 + slot[block] % 2) * 2**32 + pos
-    row_q = slot[block] // 2
-    end = node[block]
-    st_row = np.full(n_e, -1, dtype=np.int64)
-    at = idx
     extra = []  # the stations on the joined streets
     for r, (e, off, along) in enumerate(zip(q.edge.tolist(), q.off_m.tolist(),
                                             q.along_m.tolist(), strict=True)):
@@ -95,27 +75,15 @@ def merged(indptr: NDArray[np.int64], station: NDArray[np.int32], dist_m: NDArra
                 continue
             extra.append((s, off + abs(along - sa) + float(st_joins.off_m[row]),
                           (r * 3 + 2) * 2**32 + j, r, row))
-    if extra:
-        es, et, em, er, erow = (np.array(c) for c in zip(*extra, strict=True))
-        st = np.concatenate([st, es.astype(np.int64)])
-        total = np.concatenate([total, et.astype(float)])
-        met = np.concatenate([met, em.astype(np.int64)])
-        row_q = np.concatenate([row_q, er.astype(np.int64)])
-        end = np.concatenate([end, np.full(len(extra), -1, dtype=np.int64)])
-        st_row = np.concatenate([st_row, erow.astype(np.int64)])
-        at = np.concatenate([at, np.full(len(extra), -1, dtype=np.int64)])
-    if st.size == 0:
-        return Candidates([], [], [], [], [], [])
-    order = np.lexsort((met, total, st))
-    st_o = st[order]
-    head = np.ones(st_o.size, dtype=bool)
-    head[1:] = st_o[1:] != st_o[:-1]
-    starts = np.flatnonzero(head)
-    first_met = np.minimum.reduceat(met[order], starts)
-    pick = order[starts]
-    pick = pick[np.lexsort((first_met, total[pick]))]
-    return Candidates(st[pick].tolist(), total[pick].tolist(), row_q[pick].tolist(),
-                      end[pick].tolist(), st_row[pick].tolist(), at[pick].tolist())
+    x_st, x_total, x_met, x_row, x_st_row = (
+        (np.array(c) for c in zip(*extra, strict=True)) if extra else
+        (np.empty(0, dtype=np.int64) for _ in range(5)))
+    out = merge_table(q.u, q.v, q.along_m, q.to_v_m, q.off_m, one, indptr, station, dist_m,
+                      float(min_leg_m), n_stations,
+                      x_st.astype(np.int64), x_total.astype(float), x_met.astype(np.int64),
+                      x_row.astype(np.int64), x_st_row.astype(np.int64))
+    return Candidates(*(a.tolist() for a in out))
+
 
 def chains(target: NDArray[np.int32], station: NDArray[np.int32], pred: NDArray[np.int32],
            n: int, m: int) -> NDArray[np.int32]:
@@ -202,7 +170,7 @@ class ReachTable:
         ``q``, nearest first, as :meth:`BeyondSearch.walks` finds them."""
         q_ends = directed_ends(net, q, "target")
         far = merged(self.indptr, self.station, self.dist_m, net, q, st_joins, on_edge,
-                     min_leg_m=MIN_LENGTH_M)
+                     len(self.join_at), min_leg_m=MIN_LENGTH_M)
         for s, metres, q_row, end, st_row, at in zip(far.station, far.metres, far.q_row,
                                                      far.end, far.st_row, far.at, strict=True):
             if metres > self.reach_m:

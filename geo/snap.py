@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from circle15.geo.errors import SettingsError
 from circle15.geo.network import Network
 from circle15.geo.osm_tags import DEFAULT_SNAP_AVOID, parse_snap_avoid
-from circle15.geo.segment_index import PIECE_M, SegmentIndex, segment_index
+from circle15.geo.segment_index import SegmentIndex, segment_index
 
 #: default slack: joins within this many metres beyond the nearest eligible edge
 SNAP_SLACK_M = 50.0
@@ -305,24 +305,26 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float,
 
 def snap_one(net: Network, x: float, y: float, *, max_dist_m: float,
              rule: SnapRule = NEAREST_EDGE) -> Snapped:
-    """:func:`snap_points` for one point (a courier's question): the same answer by a
-    few tree queries and arrays of a few dozen pieces, none of the batch machinery."""
+    """:func:`snap_points` for one point (a courier's question): the same answer by
+    compiled loops over the grid cells around it (:mod:`circle15.geo.one_point`),
+    none of the batch machinery."""
     if not (math.isfinite(x) and math.isfinite(y)):
         return snap_points(net, np.array([[x, y]]), max_dist_m=max_dist_m, rule=rule)
-    p = np.array([x, y])
+    from circle15.geo.one_point import nearest_one, within_one  # loads numba: not for batches
+
     eligible, full = segment_index(net, rule.avoid), segment_index(net)
-    edge, off, geo_along = _nearest_one(eligible, p)
+    edge, off, geo_along = nearest_one(eligible, x, y)
     hit = off <= max_dist_m
     fallback = False
     if not hit:
         edge, off, geo_along = -1, math.nan, math.nan
         if rule.avoid:
-            e_m, d_m, a_m = _nearest_one(full, p)
+            e_m, d_m, a_m = nearest_one(full, x, y)
             if d_m <= max_dist_m:
                 edge, off, geo_along, fallback = e_m, d_m, a_m, True
     joins = None
     if rule.slack_m > 0:
-        je, jd, ja = (_within_one(eligible, p, off + rule.slack_m) if hit else
+        je, jd, ja = (within_one(eligible, x, y, off + rule.slack_m) if hit else
                       (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)))
         if fallback:  # the one nearest walkable edge, no slack
             je, jd, ja = np.append(je, edge), np.append(jd, off), np.append(ja, geo_along)
@@ -339,58 +341,6 @@ def snap_one(net: Network, x: float, y: float, *, max_dist_m: float,
                    along_m=np.array([along]), to_u_m=np.array([along]), to_v_m=np.array([rest]),
                    u=np.array([u], dtype=np.int64), v=np.array([v], dtype=np.int64),
                    joins=joins, fallback=np.array([fallback]))
-
-
-def _pieces_from(index: SegmentIndex, p: NDArray[np.float64], piece: NDArray[np.intp]
-                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Distance from ``p`` to each piece, and the geometric offset of the nearest
-    position along the piece's edge (as :class:`SegmentIndex` works them out)."""
-    rel = p - index.start[piece]
-    vec = index.vec[piece]
-    len2 = vec[:, 0] * vec[:, 0] + vec[:, 1] * vec[:, 1]
-    dot = rel[:, 0] * vec[:, 0] + rel[:, 1] * vec[:, 1]
-    t = np.clip(np.divide(dot, len2, out=np.zeros_like(len2), where=len2 > 0), 0.0, 1.0)
-    diff = rel - t[:, None] * vec
-    return np.hypot(diff[:, 0], diff[:, 1]), index.offset[piece] + t * index.length[piece]
-
-
-def _nearest_one(index: SegmentIndex, p: NDArray[np.float64]) -> tuple[int, float, float]:
-    """:meth:`SegmentIndex.nearest` for one point: edge, distance, geometric offset."""
-    if index.tree is None:
-        return -1, math.inf, math.nan
-    n, k = index.edge.size, 8
-    while True:
-        kk = min(k, n)
-        mid_d, cand = index.tree.query(p, k=kk)
-        mid_d, cand = np.atleast_1d(mid_d), np.atleast_1d(cand)
-        d, a = _pieces_from(index, p, cand)
-        # ties (a point at a junction) go to the piece with the nearer midpoint
-        b = int(np.argmin(d))
-        # a piece beyond the k examined is at least its midpoint minus half a piece away
-        if mid_d[-1] - PIECE_M / 2 >= d[b] or kk >= n:
-            return int(index.edge[cand[b]]), float(d[b]), float(a[b])
-        k *= 4
-
-
-def _within_one(index: SegmentIndex, p: NDArray[np.float64], radius: float
-                ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-    """:meth:`SegmentIndex.within` for one point: every edge within ``radius`` (sorted
-    by edge), its distance and the geometric offset of its nearest position."""
-    if index.tree is None:
-        return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
-    piece = np.asarray(index.tree.query_ball_point(p, radius + PIECE_M / 2,
-                                                   return_sorted=False), dtype=np.intp)
-    dist, along = _pieces_from(index, p, piece)
-    hit = dist <= radius + 1e-9
-    piece, dist, along = piece[hit], dist[hit], along[hit]
-    edge = index.edge[piece]
-    # the nearest piece of each edge gives the edge's nearest position
-    by_dist = np.argsort(dist, kind="stable")
-    order = by_dist[np.argsort(edge[by_dist], kind="stable")]
-    edge, dist, along = edge[order], dist[order], along[order]
-    first = np.ones(edge.size, dtype=bool)
-    first[1:] = edge[1:] != edge[:-1]
-    return edge[first], dist[first], along[first]
 
 
 def snapped_xy(net: Network, snapped: Snapped) -> NDArray[np.float64]:

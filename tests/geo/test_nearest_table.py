@@ -110,7 +110,8 @@ def _same_merge(index: NearestIndex, queries: np.ndarray) -> None:
     xy = net.project(queries[:, 0], queries[:, 1])
     for x, y in xy:
         q = snap_one(net, x, y, max_dist_m=index.max_snap_m, rule=index.rule).all_joins()
-        c = merged(index.indptr, index.station, index.dist_m, net, q, st_joins, index.on_edge)
+        c = merged(index.indptr, index.station, index.dist_m, net, q, st_joins, index.on_edge,
+                   len(index.ids))
         assert list(zip(c.station, c.metres, c.q_row, c.end, c.st_row, strict=True)) == _loop(
             index, q, st_joins)
 

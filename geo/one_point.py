@@ -1,0 +1,278 @@
+"""One point against a nearest-edge index, in compiled loops: the courier's question.
+
+``/nearest`` joins one position to the streets per request. Through the KD-tree and
+numpy that is two tree queries and a dozen array calls on a few dozen pieces, and
+the calls' own cost (a few microseconds each) is most of the time. Here the pieces'
+midpoints sit in a uniform grid, and numba-compiled loops visit the cells around
+the point: the same edges, distances and offsets as :meth:`SegmentIndex.nearest`
+and :meth:`SegmentIndex.within`, by the same rules (ties between equally near
+pieces go to the nearer midpoint, then to the lower piece).
+
+numba is imported here only: batch work (coverage, maps) never loads it. The
+loops compile once and are cached on disk beside this file.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from circle15.geo.segment_index import PIECE_M, SegmentIndex
+
+#: grid cell side (metres) over the piece midpoints: about one piece
+CELL_M = 50.0
+#: at most this many cells (a larger area gets larger cells)
+MAX_CELLS = 4_000_000
+
+
+@dataclass(frozen=True)
+class PieceGrid:
+    """The pieces of a :class:`SegmentIndex` bucketed by the grid cell of their
+    midpoint: cell ``c`` holds ``order[first[c]:first[c + 1]]``."""
+
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    first: NDArray[np.int64]
+    order: NDArray[np.int64]
+
+    @classmethod
+    def build(cls, index: SegmentIndex) -> PieceGrid:
+        mid = index.start + index.vec / 2
+        lo, hi = mid.min(axis=0), mid.max(axis=0)
+        span = np.maximum(hi - lo, 1.0)
+        cell = max(CELL_M, math.sqrt(float(span[0] * span[1]) / MAX_CELLS))
+        nx, ny = int(span[0] // cell) + 1, int(span[1] // cell) + 1
+        ix = np.minimum(((mid[:, 0] - lo[0]) // cell).astype(np.int64), nx - 1)
+        iy = np.minimum(((mid[:, 1] - lo[1]) // cell).astype(np.int64), ny - 1)
+        key = iy * nx + ix
+        order = np.argsort(key, kind="stable").astype(np.int64)
+        first = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key, minlength=nx * ny), out=first[1:])
+        return cls(float(lo[0]), float(lo[1]), float(cell), nx, ny, first, order)
+
+    def covers(self, x: float, y: float) -> bool:
+        """Whether (x, y) lies in the grid's box (elsewhere: the tree's way)."""
+        return (0.0 <= x - self.x0 < self.nx * self.cell
+                and 0.0 <= y - self.y0 < self.ny * self.cell)
+
+
+_GRIDS: dict[int, PieceGrid] = {}
+
+
+def grid_of(index: SegmentIndex) -> PieceGrid:
+    """The grid of ``index``, built once and dropped with the index."""
+    grid = _GRIDS.get(id(index))
+    if grid is None:
+        grid = _GRIDS[id(index)] = PieceGrid.build(index)
+        weakref.finalize(index, _GRIDS.pop, id(index), None)
+    return grid
+
+
+@numba.njit(cache=True, nogil=True)
+def _to_piece(px: float, py: float, i: int, start: NDArray[np.float64],
+              vec: NDArray[np.float64]) -> tuple[float, float]:
+    """Distance from (px, py) to piece ``i`` and the fraction along it of the nearest
+    position (the arithmetic of SegmentIndex's array version, term by term)."""
+    rx, ry = px - start[i, 0], py - start[i, 1]
+    vx, vy = vec[i, 0], vec[i, 1]
+    len2 = vx * vx + vy * vy
+    t = (rx * vx + ry * vy) / len2 if len2 > 0 else 0.0
+    t = min(max(t, 0.0), 1.0)
+    return math.hypot(rx - t * vx, ry - t * vy), t
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest(px: float, py: float, x0: float, y0: float, cell: float, nx: int, ny: int,
+             first: NDArray[np.int64], order: NDArray[np.int64], start: NDArray[np.float64],
+             vec: NDArray[np.float64], half: float) -> tuple[int, float, float]:
+    """The nearest piece to a point inside the grid: piece, distance, fraction."""
+    cx, cy = int((px - x0) // cell), int((py - y0) // cell)
+    best, best_d, best_m, best_t = -1, math.inf, math.inf, 0.0
+    last = max(cx, nx - 1 - cx, cy, ny - 1 - cy)
+    r = 0
+    while r <= last:
+        # a midpoint in ring r is more than (r - 1) cells away, its piece at least
+        # that less half a piece
+        if best >= 0 and (r - 1) * cell - half > best_d:
+            break
+        for gy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+            edge_row = gy == cy - r or gy == cy + r
+            step = 1 if edge_row else 2 * r
+            gx = cx - r
+            while gx <= cx + r:
+                if 0 <= gx < nx:
+                    c = gy * nx + gx
+                    for j in range(first[c], first[c + 1]):
+                        i = order[j]
+                        d, t = _to_piece(px, py, i, start, vec)
+                        if d <= best_d:
+                            m = math.hypot(start[i, 0] + vec[i, 0] / 2 - px,
+                                           start[i, 1] + vec[i, 1] / 2 - py)
+                            if d < best_d or m < best_m or (m == best_m and i < best):
+                                best, best_d, best_m, best_t = i, d, m, t
+                if r == 0:
+                    break
+                gx += step
+        r += 1
+    return best, best_d, best_t
+
+
+@numba.njit(cache=True, nogil=True)
+def _within(px: float, py: float, radius: float, x0: float, y0: float, cell: float, nx: int,
+            ny: int, first: NDArray[np.int64], order: NDArray[np.int64],
+            start: NDArray[np.float64], vec: NDArray[np.float64], edge_of: NDArray[np.int64],
+            half: float) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Every piece within ``radius``, then per edge its nearest piece (the lower piece
+    among equals), sorted by edge: pieces, distances, fractions."""
+    reach = radius + half
+    gx0 = max(int((px - reach - x0) // cell), 0)
+    gx1 = min(int((px + reach - x0) // cell), nx - 1)
+    gy0 = max(int((py - reach - y0) // cell), 0)
+    gy1 = min(int((py + reach - y0) // cell), ny - 1)
+    n = 0
+    for gy in range(gy0, gy1 + 1):
+        n += first[gy * nx + gx1 + 1] - first[gy * nx + gx0] if gx1 >= gx0 else 0
+    piece = np.empty(n, dtype=np.int64)
+    dist = np.empty(n)
+    frac = np.empty(n)
+    k = 0
+    for gy in range(gy0, gy1 + 1):
+        if gx1 < gx0:
+            break
+        for j in range(first[gy * nx + gx0], first[gy * nx + gx1 + 1]):
+            i = order[j]
+            d, t = _to_piece(px, py, i, start, vec)
+            if d <= radius + 1e-9:
+                piece[k], dist[k], frac[k] = i, d, t
+                k += 1
+    piece, dist, frac = piece[:k], dist[:k], frac[:k]
+    edge = edge_of[piece]
+    by_edge = np.argsort(edge, kind="mergesort")
+    keep = np.empty(k, dtype=np.int64)
+    m = 0
+    a = 0
+    while a < k:
+        b = a
+        pick = by_edge[a]
+        while b < k and edge[by_edge[b]] == edge[by_edge[a]]:
+            o = by_edge[b]
+            if dist[o] < dist[pick] or (dist[o] == dist[pick] and piece[o] < piece[pick]):
+                pick = o
+            b += 1
+        keep[m] = pick
+        m += 1
+        a = b
+    keep = keep[:m]
+    return piece[keep], dist[keep], frac[keep]
+
+
+def nearest_one(index: SegmentIndex, x: float, y: float) -> tuple[int, float, float]:
+    """The nearest edge to (x, y), its distance and the geometric offset of the
+    nearest position along it (edge -1 and distance inf for an empty index)."""
+    if index.empty:
+        return -1, math.inf, math.nan
+    grid = grid_of(index)
+    if not grid.covers(x, y):  # far outside the streets: the tree's way
+        return index.nearest_one(x, y)
+    i, d, t = _nearest(x, y, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, grid.first,
+                       grid.order, index.start, index.vec, PIECE_M / 2)
+    return int(index.edge[i]), d, float(index.offset[i] + t * index.length[i])
+
+
+def within_one(index: SegmentIndex, x: float, y: float, radius: float
+               ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Every edge within ``radius`` of (x, y), sorted by edge: its distance and the
+    geometric offset of its nearest position."""
+    if index.empty:
+        return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
+    grid = grid_of(index)
+    piece, dist, frac = _within(x, y, radius, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny,
+                                grid.first, grid.order, index.start, index.vec, index.edge,
+                                PIECE_M / 2)
+    return index.edge[piece], dist, index.offset[piece] + frac * index.length[piece]
+
+
+@numba.njit(cache=True, nogil=True)
+def _offer(s: int, total: float, met: int, state: NDArray[np.int64],
+           best_total: NDArray[np.float64], n_found: int) -> tuple[bool, int]:
+    """One way to station ``s``: whether it is the station's best so far (shorter, or
+    as short and met first), and the number of stations met. ``state`` rows: seen,
+    the best way's order met, the first order met, the order stations were met."""
+    if not state[0, s]:
+        state[0, s] = 1
+        state[2, s] = met
+        state[3, n_found] = s
+        return True, n_found + 1
+    state[2, s] = min(state[2, s], met)
+    return total < best_total[s] or (total == best_total[s] and met < state[1, s]), n_found
+
+
+@numba.njit(cache=True, nogil=True)
+def merge_table(qu: NDArray[np.int64], qv: NDArray[np.int64], to_u: NDArray[np.float64],
+                to_v: NDArray[np.float64], off: NDArray[np.float64], one: NDArray[np.bool_],
+                indptr: NDArray[np.int64], station: NDArray[np.int32],
+                dist_m: NDArray[np.float64], min_leg_m: float, n_st: int,
+                x_st: NDArray[np.int64], x_total: NDArray[np.float64],
+                x_met: NDArray[np.int64], x_row: NDArray[np.int64],
+                x_st_row: NDArray[np.int64]
+                ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                           NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The loops of :func:`circle15.geo.nearest_table.merged`: each station's shortest
+    way (the first met among equals) over the node table's blocks at the join rows'
+    ends, then the stations on the joined streets (``x_*``); nearest first, then in
+    the order first met. Returns station, metres, join row, end node, the station's
+    join row (-1: by the network) and the table entry (-1: along the street)."""
+    state = np.zeros((4, n_st), dtype=np.int64)
+    best_total = np.full(n_st, math.inf)
+    best = np.zeros((4, n_st), dtype=np.int64)  # join row, end node, station row, entry
+    n_found = 0
+    block = np.int64(2) ** 32
+    for r in range(qu.size):
+        for side in range(2):
+            if side == 0 and one[r]:  # riding: a one-way street is left at its head
+                continue
+            node = qu[r] if side == 0 else qv[r]
+            base = max(off[r] + (to_u[r] if side == 0 else to_v[r]), min_leg_m)
+            lo = indptr[node]
+            for p in range(lo, indptr[node + 1]):
+                s = station[p]
+                total = base + dist_m[p]
+                met = (r * 3 + side) * block + (p - lo)
+                better, n_found = _offer(s, total, met, state, best_total, n_found)
+                if better:
+                    best_total[s], state[1, s] = total, met
+                    best[0, s], best[1, s], best[2, s], best[3, s] = r, node, -1, p
+    for j in range(x_st.size):
+        s = x_st[j]
+        better, n_found = _offer(s, x_total[j], x_met[j], state, best_total, n_found)
+        if better:
+            best_total[s], state[1, s] = x_total[j], x_met[j]
+            best[0, s], best[1, s], best[2, s], best[3, s] = x_row[j], -1, x_st_row[j], -1
+    st = state[3, :n_found]
+    # nearest first, then first met: a stable sort by the second key, then the first
+    st = st[np.argsort(state[2][st], kind="mergesort")]
+    st = st[np.argsort(best_total[st], kind="mergesort")]
+    return st, best_total[st], best[0][st], best[1][st], best[2][st], best[3][st]
+
+
+def prepare(*indexes: SegmentIndex) -> None:
+    """The grids of ``indexes`` made and the compiled loops loaded now (a service does
+    this before it forks its workers, which then share them)."""
+    for index in indexes:
+        if not index.empty:
+            grid = grid_of(index)
+            x, y = (float(v) for v in index.start[0])
+            nearest_one(index, x + grid.cell / 3, y)
+            within_one(index, x, y, PIECE_M)
+    none, no_st = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    merge_table(none, none, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool),
+                np.zeros(1, dtype=np.int64), no_st, np.zeros(0), 0.0, 0, none, np.zeros(0),
+                none, none, none)
