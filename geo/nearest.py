@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage import Coverage
 from circle15.geo.crs import check_input_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from circle15.geo.edge_pieces import along_edge, edge_shapes
+from circle15.geo.edge_pieces import edge_shapes
 from circle15.geo.errors import InputError, SettingsError
 from circle15.geo.navigation import NavLinks, Travel, nav_links, open_all_day, travel_of
 from circle15.geo.nearest_beyond import BeyondSearch, Walk
@@ -118,6 +118,9 @@ class NearestAnswer:
         return {"crs": self.crs, "mode": self.mode, "walking_speed_kmh": self.walking_speed_kmh,
                 "limit_min": self.limit_min, "within_limit": self.within_limit,
                 "reach_min": self.reach_min, "stations": [s.as_dict() for s in self.stations]}
+
+
+_NO_NODES = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -368,24 +371,28 @@ class NearestIndex:
         ``q_row`` of ``q``), along it, the network path, along the station's street, and
         off it to the station (``nodes``: the network path, ``st_row``: the station's
         join row)."""
+        from circle15.geo.one_point import route_xy  # loaded at build (numba)
+
         net = self.coverage.network
         st_joins = self.coverage.stations.snapped.all_joins()
+        shapes = edge_shapes(net)
         e, along = int(q.edge[q_row]), float(q.along_m[q_row])
-        parts = [start_xy[None, :]]
+        tx, ty = self.station_xy[s].tolist()
         if end < 0:  # the station joins the same street: walk straight along it
-            parts.append(along_edge(net, e, along, float(st_joins.along_m[st_row])))
+            e1_to, path, se = float(st_joins.along_m[st_row]), _NO_NODES, -1
+            from2 = to2 = 0.0
         else:
-            parts.append(along_edge(net, e, along, 0.0 if end == int(net.edge_u[e])
-                                     else float(net.edge_length_m[e])))
-            parts.append(net.node_xy[nodes])
-            row = st_row
-            if row >= 0:
-                se = int(st_joins.edge[row])
-                from_along = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(
+            e1_to = 0.0 if end == int(net.edge_u[e]) else float(net.edge_length_m[e])
+            path = np.array(nodes, dtype=np.int64)
+            se = int(st_joins.edge[st_row]) if st_row >= 0 else -1
+            from2 = to2 = 0.0
+            if se >= 0:
+                from2 = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(
                     net.edge_length_m[se])
-                parts.append(along_edge(net, se, from_along, float(st_joins.along_m[row])))
-        parts.append(self.station_xy[s][None, :])
-        return np.vstack(parts)
+                to2 = float(st_joins.along_m[st_row])
+        return route_xy(float(start_xy[0]), float(start_xy[1]), e, along, e1_to, path, se,
+                        from2, to2, tx, ty, shapes.xy, shapes.ptr, shapes.cum,
+                        net.edge_length_m, net.node_xy)
 
     def _answers(self, found: list[tuple[int, float, NDArray[np.float64], bool | None]],
                  kind: str) -> list[NearestStation]:

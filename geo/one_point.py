@@ -276,3 +276,83 @@ def prepare(*indexes: SegmentIndex) -> None:
     merge_table(none, none, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool),
                 np.zeros(1, dtype=np.int64), no_st, np.zeros(0), 0.0, 0, none, np.zeros(0),
                 none, none, none)
+
+
+@numba.njit(cache=True, nogil=True)
+def _interp(x: float, xp: NDArray[np.float64], fp: NDArray[np.float64]) -> float:
+    """``np.interp`` at one point, by numpy's own rule (so the same bits)."""
+    n = xp.size
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    if x < xp[0]:
+        return fp[0]
+    j = 0
+    while j + 1 < n and xp[j + 1] <= x:
+        j += 1
+    if x == xp[j]:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    out = slope * (x - xp[j]) + fp[j]
+    if math.isnan(out):
+        out = slope * (x - xp[j + 1]) + fp[j + 1]
+        if math.isnan(out) and fp[j] == fp[j + 1]:
+            out = fp[j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _along(out: NDArray[np.float64], k: int, e: int, from_m: float, to_m: float,
+           xy: NDArray[np.float64], ptr: NDArray[np.int64], cum: NDArray[np.float64],
+           length_m: NDArray[np.float64]) -> int:
+    """:func:`circle15.geo.edge_pieces.along_edge` written into ``out`` from row ``k``;
+    returns the next free row."""
+    p0, p1 = ptr[e], ptr[e + 1]
+    length = length_m[e]
+    if length <= 0:
+        out[k, 0], out[k, 1] = xy[p0, 0], xy[p0, 1]
+        return k + 1
+    c = cum[p0:p1]
+    a = min(max(from_m / length, 0.0), 1.0)
+    b = min(max(to_m / length, 0.0), 1.0)
+    lo, hi = min(a, b) * c[-1], max(a, b) * c[-1]
+    lo_x, lo_y = _interp(lo, c, xy[p0:p1, 0]), _interp(lo, c, xy[p0:p1, 1])
+    if a == b:
+        out[k, 0], out[k, 1] = lo_x, lo_y
+        return k + 1
+    hi_x, hi_y = _interp(hi, c, xy[p0:p1, 0]), _interp(hi, c, xy[p0:p1, 1])
+    first = k
+    out[k, 0], out[k, 1] = lo_x, lo_y
+    k += 1
+    for j in range(p1 - p0 - 1):
+        if lo < c[j] < hi:
+            out[k, 0], out[k, 1] = xy[p0 + j, 0], xy[p0 + j, 1]
+            k += 1
+    out[k, 0], out[k, 1] = hi_x, hi_y
+    k += 1
+    if a > b:  # walked from v's side
+        out[first:k] = out[first:k][::-1].copy()
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def route_xy(sx: float, sy: float, e1: int, from1: float, to1: float,
+             nodes: NDArray[np.int64], e2: int, from2: float, to2: float, tx: float,
+             ty: float, xy: NDArray[np.float64], ptr: NDArray[np.int64],
+             cum: NDArray[np.float64], length_m: NDArray[np.float64],
+             node_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A courier's way as drawn: from (sx, sy) onto edge ``e1`` (walked from ``from1``
+    to ``to1`` metres from its ``u``), through ``nodes``, along ``e2`` (-1: none)
+    and off to the station at (tx, ty)."""
+    n = 2 + nodes.size + (ptr[e1 + 1] - ptr[e1] + 1)
+    if e2 >= 0:
+        n += ptr[e2 + 1] - ptr[e2] + 1
+    out = np.empty((n, 2))
+    out[0, 0], out[0, 1] = sx, sy
+    k = _along(out, 1, e1, from1, to1, xy, ptr, cum, length_m)
+    for node in nodes:
+        out[k, 0], out[k, 1] = node_xy[node, 0], node_xy[node, 1]
+        k += 1
+    if e2 >= 0:
+        k = _along(out, k, e2, from2, to2, xy, ptr, cum, length_m)
+    out[k, 0], out[k, 1] = tx, ty
+    return out[:k + 1]

@@ -160,6 +160,28 @@ def _substring_piece(net, edge, from_m, to_m):
     return coords[::-1] if a > b else coords
 
 
+def _substring_route(self, s, start_xy, q, q_row, end, st_row, nodes):
+    """A courier's way drawn piece by piece with shapely's substring (as before the
+    compiled route): onto the street, along it, the network path, the station's street,
+    off to the station."""
+    net = self.coverage.network
+    st_joins = self.coverage.stations.snapped.all_joins()
+    e, along = int(q.edge[q_row]), float(q.along_m[q_row])
+    parts = [start_xy[None, :]]
+    if end < 0:
+        parts.append(_substring_piece(net, e, along, float(st_joins.along_m[st_row])))
+    else:
+        parts.append(_substring_piece(net, e, along, 0.0 if end == int(net.edge_u[e])
+                                      else float(net.edge_length_m[e])))
+        parts.append(net.node_xy[nodes])
+        if st_row >= 0:
+            se = int(st_joins.edge[st_row])
+            start = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(net.edge_length_m[se])
+            parts.append(_substring_piece(net, se, start, float(st_joins.along_m[st_row])))
+    parts.append(self.station_xy[s][None, :])
+    return np.vstack(parts)
+
+
 def test_one_point_snap_is_the_batch_snap(liechtenstein):
     """A courier's position joins the same streets, at the same places, as the batch
     snapping would join it: near streets, far from them, past the limit, every rule."""
@@ -227,7 +249,7 @@ def test_fast_answers_are_the_generic_answers(index, monkeypatch):
     spot = net.project(*_beyond_spots(index, 1).T)[0]
     assert index.beyond.small_disc(tuple(spot), index.reach_m) is not None
     monkeypatch.setattr(nearest_module, "snap_one", _generic_snap)
-    monkeypatch.setattr(nearest_module, "along_edge", _substring_piece)
+    monkeypatch.setattr(NearestIndex, "_route", _substring_route)
     # past the limit: the courier page's search (walks_from) on the whole network
     monkeypatch.setattr(BeyondSearch, "small_disc", lambda *_: None)
     slow = answers()

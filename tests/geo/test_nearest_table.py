@@ -27,6 +27,7 @@ from circle15.geo.lines import Lines
 from circle15.geo.nearest import NearestIndex
 from circle15.geo.nearest_table import merged
 from circle15.geo.network_cache import load_network
+from circle15.geo.one_point import route_xy
 from circle15.geo.population_points import read_population
 from circle15.geo.snap import snap_one
 from circle15.geo.stations import Stations, read_stations
@@ -186,3 +187,9 @@ def test_route_pieces_from_kept_shapes(longgang):
                      (0.0, length), (length, 0.0), (length / 3, length / 3), (0.0, 0.0)):
             got, want = edge_pieces.along_edge(net, e, a, b), edge_path.along_edge(net, e, a, b)
             assert got.shape == want.shape and (got == want).all(), (e, a, b)
+            # the compiled route (the service's): the same piece between its two ends
+            shapes = edge_pieces.edge_shapes(net)
+            drawn = route_xy(-1.0, -2.0, e, a, b, np.zeros(0, dtype=np.int64), -1, 0.0, 0.0,
+                             3.0, 4.0, shapes.xy, shapes.ptr, shapes.cum, net.edge_length_m,
+                             net.node_xy)
+            assert (drawn[1:-1] == want).all() and drawn[[0, -1]].tolist() == [[-1, -2], [3, 4]]
