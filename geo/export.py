@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage import Areas, Coverage
 from circle15.geo.forked import Forked, can_fork
+from circle15.geo.gpkg_points import write_points
 from circle15.geo.out_crs import check_output_crs, frame_in, table_in
 from circle15.geo.report import write_report
 
@@ -249,11 +250,11 @@ def write_coverage(cov: Coverage, out_dir: Path, *, areas: Areas | None = None,
     failed: BaseException | None = None
     with _staged(out_dir) as (tmp, names), ThreadPoolExecutor(1) as pool:
         stations = _wgs84(cov.stations_frame(), out_crs)
-        layers = {"stations": stations, "population": _wgs84(cov.units_frame(), out_crs)}
+        # the population and areas layers are worked out by the writer itself, beside
+        # the tables below
+        gpkg = _on_the_side(pool, _write_layers, tmp / "coverage.gpkg", stations, cov, areas,
+                            out_crs)
         by_area = cov.by_area(areas) if areas is not None else None
-        if by_area is not None:
-            layers["areas"] = _wgs84(by_area, out_crs)
-        gpkg = _on_the_side(pool, _write_layers, tmp / "coverage.gpkg", layers)
         summary = cov.summary()
         summary["mode"] = cov.settings.mode
         summary["speed_kmh"] = cov.settings.speed_kmh
@@ -311,13 +312,26 @@ def _import_writers() -> None:
     """Import what writes the files before the GeoPackage's thread starts: an import
     reads hundreds of files, and with a second thread running each read waits its
     turn for the interpreter (xlsxwriter took 0.9 s that way instead of 0.06 s)."""
+    import pyarrow  # noqa: F401
     import pyogrio  # noqa: F401
     import xlsxwriter  # noqa: F401
 
 
-def _write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
-    for layer, frame in layers.items():
-        frame.to_file(path, layer=layer, driver="GPKG", **_FAST)
+def _write_layers(path: Path, stations: gpd.GeoDataFrame, cov: Coverage,
+                  areas: Areas | None, out_crs: str) -> None:
+    """coverage.gpkg's layers: ``stations`` (already in ``out_crs``), the population
+    units and, with ``areas``, the areas."""
+    stations.to_file(path, layer="stations", driver="GPKG", **_FAST)
+    _write_layer(path, "population", cov.units_frame(), out_crs)
+    if areas is not None:
+        _write_layer(path, "areas", cov.by_area(areas), out_crs)
+
+
+def _write_layer(path: Path, layer: str, gdf: gpd.GeoDataFrame, out_crs: str) -> None:
+    """One layer in ``out_crs`` lon/lat: a point layer straight from its lon/lat
+    columns where those are its geometry, else reprojected by geopandas."""
+    if not write_points(path, layer, gdf, out_crs):
+        _wgs84(gdf, out_crs).to_file(path, layer=layer, driver="GPKG", **_FAST)
 
 
 def write_frames(
@@ -340,8 +354,7 @@ def write_frames(
     with _staged(out_dir) as (tmp, names):
         for i, (layer, gdf) in enumerate(layers.items()):
             if len(gdf):
-                _wgs84(gdf, out_crs).to_file(tmp / f"{name}.gpkg", layer=layer, driver="GPKG",
-                                             **_FAST)
+                _write_layer(tmp / f"{name}.gpkg", layer, gdf, out_crs)
             if i == 0:
                 _to_csv(table_in(gdf, out_crs), tmp / f"{name}.csv")
         names += [f"{name}.gpkg", f"{name}.csv"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -22,6 +23,8 @@ from circle15.geo.export import (
     write_coverage,
     write_frames,
 )
+from circle15.geo.gpkg_points import write_points
+from circle15.geo.out_crs import frame_in
 from circle15.geo.population_points import population_from_points
 from tests.conftest import make_network, metres_to_lonlat
 from tests.helpers import make_stations
@@ -209,3 +212,30 @@ def test_a_failure_while_the_geopackage_is_written_loses_no_file(tmp_path):
         p.name for p in tmp_path.iterdir()}
     assert sorted(gpd.read_file(tmp_path / "coverage.gpkg", layer="population")["population"]) \
         == [4.0, 6.0]
+
+
+@pytest.mark.parametrize("out_crs", ["wgs84", "gcj02"])
+def test_point_layers_from_lon_lat_are_what_geopandas_writes(tmp_path, out_crs):
+    """A point layer written from its lon/lat columns reads back as the reprojected
+    frame written by geopandas: columns, types, values, CRS and points."""
+    rng = np.random.default_rng(3)
+    lon, lat = 116.6 + rng.uniform(0, 0.2, 500), 40.1 + rng.uniform(0, 0.2, 500)
+    frame = gpd.GeoDataFrame(
+        {"unit": [f"u{i}" for i in range(500)], "population": rng.uniform(0, 50, 500),
+         "lon": lon, "lat": lat, "covered": rng.uniform(size=500) < 0.5,
+         "nearest_station": [None if i % 7 == 0 else f"S{i % 13}" for i in range(500)]},
+        geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(32650)
+    fast, slow = tmp_path / "fast.gpkg", tmp_path / "slow.gpkg"
+    assert write_points(fast, "people", frame, out_crs)
+    frame_in(frame, out_crs).to_file(slow, layer="people", driver="GPKG", engine="pyogrio")
+    got, want = (pyogrio.read_dataframe(p, layer="people") for p in (fast, slow))
+    assert list(got.columns) == list(want.columns) and got.crs == want.crs
+    pd.testing.assert_frame_equal(got.drop(columns="geometry"), want.drop(columns="geometry"))
+    np.testing.assert_allclose(shapely.get_coordinates(got.geometry.to_numpy()),
+                               shapely.get_coordinates(want.geometry.to_numpy()), atol=1e-9)
+    # lon/lat that are not the geometry (moved points, polygons): the general way
+    moved = frame.assign(lon=frame["lon"] + 0.001)
+    assert not write_points(tmp_path / "moved.gpkg", "people", moved, out_crs)
+    cells = frame.assign(geometry=frame.buffer(50))
+    assert not write_points(tmp_path / "cells.gpkg", "people", cells, out_crs)
+    assert not (tmp_path / "moved.gpkg").exists() and not (tmp_path / "cells.gpkg").exists()
