@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from circle15.geo.errors import SettingsError
 from circle15.geo.network import Network
 from circle15.geo.osm_tags import DEFAULT_SNAP_AVOID, parse_snap_avoid
-from circle15.geo.segment_index import SegmentIndex, segment_index
+from circle15.geo.segment_index import SegmentIndex, eligible_index, segment_index
 
 #: default slack: joins within this many metres beyond the nearest eligible edge
 SNAP_SLACK_M = 50.0
@@ -255,7 +255,7 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float,
     fallback = np.zeros(k, dtype=bool)
     # far outside the network's UTM zone a projection gives inf: never a match
     finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
-    eligible = segment_index(net, rule.avoid)
+    eligible = eligible_index(net, rule.avoid, int(finite.size))
     joins = None
     if finite.size:
         e_f, d_f, a_f = eligible.nearest(pts[finite])

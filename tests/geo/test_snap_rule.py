@@ -9,6 +9,8 @@ file, candidate streets found by brute force with GEOS, times by networkx).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyproj
 import pytest
@@ -16,9 +18,17 @@ import shapely
 
 from circle15.geo.coverage import CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.osm_tags import SNAP_CLASSES, join_flags
+from circle15.geo.osm_tags import SNAP_CLASSES, avoid_mask, join_flags
 from circle15.geo.placement import place_points
 from circle15.geo.population_points import population_from_points
+from circle15.geo.segment_index import (
+    MASKED_POINTS,
+    MaskedIndex,
+    SegmentIndex,
+    eligible_index,
+    keep_index,
+    segment_index,
+)
 from circle15.geo.snap import NEAREST_EDGE, Joins, Snapped, SnapRule
 from circle15.geo.stations import stations_from_records
 from tests.conftest import make_network, metres_to_lonlat, shared
@@ -288,3 +298,43 @@ def test_agrees_with_an_independent_implementation(request, extract, fixture):
     # covered status per person agrees
     assert ((cov.nearest.target_dist_m <= SETTINGS.limit_m)
             == (ref <= SETTINGS.limit_m + 1e-9)).all()
+
+
+def test_a_few_points_query_the_full_index_masked(longgang):
+    """Stations (a few points) join the eligible streets through the full index with
+    the other pieces masked: the same edges, distances and offsets as the eligible
+    streets' own index, also where the eligible streets are far (then that index)."""
+    net = longgang
+    full = segment_index(net)
+    rule = SnapRule()
+    sub = segment_index(net, rule.avoid)
+    keep_edge = (net.edge_join_flags & avoid_mask(rule.avoid)) == 0
+    assert 0.5 < keep_edge.mean() < 1.0, "the extract needs streets the rule avoids"
+    rng = np.random.default_rng(41)
+    xy = np.vstack([net.project(*points_near_streets(net, 800, rng, spread_m=80).T),
+                    full.start[~keep_edge[full.edge]][:200]])  # on avoided streets
+    built = []
+    masked = MaskedIndex(full, keep_edge[full.edge], lambda: built.append(1) or sub)
+    for got, want in zip(masked.nearest(xy), sub.nearest(xy), strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    radius = sub.nearest(xy)[1] + 50.0
+    got_w, want_w = masked.within(xy, radius), sub.within(xy, radius)
+    for got, want in zip(got_w, want_w, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert not built
+    # three eligible streets far apart: too far for the masked search, so the index of
+    # those streets answers
+    few = np.zeros(net.n_edges, dtype=bool)
+    few[rng.choice(np.flatnonzero(keep_edge), 3, replace=False)] = True
+    few_index = full.subset(few)
+    masked = MaskedIndex(full, few[full.edge], lambda: built.append(1) or few_index)
+    for got, want in zip(masked.nearest(xy[:50]), few_index.nearest(xy[:50]), strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert built
+    # a station file's few points go the masked way while the eligible index is not
+    # built; a population's many points build it
+    fresh = dataclasses.replace(net)
+    keep_index(fresh, full)
+    assert isinstance(eligible_index(fresh, rule.avoid, 500), MaskedIndex)
+    assert isinstance(eligible_index(fresh, rule.avoid, MASKED_POINTS + 1), SegmentIndex)
+    assert isinstance(eligible_index(fresh, rule.avoid, 500), SegmentIndex)  # built now
