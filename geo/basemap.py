@@ -185,7 +185,7 @@ def load_basemap(path: str | Path, *, cache_dir: Path | None = None, use_cache: 
                  simplify_deg: float = SIMPLIFY_DEG) -> Basemap:
     """:func:`read_basemap` through a cache next to the network cache
     (``$CIRCLE15_CACHE_DIR`` or the user's cache folder)."""
-    from circle15.geo.network_cache import default_cache_dir
+    from circle15.geo.cache_keys import default_cache_dir
 
     path = Path(path)
     if not path.is_file():

@@ -11,7 +11,6 @@ the installed package.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ import numpy as np
 import pyproj
 
 from circle15.geo import osm_prefetch
+from circle15.geo.cache_keys import cache_file_name, cache_key, default_cache_dir
 from circle15.geo.errors import NetworkError
 from circle15.geo.forked import finish_background, in_background
 from circle15.geo.lines import Lines
@@ -31,50 +31,6 @@ from circle15.geo.osm_read import network_from_graphml, network_from_osm_file, n
 from circle15.geo.segment_index import SegmentIndex, keep_index, segment_index
 
 log = logging.getLogger(__name__)
-
-#: bump when the cached layout or the way filter changes, so old caches are ignored
-#: (riding networks added optional ``edge_oneway``/``mode`` arrays and a mode in
-#: the key; walking files and keys are unchanged, so version 4 walk caches stay valid)
-CACHE_VERSION = "4"
-
-
-def default_cache_dir() -> Path:
-    """``$CIRCLE15_CACHE_DIR``, else the user's cache folder (e.g. ``~/.cache/circle15``)."""
-    env = os.environ.get("CIRCLE15_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("circle15", appauthor=False)) / "networks"
-
-
-def file_digest(path: Path) -> str:
-    """A hash of a file's content (what a cache entry built from it is keyed by)."""
-    h = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def cache_key(source: str, *, keep_all_components: bool, mode: str = "walk") -> str:
-    """Key of a network in the cache: a hash of the source content, settings and mode."""
-    path = Path(source)
-    content = file_digest(path) if path.is_file() else f"name:{source}"
-    h = hashlib.blake2b(digest_size=12)
-    text = f"v{CACHE_VERSION}|{content}|all={keep_all_components}"
-    mode = check_mode(mode)
-    if mode != "walk":  # walking keys are those of before modes existed
-        text += f"|mode={mode}"
-    h.update(text.encode())
-    return h.hexdigest()
-
-
-def cache_file_name(key: str, mode: str = "walk") -> str:
-    """``network-<key>.npz`` for walking, ``network-<mode>-<key>.npz`` otherwise."""
-    mode = check_mode(mode)
-    return f"network-{key}.npz" if mode == "walk" else f"network-{mode}-{key}.npz"
-
 
 def _bounds(value: list[float] | None) -> tuple[float, float, float, float] | None:
     return None if value is None else (value[0], value[1], value[2], value[3])

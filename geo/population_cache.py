@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from circle15.geo.cache_keys import cache_key, default_cache_dir, file_digest
 from circle15.geo.forked import finish_background, in_background
 from circle15.geo.network import Network
-from circle15.geo.network_cache import cache_key, default_cache_dir, file_digest
 from circle15.geo.population_points import Population
 from circle15.geo.snap import JoinEnds, Joins, Snapped
 
