@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyproj
+import scipy.sparse as sp
 
 from circle15.geo import osm_prefetch
 from circle15.geo.cache_keys import cache_file_name, cache_key, default_cache_dir
@@ -44,6 +45,9 @@ def save_network(net: Network, path: Path) -> None:
     # the nearest-edge index too: rebuilding it costs more than reading it
     index = segment_index(net)
     extra |= {f"seg_{f}": getattr(index, f) for f in SegmentIndex.FIELDS}
+    # and the searches' graph (0.15 s to sort on a district, 2 ms to read back)
+    graph = net.csr
+    extra |= {"csr_indptr": graph.indptr, "csr_indices": graph.indices, "csr_data": graph.data}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
     os.close(fd)
@@ -98,6 +102,10 @@ def read_network(path: Path) -> Network:
         if "seg_start" in z.files:
             keep_index(net, SegmentIndex.from_arrays(
                 {f: z[f"seg_{f}"] for f in SegmentIndex.FIELDS}))
+        if "csr_indptr" in z.files:
+            n = net.n_nodes
+            net.__dict__["csr"] = sp.csr_matrix(  # what the cached property would build
+                (z["csr_data"], z["csr_indices"], z["csr_indptr"]), shape=(n, n))
     return net
 
 

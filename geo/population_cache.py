@@ -104,7 +104,9 @@ def read_population(folder: Path, key: str) -> Population | None:
         data = {p.stem: np.load(p, mmap_mode="r", allow_pickle=False)
                 for p in entry.glob("*.npy")}
         if meta["points"]:
-            table = pd.read_parquet(entry / "units.parquet")
+            import pyarrow.parquet as pq  # the file itself, not pandas' dataset reader
+
+            table = pq.ParquetFile(entry / "units.parquet").read().to_pandas()
             xy = shapely.points(table.pop("__x").to_numpy(), table.pop("__y").to_numpy())
             frame = gpd.GeoDataFrame(table, geometry=xy, crs=meta["crs"])
         else:

@@ -60,6 +60,10 @@ def test_cache_round_trip_and_invalidation(tmp_path):
                                                      strict=True))
     assert warm.crs == cold.crs
     assert cold_s > 0
+    # the searches' graph comes back read, not rebuilt, and is the graph of the edges
+    assert "csr" in warm.__dict__
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(warm.csr, name), getattr(cold.csr, name))
     # an edited file is a different source: it must not be served from the old cache
     text = src.read_text(encoding="utf-8")
     src.write_text(text.replace('k="highway" v="footway"', 'k="highway" v="construction"'),
