@@ -376,23 +376,13 @@ class NearestIndex:
         net = self.coverage.network
         st_joins = self.coverage.stations.snapped.all_joins()
         shapes = edge_shapes(net)
-        e, along = int(q.edge[q_row]), float(q.along_m[q_row])
+        st_along = float(st_joins.along_m[st_row]) if st_row >= 0 else 0.0
+        se = int(st_joins.edge[st_row]) if end >= 0 and st_row >= 0 else -1
+        path = np.array(nodes, dtype=np.int64) if end >= 0 else _NO_NODES
         tx, ty = self.station_xy[s].tolist()
-        if end < 0:  # the station joins the same street: walk straight along it
-            e1_to, path, se = float(st_joins.along_m[st_row]), _NO_NODES, -1
-            from2 = to2 = 0.0
-        else:
-            e1_to = 0.0 if end == int(net.edge_u[e]) else float(net.edge_length_m[e])
-            path = np.array(nodes, dtype=np.int64)
-            se = int(st_joins.edge[st_row]) if st_row >= 0 else -1
-            from2 = to2 = 0.0
-            if se >= 0:
-                from2 = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(
-                    net.edge_length_m[se])
-                to2 = float(st_joins.along_m[st_row])
-        return route_xy(float(start_xy[0]), float(start_xy[1]), e, along, e1_to, path, se,
-                        from2, to2, tx, ty, shapes.xy, shapes.ptr, shapes.cum,
-                        net.edge_length_m, net.node_xy)
+        return route_xy(float(start_xy[0]), float(start_xy[1]), int(q.edge[q_row]),
+                        float(q.along_m[q_row]), end, path, se, st_along, tx, ty, shapes.xy,
+                        shapes.ptr, shapes.cum, net.edge_length_m, net.edge_u, net.node_xy)
 
     def _answers(self, found: list[tuple[int, float, NDArray[np.float64], bool | None]],
                  kind: str) -> list[NearestStation]:

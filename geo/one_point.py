@@ -335,24 +335,29 @@ def _along(out: NDArray[np.float64], k: int, e: int, from_m: float, to_m: float,
 
 
 @numba.njit(cache=True, nogil=True)
-def route_xy(sx: float, sy: float, e1: int, from1: float, to1: float,
-             nodes: NDArray[np.int64], e2: int, from2: float, to2: float, tx: float,
-             ty: float, xy: NDArray[np.float64], ptr: NDArray[np.int64],
-             cum: NDArray[np.float64], length_m: NDArray[np.float64],
-             node_xy: NDArray[np.float64]) -> NDArray[np.float64]:
-    """A courier's way as drawn: from (sx, sy) onto edge ``e1`` (walked from ``from1``
-    to ``to1`` metres from its ``u``), through ``nodes``, along ``e2`` (-1: none)
-    and off to the station at (tx, ty)."""
+def route_xy(sx: float, sy: float, e1: int, along1: float, end: int, nodes: NDArray[np.int64],
+             e2: int, st_along: float, tx: float, ty: float, xy: NDArray[np.float64],
+             ptr: NDArray[np.int64], cum: NDArray[np.float64], length_m: NDArray[np.float64],
+             edge_u: NDArray[np.int64], node_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A courier's way as drawn: from (sx, sy) onto edge ``e1`` at ``along1`` metres
+    from its ``u``; then either straight along it to the station's join at
+    ``st_along`` (``end`` -1: the station is on the same street), or to its end node
+    ``end``, through ``nodes``, along the station's street ``e2`` (-1: none) to
+    ``st_along``; and off to the station at (tx, ty)."""
     n = 2 + nodes.size + (ptr[e1 + 1] - ptr[e1] + 1)
     if e2 >= 0:
         n += ptr[e2 + 1] - ptr[e2] + 1
     out = np.empty((n, 2))
     out[0, 0], out[0, 1] = sx, sy
-    k = _along(out, 1, e1, from1, to1, xy, ptr, cum, length_m)
+    # to the station's join on the same street, or to the end node taken
+    to1 = st_along if end < 0 else (0.0 if end == edge_u[e1] else length_m[e1])
+    k = _along(out, 1, e1, along1, to1, xy, ptr, cum, length_m)
     for node in nodes:
         out[k, 0], out[k, 1] = node_xy[node, 0], node_xy[node, 1]
         k += 1
     if e2 >= 0:
-        k = _along(out, k, e2, from2, to2, xy, ptr, cum, length_m)
+        last = nodes[nodes.size - 1] if nodes.size else end
+        from2 = 0.0 if last == edge_u[e2] else length_m[e2]
+        k = _along(out, k, e2, from2, st_along, xy, ptr, cum, length_m)
     out[k, 0], out[k, 1] = tx, ty
     return out[:k + 1]

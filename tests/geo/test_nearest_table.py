@@ -189,7 +189,7 @@ def test_route_pieces_from_kept_shapes(longgang):
             assert got.shape == want.shape and (got == want).all(), (e, a, b)
             # the compiled route (the service's): the same piece between its two ends
             shapes = edge_pieces.edge_shapes(net)
-            drawn = route_xy(-1.0, -2.0, e, a, b, np.zeros(0, dtype=np.int64), -1, 0.0, 0.0,
-                             3.0, 4.0, shapes.xy, shapes.ptr, shapes.cum, net.edge_length_m,
-                             net.node_xy)
+            drawn = route_xy(-1.0, -2.0, e, a, -1, np.zeros(0, dtype=np.int64), -1, b, 3.0,
+                             4.0, shapes.xy, shapes.ptr, shapes.cum, net.edge_length_m,
+                             net.edge_u, net.node_xy)
             assert (drawn[1:-1] == want).all() and drawn[[0, -1]].tolist() == [[-1, -2], [3, 4]]
