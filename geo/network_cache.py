@@ -45,6 +45,7 @@ def save_network(net: Network, path: Path) -> None:
     # the nearest-edge index too: rebuilding it costs more than reading it
     index = segment_index(net)
     extra |= {f"seg_{f}": getattr(index, f) for f in SegmentIndex.FIELDS}
+    extra |= {f"seg_{f}": v for f, v in index.tree_arrays().items()}
     # and the searches' graph (0.15 s to sort on a district, 2 ms to read back)
     graph = net.csr
     extra |= {"csr_indptr": graph.indptr, "csr_indices": graph.indices, "csr_data": graph.data}
@@ -101,7 +102,8 @@ def read_network(path: Path) -> Network:
         )
         if "seg_start" in z.files:
             keep_index(net, SegmentIndex.from_arrays(
-                {f: z[f"seg_{f}"] for f in SegmentIndex.FIELDS}))
+                {f: z[f"seg_{f}"] for f in SegmentIndex.FIELDS + SegmentIndex.TREE_FIELDS
+                 if f"seg_{f}" in z.files}))
         if "csr_indptr" in z.files:
             n = net.n_nodes
             net.__dict__["csr"] = sp.csr_matrix(  # what the cached property would build

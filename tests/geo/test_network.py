@@ -17,6 +17,7 @@ from circle15.geo.forked import finish_background
 from circle15.geo.lines import Lines
 from circle15.geo.network_cache import load_network
 from circle15.geo.osm_tags import is_walkable
+from circle15.geo.segment_index import SegmentIndex, _kept_tree, segment_index
 from tests.conftest import shared
 
 
@@ -64,6 +65,15 @@ def test_cache_round_trip_and_invalidation(tmp_path):
     assert "csr" in warm.__dict__
     for name in ("indptr", "indices", "data"):
         np.testing.assert_array_equal(getattr(warm.csr, name), getattr(cold.csr, name))
+    # so does the nearest-edge tree, which answers as the one built from the pieces
+    kept, built = segment_index(warm), segment_index(cold)
+    arrays = {**{f: getattr(kept, f) for f in SegmentIndex.FIELDS}, **kept.tree_arrays()}
+    assert _kept_tree(arrays, kept.edge.size) is not None
+    xy = np.random.default_rng(2).uniform(kept.start.min(0), kept.start.max(0), (500, 2))
+    for a, b in zip(kept.tree.query(xy, k=8), built.tree.query(xy, k=8), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a tree kept by another scipy (its layout may differ) is built again
+    assert _kept_tree({**arrays, "tree_scipy": np.array("0.0")}, kept.edge.size) is None
     # an edited file is a different source: it must not be served from the old cache
     text = src.read_text(encoding="utf-8")
     src.write_text(text.replace('k="highway" v="footway"', 'k="highway" v="construction"'),
