@@ -34,8 +34,6 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
-import shapely
-from shapely.ops import substring
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,6 +50,7 @@ from circle15.geo.network_cache import load_network  # noqa: E402
 from circle15.geo.population_points import read_population  # noqa: E402
 from circle15.geo.snap import snap_points  # noqa: E402
 from circle15.geo.stations import read_stations  # noqa: E402
+from tests.reference import substring_piece, substring_route  # noqa: E402
 
 DISTRICT = ROOT.parent / "shared" / "data" / "district"
 
@@ -59,17 +58,6 @@ DISTRICT = ROOT.parent / "shared" / "data" / "district"
 def generic_snap(net: Any, x: float, y: float, *, max_dist_m: float, rule: Any) -> Any:
     """The batch snapping asked about one point (how a question was snapped before)."""
     return snap_points(net, np.array([[x, y]]), max_dist_m=max_dist_m, rule=rule)
-
-
-def substring_piece(net: Any, edge: int, from_m: float, to_m: float) -> np.ndarray:
-    """An edge's piece cut by shapely's substring (how route pieces were cut before)."""
-    length = float(net.edge_length_m[edge])
-    line = net.edge_geometry[edge]
-    if length <= 0:
-        return shapely.get_coordinates(line)[:1]
-    a, b = np.clip([from_m / length, to_m / length], 0.0, 1.0)
-    coords = shapely.get_coordinates(substring(line, min(a, b), max(a, b), normalized=True))
-    return coords[::-1] if a > b else coords
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -128,14 +116,14 @@ def main() -> None:
 
     fast_s, fast = ask_all(index, points)
     search_s, search = ask_all(searched, points)
-    saved = (nearest_module.snap_one, nearest_module.along_edge, BeyondSearch.small_disc)
+    saved = (nearest_module.snap_one, NearestIndex._route, BeyondSearch.small_disc)
     nearest_module.snap_one = generic_snap  # type: ignore[assignment]
-    nearest_module.along_edge = substring_piece
+    NearestIndex._route = substring_route  # type: ignore[method-assign]
     BeyondSearch.small_disc = lambda *_: None  # type: ignore[method-assign]
     try:
         slow_s, slow = ask_all(searched, points)
     finally:
-        nearest_module.snap_one, nearest_module.along_edge, BeyondSearch.small_disc = saved
+        nearest_module.snap_one, NearestIndex._route, BeyondSearch.small_disc = saved
     beyond = np.array([not a.within_limit for a in fast])
     same = all(orjson.dumps(a.as_dict()) == orjson.dumps(b.as_dict()) == orjson.dumps(
         c.as_dict()) for a, b, c in zip(fast, search, slow, strict=True))

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from typing import Any
 
 import networkx as nx
 import numpy as np
+import shapely
+from shapely.ops import substring
 
 from circle15.geo.network import Network
 from circle15.geo.snap import Snapped
@@ -67,3 +70,37 @@ def within(G: nx.Graph, source: object, cutoff: float) -> dict[object, float]:
 
 def as_array(lengths: dict[object, float], keys: list[object]) -> np.ndarray:
     return np.array([lengths.get(k, np.inf) for k in keys])
+
+
+def substring_piece(net: Network, edge: int, from_m: float, to_m: float) -> np.ndarray:
+    """An edge's piece between two walking positions, cut by shapely's substring (the
+    way routes were drawn before the kept shapes and the compiled route)."""
+    length = float(net.edge_length_m[edge])
+    line = net.edge_geometry[edge]
+    if length <= 0:
+        return shapely.get_coordinates(line)[:1]
+    a, b = np.clip([from_m / length, to_m / length], 0.0, 1.0)
+    coords = shapely.get_coordinates(substring(line, min(a, b), max(a, b), normalized=True))
+    return coords[::-1] if a > b else coords
+
+
+def substring_route(index: Any, s: int, start_xy: np.ndarray, q: Any, q_row: int, end: int,
+                    st_row: int, nodes: list[int]) -> np.ndarray:
+    """``NearestIndex._route`` drawn piece by piece with :func:`substring_piece`: onto
+    the street, along it, the network path, the station's street, off to the station."""
+    net = index.coverage.network
+    st_joins = index.coverage.stations.snapped.all_joins()
+    e, along = int(q.edge[q_row]), float(q.along_m[q_row])
+    parts = [start_xy[None, :]]
+    if end < 0:
+        parts.append(substring_piece(net, e, along, float(st_joins.along_m[st_row])))
+    else:
+        parts.append(substring_piece(net, e, along, 0.0 if end == int(net.edge_u[e])
+                                     else float(net.edge_length_m[e])))
+        parts.append(net.node_xy[nodes])
+        if st_row >= 0:
+            se = int(st_joins.edge[st_row])
+            start = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(net.edge_length_m[se])
+            parts.append(substring_piece(net, se, start, float(st_joins.along_m[st_row])))
+    parts.append(index.station_xy[s][None, :])
+    return np.vstack(parts)

@@ -8,7 +8,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely.ops import substring
 
 import circle15.geo.nearest as nearest_module
 from circle15.geo.coverage import CoverageSettings, compute_coverage
@@ -20,7 +19,7 @@ from circle15.geo.nearest_beyond import BeyondSearch
 from circle15.geo.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule, snap_one, snap_points
 from circle15.geo.stations import Stations
 from tests.helpers import make_population, make_stations, points_near_streets
-from tests.reference import split_graph, within
+from tests.reference import split_graph, substring_piece, substring_route, within
 
 
 @pytest.fixture(scope="module")
@@ -149,39 +148,6 @@ def _generic_snap(net, x, y, *, max_dist_m, rule):
     return snap_points(net, np.array([[x, y]]), max_dist_m=max_dist_m, rule=rule)
 
 
-def _substring_piece(net, edge, from_m, to_m):
-    """An edge's piece cut by shapely's substring (the way routes were drawn before)."""
-    length = float(net.edge_length_m[edge])
-    line = net.edge_geometry[edge]
-    if length <= 0:
-        return shapely.get_coordinates(line)[:1]
-    a, b = np.clip([from_m / length, to_m / length], 0.0, 1.0)
-    coords = shapely.get_coordinates(substring(line, min(a, b), max(a, b), normalized=True))
-    return coords[::-1] if a > b else coords
-
-
-def _substring_route(self, s, start_xy, q, q_row, end, st_row, nodes):
-    """A courier's way drawn piece by piece with shapely's substring (as before the
-    compiled route): onto the street, along it, the network path, the station's street,
-    off to the station."""
-    net = self.coverage.network
-    st_joins = self.coverage.stations.snapped.all_joins()
-    e, along = int(q.edge[q_row]), float(q.along_m[q_row])
-    parts = [start_xy[None, :]]
-    if end < 0:
-        parts.append(_substring_piece(net, e, along, float(st_joins.along_m[st_row])))
-    else:
-        parts.append(_substring_piece(net, e, along, 0.0 if end == int(net.edge_u[e])
-                                      else float(net.edge_length_m[e])))
-        parts.append(net.node_xy[nodes])
-        if st_row >= 0:
-            se = int(st_joins.edge[st_row])
-            start = 0.0 if nodes[-1] == int(net.edge_u[se]) else float(net.edge_length_m[se])
-            parts.append(_substring_piece(net, se, start, float(st_joins.along_m[st_row])))
-    parts.append(self.station_xy[s][None, :])
-    return np.vstack(parts)
-
-
 def test_one_point_snap_is_the_batch_snap(liechtenstein):
     """A courier's position joins the same streets, at the same places, as the batch
     snapping would join it: near streets, far from them, past the limit, every rule."""
@@ -223,7 +189,7 @@ def test_route_pieces_are_shapely_substrings(liechtenstein):
         length = float(net.edge_length_m[e])
         for a, b in ((rng.uniform(-5, length + 5), rng.uniform(-5, length + 5)),
                      (0.0, length), (length, 0.0), (length / 3, length / 3)):
-            got, want = along_edge(net, int(e), a, b), _substring_piece(net, int(e), a, b)
+            got, want = along_edge(net, int(e), a, b), substring_piece(net, int(e), a, b)
             assert len(got) == len(want)
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
@@ -249,7 +215,7 @@ def test_fast_answers_are_the_generic_answers(index, monkeypatch):
     spot = net.project(*_beyond_spots(index, 1).T)[0]
     assert index.beyond.small_disc(tuple(spot), index.reach_m) is not None
     monkeypatch.setattr(nearest_module, "snap_one", _generic_snap)
-    monkeypatch.setattr(NearestIndex, "_route", _substring_route)
+    monkeypatch.setattr(NearestIndex, "_route", substring_route)
     # past the limit: the courier page's search (walks_from) on the whole network
     monkeypatch.setattr(BeyondSearch, "small_disc", lambda *_: None)
     slow = answers()
