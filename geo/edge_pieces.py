@@ -5,6 +5,10 @@ geometry and sums its bends' lengths at every call. :class:`EdgeShapes` does
 that once per network (each vertex's distance along its edge, summed in the
 same order, next to the network's own flat vertex array), and :func:`along_edge` cuts
 the same pieces from it: the same points, bit for bit, a few times faster.
+
+The service draws its routes from these arrays in compiled loops
+(:func:`circle15.geo.one_point.route_xy`); :func:`along_edge` is the same cut in
+plain numpy, the statement those loops are tested against.
 """
 
 from __future__ import annotations
