@@ -8,6 +8,11 @@ the point: the same edges, distances and offsets as :meth:`SegmentIndex.nearest`
 and :meth:`SegmentIndex.within`, by the same rules (ties between equally near
 pieces go to the nearer midpoint, then to the lower piece).
 
+The rest of the question runs here too, for the same reason: merging the node
+table's candidates (:func:`merge_table`, the loops of ``nearest_table.merged``)
+and drawing the route (:func:`route_xy`, the pieces ``edge_pieces.along_edge``
+cuts, bit for bit).
+
 numba is imported here only: batch work (coverage, maps) never loads it. The
 loops compile once and are cached on disk beside this file.
 """
