@@ -13,7 +13,8 @@ table's candidates (:func:`merge_table`, the loops of ``nearest_table.merged``)
 and drawing the route (:func:`route_xy`, the pieces ``edge_pieces.along_edge``
 cuts, bit for bit).
 
-numba is imported here only: batch work (coverage, maps) never loads it. The
+numba is imported here and by :mod:`.many_points` only: batch work loads it just
+to place many points at once (a district's people), where it pays for itself. The
 loops compile once and are cached on disk beside this file.
 """
 
@@ -38,7 +39,9 @@ MAX_CELLS = 4_000_000
 @dataclass(frozen=True)
 class PieceGrid:
     """The pieces of a :class:`SegmentIndex` bucketed by the grid cell of their
-    midpoint: cell ``c`` holds ``order[first[c]:first[c + 1]]``."""
+    midpoint: cell ``c`` holds pieces ``order[first[c]:first[c + 1]]``, and ``start``
+    and ``vec`` are the pieces' in that order, so a cell's pieces are read from
+    contiguous memory (a piece at a time through ``order`` is a cache miss each)."""
 
     x0: float
     y0: float
@@ -47,6 +50,8 @@ class PieceGrid:
     ny: int
     first: NDArray[np.int64]
     order: NDArray[np.int64]
+    start: NDArray[np.float64]
+    vec: NDArray[np.float64]
 
     @classmethod
     def build(cls, index: SegmentIndex) -> PieceGrid:
@@ -61,7 +66,8 @@ class PieceGrid:
         order = np.argsort(key, kind="stable").astype(np.int64)
         first = np.zeros(nx * ny + 1, dtype=np.int64)
         np.cumsum(np.bincount(key, minlength=nx * ny), out=first[1:])
-        return cls(float(lo[0]), float(lo[1]), float(cell), nx, ny, first, order)
+        return cls(float(lo[0]), float(lo[1]), float(cell), nx, ny, first, order,
+                   np.ascontiguousarray(index.start[order]), np.ascontiguousarray(index.vec[order]))
 
     def covers(self, x: float, y: float) -> bool:
         """Whether (x, y) lies in the grid's box (elsewhere: the tree's way)."""
@@ -82,10 +88,11 @@ def grid_of(index: SegmentIndex) -> PieceGrid:
 
 
 @numba.njit(cache=True, nogil=True)
-def _to_piece(px: float, py: float, i: int, start: NDArray[np.float64],
+def to_piece(px: float, py: float, i: int, start: NDArray[np.float64],
               vec: NDArray[np.float64]) -> tuple[float, float]:
-    """Distance from (px, py) to piece ``i`` and the fraction along it of the nearest
-    position (the arithmetic of SegmentIndex's array version, term by term)."""
+    """Distance from (px, py) to the piece at ``i`` of ``start`` and ``vec`` and the
+    fraction along it of the nearest position (the arithmetic of SegmentIndex's array
+    version, term by term)."""
     rx, ry = px - start[i, 0], py - start[i, 1]
     vx, vy = vec[i, 0], vec[i, 1]
     len2 = vx * vx + vy * vy
@@ -95,10 +102,11 @@ def _to_piece(px: float, py: float, i: int, start: NDArray[np.float64],
 
 
 @numba.njit(cache=True, nogil=True)
-def _nearest(px: float, py: float, x0: float, y0: float, cell: float, nx: int, ny: int,
+def nearest_piece(px: float, py: float, x0: float, y0: float, cell: float, nx: int, ny: int,
              first: NDArray[np.int64], order: NDArray[np.int64], start: NDArray[np.float64],
              vec: NDArray[np.float64], half: float) -> tuple[int, float, float]:
-    """The nearest piece to a point inside the grid: piece, distance, fraction."""
+    """The nearest piece to a point inside the grid: piece, distance, fraction
+    (``start`` and ``vec`` in the grid's order, :class:`PieceGrid`)."""
     cx, cy = int((px - x0) // cell), int((py - y0) // cell)
     best, best_d, best_m, best_t = -1, math.inf, math.inf, 0.0
     last = max(cx, nx - 1 - cx, cy, ny - 1 - cy)
@@ -116,11 +124,11 @@ def _nearest(px: float, py: float, x0: float, y0: float, cell: float, nx: int, n
                 if 0 <= gx < nx:
                     c = gy * nx + gx
                     for j in range(first[c], first[c + 1]):
-                        i = order[j]
-                        d, t = _to_piece(px, py, i, start, vec)
+                        d, t = to_piece(px, py, j, start, vec)
                         if d <= best_d:
-                            m = math.hypot(start[i, 0] + vec[i, 0] / 2 - px,
-                                           start[i, 1] + vec[i, 1] / 2 - py)
+                            i = order[j]
+                            m = math.hypot(start[j, 0] + vec[j, 0] / 2 - px,
+                                           start[j, 1] + vec[j, 1] / 2 - py)
                             if d < best_d or m < best_m or (m == best_m and i < best):
                                 best, best_d, best_m, best_t = i, d, m, t
                 if r == 0:
@@ -136,7 +144,8 @@ def _within(px: float, py: float, radius: float, x0: float, y0: float, cell: flo
             start: NDArray[np.float64], vec: NDArray[np.float64], edge_of: NDArray[np.int64],
             half: float) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Every piece within ``radius``, then per edge its nearest piece (the lower piece
-    among equals), sorted by edge: pieces, distances, fractions."""
+    among equals), sorted by edge: pieces, distances, fractions (``start`` and ``vec``
+    in the grid's order)."""
     reach = radius + half
     gx0 = max(int((px - reach - x0) // cell), 0)
     gx1 = min(int((px + reach - x0) // cell), nx - 1)
@@ -153,10 +162,9 @@ def _within(px: float, py: float, radius: float, x0: float, y0: float, cell: flo
         if gx1 < gx0:
             break
         for j in range(first[gy * nx + gx0], first[gy * nx + gx1 + 1]):
-            i = order[j]
-            d, t = _to_piece(px, py, i, start, vec)
+            d, t = to_piece(px, py, j, start, vec)
             if d <= radius + 1e-9:
-                piece[k], dist[k], frac[k] = i, d, t
+                piece[k], dist[k], frac[k] = order[j], d, t
                 k += 1
     piece, dist, frac = piece[:k], dist[:k], frac[:k]
     edge = edge_of[piece]
@@ -187,8 +195,8 @@ def nearest_one(index: SegmentIndex, x: float, y: float) -> tuple[int, float, fl
     grid = grid_of(index)
     if not grid.covers(x, y):  # far outside the streets: the tree's way
         return index.nearest_one(x, y)
-    i, d, t = _nearest(x, y, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, grid.first,
-                       grid.order, index.start, index.vec, PIECE_M / 2)
+    i, d, t = nearest_piece(x, y, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, grid.first,
+                       grid.order, grid.start, grid.vec, PIECE_M / 2)
     return int(index.edge[i]), d, float(index.offset[i] + t * index.length[i])
 
 
@@ -200,7 +208,7 @@ def within_one(index: SegmentIndex, x: float, y: float, radius: float
         return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
     grid = grid_of(index)
     piece, dist, frac = _within(x, y, radius, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny,
-                                grid.first, grid.order, index.start, index.vec, index.edge,
+                                grid.first, grid.order, grid.start, grid.vec, index.edge,
                                 PIECE_M / 2)
     return index.edge[piece], dist, index.offset[piece] + frac * index.length[piece]
 

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from circle15.geo.crs import check_input_crs, in_china, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError, Problem, SettingsError
 from circle15.geo.network import Network, haversine_m
-from circle15.geo.snap import DEFAULT_RULE, Joins, Snapped, SnapRule, snap_points
+from circle15.geo.snap import DEFAULT_RULE, JoinEnds, Joins, Snapped, SnapRule, snap_points
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,9 @@ def _spread(snapped: Snapped, rows: NDArray[np.int64], k: int) -> Snapped:
     if snapped.joins is not None:
         j = snapped.joins
         joins = Joins(rows[j.point], j.edge, j.off_m, j.along_m, j.to_u_m, j.to_v_m, j.u, j.v)
+        if "_ends" in j.__dict__:  # worked out already: the same ends, points renumbered
+            e = j.ends()
+            joins.keep_ends(JoinEnds(rows[e.point], e.node, e.extra_m, e.join))
     return Snapped(full.edge, full.off_m, full.along_m, full.to_u_m, full.to_v_m, full.u,
                    full.v, joins=joins, fallback=full.fallback)
 

@@ -33,6 +33,10 @@ from circle15.geo.network import Network
 from circle15.geo.osm_tags import DEFAULT_SNAP_AVOID, parse_snap_avoid
 from circle15.geo.segment_index import SegmentIndex, eligible_index, segment_index
 
+#: from this many points, snapping runs in compiled loops (:mod:`circle15.geo.many_points`):
+#: they pay for loading numba (about a second) from about this many
+MANY_POINTS = 50_000
+
 #: default slack: joins within this many metres beyond the nearest eligible edge
 SNAP_SLACK_M = 50.0
 
@@ -135,6 +139,20 @@ class Joins:
         return self._ends
 
 
+def _renumbered(joins: Joins, idx: NDArray[np.int64], n_points: int,
+                rows: NDArray[np.int64]) -> JoinEnds:
+    """The ends of ``joins`` for the points ``idx`` (increasing), whose joins are its
+    ``rows``, numbered as the points and joins taken."""
+    ends = joins.ends()
+    new_point = np.full(n_points, -1, dtype=np.int64)
+    new_point[idx] = np.arange(idx.size)
+    new_row = np.full(len(joins), -1, dtype=np.int64)
+    new_row[rows] = np.arange(rows.size)
+    kept = new_point[ends.point] >= 0
+    return JoinEnds(new_point[ends.point[kept]], ends.node[kept], ends.extra_m[kept],
+                    new_row[ends.join[kept]])
+
+
 class JoinEnds(NamedTuple):
     """From each point to a network node next to one of its joins, the shortest way."""
 
@@ -213,6 +231,9 @@ class Snapped:
                 + np.repeat(start, count)
             picked = self.joins.rows(rows)
             joins = Joins(new_point, *(getattr(picked, f) for f in _FIELDS))
+            if "_ends" in self.joins.__dict__ and bool((np.diff(idx) > 0).all()):
+                # kept points in their order: their ends carry over, renumbered
+                joins.keep_ends(_renumbered(self.joins, idx.astype(np.int64), len(self), rows))
         primary = {f: getattr(self, f)[idx] for f in _FIELDS}
         return Snapped(**primary, joins=joins, fallback=self.fallback[idx])
 
@@ -238,6 +259,32 @@ def _walk_along(net: Network, index: SegmentIndex, edge: NDArray[np.int64],
     return np.clip(frac, 0.0, 1.0) * net.edge_length_m[edge]
 
 
+def _joins_of(net: Network, near: tuple[NDArray[np.int64], NDArray[np.int64],
+                                       NDArray[np.float64], NDArray[np.float64]],
+              fallback: NDArray[np.bool_], edge: NDArray[np.int64], off: NDArray[np.float64],
+              geo_along: NDArray[np.float64], *, compiled_ends: bool) -> Joins:
+    """The joins: the eligible edges ``near`` each point (grouped by point), and for a
+    fallback point its one nearest walkable edge, no slack."""
+    jp, je, jd, ja = near
+    fb = np.flatnonzero(fallback)
+    if fb.size:
+        jp = np.concatenate([jp, fb])
+        je = np.concatenate([je, edge[fb]])
+        jd = np.concatenate([jd, off[fb]])
+        ja = np.concatenate([ja, geo_along[fb]])
+        order = np.argsort(jp, kind="stable")
+        jp, je, jd, ja = jp[order], je[order], jd[order], ja[order]
+    walk = _walk_along(net, segment_index(net), je, ja)
+    joins = Joins(jp, je, jd, walk, walk, net.edge_length_m[je] - walk,
+                  net.edge_u[je], net.edge_v[je])
+    if compiled_ends:  # numba is loaded already: the ends by its loops too
+        from circle15.geo.many_points import join_ends
+
+        joins.keep_ends(JoinEnds(*join_ends(joins.point, joins.u, joins.v, joins.off_m,
+                                            joins.to_u_m, joins.to_v_m)))
+    return joins
+
+
 def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float,
                 rule: SnapRule = NEAREST_EDGE) -> Snapped:
     """Join (k, 2) points in the network's CRS to the network under ``rule``.
@@ -258,7 +305,14 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float,
     eligible = eligible_index(net, rule.avoid, int(finite.size))
     joins = None
     if finite.size:
-        e_f, d_f, a_f = eligible.nearest(pts[finite])
+        many = finite.size >= MANY_POINTS and isinstance(eligible, SegmentIndex)
+        if many:  # a district's people: compiled loops (numba), the same answers
+            from circle15.geo.many_points import snap_many
+
+            (e_f, d_f, a_f), found = snap_many(eligible, pts[finite], max_dist_m=max_dist_m,
+                                               slack_m=rule.slack_m)
+        else:
+            e_f, d_f, a_f = eligible.nearest(pts[finite])
         hit = d_f <= max_dist_m
         edge[finite[hit]], off[finite[hit]], geo_along[finite[hit]] = e_f[hit], d_f[hit], a_f[hit]
         miss = finite[~hit]
@@ -269,22 +323,14 @@ def snap_points(net: Network, xy: NDArray[np.float64], *, max_dist_m: float,
             edge[rows], off[rows], geo_along[rows] = e_m[ok], d_m[ok], a_m[ok]
             fallback[rows] = True
         if rule.slack_m > 0:
-            radius = np.full(k, np.inf)
-            slack_rows = finite[hit]
-            radius[slack_rows] = d_f[hit] + rule.slack_m
-            jp, je, jd, ja = eligible.within(pts, radius)
-            fb = np.flatnonzero(fallback)
-            # fallback points join their one nearest walkable edge, no slack
-            jp = np.concatenate([jp, fb])
-            je = np.concatenate([je, edge[fb]])
-            jd = np.concatenate([jd, off[fb]])
-            ja = np.concatenate([ja, geo_along[fb]])
-            order = np.argsort(jp, kind="stable")
-            jp, je, jd, ja = jp[order], je[order], jd[order], ja[order]
-            full = segment_index(net)
-            walk = _walk_along(net, full, je, ja)
-            joins = Joins(jp, je, jd, walk, walk, net.edge_length_m[je] - walk,
-                          net.edge_u[je], net.edge_v[je])
+            if many:
+                jp, je, jd, ja = finite[found[0]], found[1], found[2], found[3]
+            else:
+                radius = np.full(k, np.inf)
+                radius[finite[hit]] = d_f[hit] + rule.slack_m
+                jp, je, jd, ja = eligible.within(pts, radius)
+            joins = _joins_of(net, (jp, je, jd, ja), fallback, edge, off, geo_along,
+                              compiled_ends=many)
     ok = edge >= 0
     safe = np.where(ok, edge, 0)
     along = np.where(ok, _walk_along(net, segment_index(net), safe,
@@ -310,7 +356,7 @@ def snap_one(net: Network, x: float, y: float, *, max_dist_m: float,
     none of the batch machinery."""
     if not (math.isfinite(x) and math.isfinite(y)):
         return snap_points(net, np.array([[x, y]]), max_dist_m=max_dist_m, rule=rule)
-    from circle15.geo.one_point import nearest_one, within_one  # loads numba: not for batches
+    from circle15.geo.one_point import nearest_one, within_one  # loads numba
 
     eligible, full = segment_index(net, rule.avoid), segment_index(net)
     edge, off, geo_along = nearest_one(eligible, x, y)
