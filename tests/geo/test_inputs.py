@@ -145,6 +145,23 @@ def test_station_outside_the_area_or_far_from_streets(tmp_path, longgang, street
     assert msg.count("row ") == 1 + int((off > limit).sum())
 
 
+def test_how_far_outside_is_the_geodesic_distance_to_the_nearest_hull_corner(longgang):
+    import shapely
+
+    from circle15.geo.network import haversine_m
+    from circle15.geo.placement import km_beyond
+
+    # Shunyi, Sydney, across the antimeridian, near the pole, next to the area
+    lon = np.array([116.65, 151.2, -179.9, 10.0, 114.3])
+    lat = np.array([40.13, -33.9, 0.0, 89.0, 22.6])
+    corners = longgang.unproject(shapely.get_coordinates(longgang.hull))
+    brute = np.array([haversine_m(np.full(len(corners), x), np.full(len(corners), y),
+                                  corners[:, 0], corners[:, 1]).min() / 1000
+                      for x, y in zip(lon, lat, strict=True)])
+    np.testing.assert_allclose(km_beyond(longgang, lon, lat), brute, rtol=1e-12)
+    assert 1900 < brute[0] < 2000  # Beijing is ~1,950 km from Shenzhen
+
+
 def test_unreadable_and_unsupported_files(tmp_path, longgang):
     (tmp_path / "s.csv").write_bytes(b"")
     assert "empty" in _error(tmp_path / "s.csv", longgang)
