@@ -23,20 +23,27 @@ ASSETS := maps/node_modules/leaflet/dist/leaflet.js \
 # PostgreSQL with PostGIS for the storage tests, wrk for the service benchmark
 DEBS   := chromium fonts-wqy-microhei postgresql postgresql-15-postgis-3 wrk
 
+# numba compiles the package's loops once and caches them: done at install, so that a
+# district's first run or a service's first start does not wait about 15 s for it
+COMPILE := $(BIN)/python -m circle15.geo.many_points
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(COMPILE)
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(COMPILE)
 	touch $@ $(STAMP_RUN)
 
 $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(COMPILE)
 	touch $@ $(STAMP_DEV) $(STAMP_RUN)
 
 # Leaflet, Swagger UI and ReDoc from the npm registry, inlined into every map page or served

@@ -227,3 +227,32 @@ def join_ends(point: NDArray[np.int64], u: NDArray[np.int64], v: NDArray[np.int6
     """:meth:`circle15.geo.snap.Joins.ends` of joins grouped by point: point, node,
     metres (off the network and along the edge) and join row."""
     return _ends(point, u, v, off_m + to_u_m, off_m + to_v_m)
+
+
+def compile_loops() -> float:
+    """Every compiled loop of the package compiled, or loaded from numba's cache, on a
+    toy of two streets; the seconds it took. ``make`` runs this after installing, so
+    that a district's first run or a service's first start does not wait for the
+    compiler (about 15 s, once)."""
+    import time
+
+    import shapely
+
+    from circle15.geo.one_point import prepare, route_xy
+
+    t0 = time.perf_counter()
+    index = SegmentIndex.build(np.array([shapely.LineString([(0, 0), (100, 0)]),
+                                         shapely.LineString([(0, 10), (0, 90)])], dtype=object))
+    prepare(index)
+    _, (point, edge, dist, _) = snap_many(index, np.array([[5.0, 5.0], [50.0, 3.0]]),
+                                          max_dist_m=50.0, slack_m=50.0)
+    join_ends(point, edge, edge + 1, dist, dist, dist)
+    xy = np.array([[0.0, 0.0], [100.0, 0.0]])
+    route_xy(0.0, 1.0, 0, 2.0, -1, np.zeros(0, dtype=np.int64), -1, 50.0, 50.0, 1.0, xy,
+             np.array([0, 2], dtype=np.int64), np.array([0.0, 100.0]), np.array([100.0]),
+             np.array([0], dtype=np.int64), xy)
+    return time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    print(f"circle15: compiled loops ready ({compile_loops():.1f} s)")
