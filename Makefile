@@ -25,7 +25,7 @@ DEBS   := chromium fonts-wqy-microhei postgresql postgresql-15-postgis-3 wrk
 
 # numba compiles the package's loops once and caches them: done at install, so that a
 # district's first run or a service's first start does not wait about 15 s for it
-COMPILE := $(BIN)/python -m circle15.geo.many_points
+COMPILE := $(BIN)/python -m circle15.geo.snapping.compiled
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

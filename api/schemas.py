@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from circle15.geo.stations import ID_PATTERN
+from circle15.geo.inputs.stations import ID_PATTERN
 
 CRS = Literal["wgs84", "gcj02", "bd09"]
 #: bodies take exactly the JSON types their schema documents: no true for 1.0, no "5" for 5

@@ -25,12 +25,12 @@ from pathlib import Path
 from circle15.api.pages import Key, PageKeeper
 from circle15.api.settings import Settings
 from circle15.api.store import StationStore
-from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.courier.nearest import NearestIndex
+from circle15.geo.coverage.count import Areas, Coverage
 from circle15.geo.errors import InputError
-from circle15.geo.nearest import NearestIndex
-from circle15.geo.network import Network
-from circle15.geo.population_points import Population
-from circle15.geo.stations import Stations
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.network.graph import Network
+from circle15.geo.population.points import Population
 from circle15.usecases import Area, courier_page_html, cover, load_area, planner_page_html
 from circle15.usecases.area import read_station_file, stations_of_records
 from circle15.usecases.demand import Demand, load_demand, station_loads, station_map_fields
@@ -271,7 +271,7 @@ def _seed(store: StationStore, settings: Settings, area: Area) -> None:
     if settings.stations_seed:
         stations = read_station_file(area, settings.stations_seed)
     elif not settings.network:
-        from circle15.geo.demo import write_demo_inputs
+        from circle15.geo.inputs.demo import write_demo_inputs
 
         with tempfile.TemporaryDirectory() as tmp:
             stations = read_station_file(

@@ -24,13 +24,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.nearest import BEYOND_FACTOR, NearestIndex  # noqa: E402
-from circle15.geo.nearest_grid import lookup_grid  # noqa: E402
-from circle15.geo.network import Network  # noqa: E402
-from circle15.geo.network_cache import load_network  # noqa: E402
-from circle15.geo.population_points import read_population  # noqa: E402
-from circle15.geo.stations import read_stations  # noqa: E402
+from circle15.geo.courier.grid import lookup_grid  # noqa: E402
+from circle15.geo.courier.nearest import BEYOND_FACTOR, NearestIndex  # noqa: E402
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.inputs.stations import read_stations  # noqa: E402
+from circle15.geo.network.cache import load_network  # noqa: E402
+from circle15.geo.network.graph import Network  # noqa: E402
+from circle15.geo.population.points import read_population  # noqa: E402
 from circle15.maps.courier import CELL_M, courier_page  # noqa: E402
 from tests.helpers import points_near_streets  # noqa: E402
 

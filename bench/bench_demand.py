@@ -35,12 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.load import station_load  # noqa: E402
-from circle15.geo.network_cache import load_network  # noqa: E402
-from circle15.geo.population_points import read_population  # noqa: E402
-from circle15.geo.stations import read_stations  # noqa: E402
-from circle15.geo.workers import (  # noqa: E402
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.coverage.load import station_load  # noqa: E402
+from circle15.geo.inputs.stations import read_stations  # noqa: E402
+from circle15.geo.network.cache import load_network  # noqa: E402
+from circle15.geo.population.points import read_population  # noqa: E402
+from circle15.geo.population.workers import (  # noqa: E402
     DEFAULT_WORKERS_RATIO,
     estimate_workers,
     read_worker_places,

@@ -7,7 +7,7 @@ On the district-scale city (../shared/data/district: 314k walkable nodes,
 ``opening_hours``), in one run:
 
 - ours: the coverage computed once (its reach lists every (station, person)
-  within 15 minutes), then :func:`circle15.geo.hourly.coverage_by_hour`, which
+  within 15 minutes), then :func:`circle15.geo.coverage.hourly.coverage_by_hour`, which
   evaluates the hours with opening-hours-py and masks the closed stations'
   entries for each of the 24 hours (hours with the same stations open share
   one count), per town;
@@ -33,17 +33,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from circle15.geo.coverage import compute_coverage, read_areas  # noqa: E402
-from circle15.geo.hourly import (  # noqa: E402
+from circle15.geo.coverage.count import compute_coverage, read_areas  # noqa: E402
+from circle15.geo.coverage.hourly import (  # noqa: E402
     ALL_AREAS,
     DemandLayer,
     coverage_by_hour,
     open_by_time,
     stations_timezone,
 )
-from circle15.geo.network_cache import load_network  # noqa: E402
-from circle15.geo.population_points import read_population  # noqa: E402
-from circle15.geo.stations import read_stations  # noqa: E402
+from circle15.geo.inputs.stations import read_stations  # noqa: E402
+from circle15.geo.network.cache import load_network  # noqa: E402
+from circle15.geo.population.points import read_population  # noqa: E402
 
 DISTRICT = ROOT.parent / "shared" / "data" / "district"
 DAY = date(2026, 11, 24)  # a Tuesday

@@ -29,11 +29,11 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.isochrones import edge_samples, isochrones  # noqa: E402
-from circle15.geo.network_cache import load_network  # noqa: E402
-from circle15.geo.population_points import population_from_points  # noqa: E402
-from circle15.geo.stations import read_stations  # noqa: E402
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.coverage.isochrones import edge_samples, isochrones  # noqa: E402
+from circle15.geo.inputs.stations import read_stations  # noqa: E402
+from circle15.geo.network.cache import load_network  # noqa: E402
+from circle15.geo.population.points import population_from_points  # noqa: E402
 from tests import reference_isochrones as old  # noqa: E402
 
 DISTRICT = ROOT.parent / "shared" / "data" / "district"

@@ -54,9 +54,9 @@ def map_end_to_end(n: int, out: Path) -> float:
 
 
 def page_steps(n: int) -> dict[str, float]:
-    from circle15.geo.basemap import load_basemap
-    from circle15.geo.gaps import find_gaps
-    from circle15.geo.isochrones import isochrones
+    from circle15.geo.coverage.gaps import find_gaps
+    from circle15.geo.coverage.isochrones import isochrones
+    from circle15.maps.basemap import load_basemap
     from circle15.maps.planner import MAP_GAP_HEX_M, planner_page
     from circle15.usecases.area import AreaSpec, cover, load_area, read_station_file
 

@@ -38,18 +38,18 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import circle15.geo.nearest as nearest_module  # noqa: E402
-from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.edge_path import along_edge  # noqa: E402
-from circle15.geo.edge_pieces import along_edge as kept_piece  # noqa: E402
-from circle15.geo.edge_pieces import edge_shapes  # noqa: E402
-from circle15.geo.nearest import NearestIndex  # noqa: E402
-from circle15.geo.nearest_beyond import BeyondSearch  # noqa: E402
-from circle15.geo.nearest_grid import walks_from  # noqa: E402
-from circle15.geo.network_cache import load_network  # noqa: E402
-from circle15.geo.population_points import read_population  # noqa: E402
-from circle15.geo.snap import snap_points  # noqa: E402
-from circle15.geo.stations import read_stations  # noqa: E402
+import circle15.geo.courier.nearest as nearest_module  # noqa: E402
+from circle15.geo.courier.beyond import BeyondSearch  # noqa: E402
+from circle15.geo.courier.grid import walks_from  # noqa: E402
+from circle15.geo.courier.nearest import NearestIndex  # noqa: E402
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.inputs.stations import read_stations  # noqa: E402
+from circle15.geo.network.cache import load_network  # noqa: E402
+from circle15.geo.population.points import read_population  # noqa: E402
+from circle15.geo.snapping.edge_path import along_edge  # noqa: E402
+from circle15.geo.snapping.edge_pieces import along_edge as kept_piece  # noqa: E402
+from circle15.geo.snapping.edge_pieces import edge_shapes  # noqa: E402
+from circle15.geo.snapping.snap import snap_points  # noqa: E402
 from tests.reference import substring_piece, substring_route  # noqa: E402
 
 DISTRICT = ROOT.parent / "shared" / "data" / "district"

@@ -35,10 +35,10 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from circle15.geo.coverage import CoverageSettings, compute_coverage
-from circle15.geo.network_cache import load_network
-from circle15.geo.population_points import read_population
-from circle15.geo.stations import read_stations
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+from circle15.geo.network.cache import load_network
+from circle15.geo.population.points import read_population
+from circle15.geo.inputs.stations import read_stations
 t_import = time.perf_counter() - t0
 pbf, pop, st, cache = sys.argv[1:5]
 t0 = time.perf_counter()

@@ -48,7 +48,7 @@ TARGET_GAP, TARGET_S = 0.005, 60.0
 
 
 def load() -> SitingProblem:
-    from circle15.geo.candidates import read_candidate_list
+    from circle15.geo.siting.candidates import read_candidate_list
     from circle15.usecases.area import AreaSpec, cover, load_area, read_station_file
 
     for name in ("shunyi-synth.osm.pbf", "population-points.csv", "stations-50.csv",

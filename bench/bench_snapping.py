@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_coverage import best_of  # noqa: E402
-from circle15.geo.coverage import CoverageSettings, compute_coverage  # noqa: E402
-from circle15.geo.network import Network  # noqa: E402
-from circle15.geo.network_cache import load_network  # noqa: E402
-from circle15.geo.population_points import population_from_points  # noqa: E402
-from circle15.geo.segment_index import segment_index  # noqa: E402
-from circle15.geo.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule  # noqa: E402
-from circle15.geo.stations import read_stations  # noqa: E402
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage  # noqa: E402
+from circle15.geo.inputs.stations import read_stations  # noqa: E402
+from circle15.geo.network.cache import load_network  # noqa: E402
+from circle15.geo.network.graph import Network  # noqa: E402
+from circle15.geo.population.points import population_from_points  # noqa: E402
+from circle15.geo.snapping.segment_index import segment_index  # noqa: E402
+from circle15.geo.snapping.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule  # noqa: E402
 from tests.helpers import make_stations, points_near_streets  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -88,8 +88,8 @@ def generated(name: str, path: Path, n_people: int, n_stations: int) -> None:
     st_ll = points_near_streets(net, n_stations, rng, spread_m=10)
 
     def stations(rule: SnapRule) -> Any:
-        from circle15.geo.placement import place_points
-        from circle15.geo.stations import Stations
+        from circle15.geo.inputs.stations import Stations
+        from circle15.geo.snapping.placement import place_points
 
         placed = place_points(net, st_ll[:, 0], st_ll[:, 1], max_snap_m=500.0, rule=rule)
         return Stations(make_stations(net, st_ll).frame, placed.snapped)
@@ -116,8 +116,8 @@ def compiled_against_numpy() -> None:
     (``geo/many_points``, used from ``snap.MANY_POINTS`` points) against the numpy path
     they replaced for that many (KD-tree k-nearest, tree-against-tree pairs), in
     process with numba already loaded, and whether the answers are the same."""
-    from circle15.geo import snap
-    from circle15.geo.snap import snap_points
+    from circle15.geo.snapping import snap
+    from circle15.geo.snapping.snap import snap_points
 
     folder = SHARED / "district"
     net = load_network(folder / "shunyi-synth.osm.pbf")

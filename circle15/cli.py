@@ -38,7 +38,7 @@ from circle15.geo.errors import Circle15Error
 from circle15.geo.modes import TravelMode
 
 if TYPE_CHECKING:
-    from circle15.geo.coverage import Coverage
+    from circle15.geo.coverage.count import Coverage
     from circle15.geo.siting import SitingResult
     from circle15.usecases import Area, SitingOutcome, SitingSpec
     from circle15.usecases.area import Step
@@ -85,7 +85,7 @@ def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Ste
 
 def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
     """Write the coverage files and print the tables, with the counting rule."""
-    from circle15.geo.export import write_coverage
+    from circle15.geo.output.export import write_coverage
 
     def tables() -> None:  # printed while the GeoPackage is written
         _print_coverage(args, area, cov, step)
@@ -96,7 +96,7 @@ def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: 
 
 
 def _print_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
-    from circle15.geo.export import format_summary
+    from circle15.geo.output.export import format_summary
 
     settings = cov.settings
     print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
@@ -131,8 +131,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from circle15.geo.export import write_frames
-    from circle15.geo.gaps import find_gaps
+    from circle15.geo.coverage.gaps import find_gaps
+    from circle15.geo.output.export import write_frames
 
     _need(args)
     _, cov, step = _load(args, Path(args.stations))
@@ -164,7 +164,7 @@ def _site(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from circle15.geo.export import write_frames
+    from circle15.geo.output.export import write_frames
 
     _need(args)
     area, cov, step = _load(args, Path(args.stations))
@@ -229,7 +229,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from circle15.geo.demo import write_demo_inputs
+    from circle15.geo.inputs.demo import write_demo_inputs
     from circle15.usecases import load_network_of
     from circle15.usecases.area import DEMO_POPULATION
 

@@ -51,7 +51,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                           name_column=args.areas_name_column or "name", out_crs=args.out_crs)
     step("wrote " + ", ".join(str(p) for p in written))
     _, totals, _ = merged_tables(batch)
-    from circle15.geo.export import format_summary
+    from circle15.geo.output.export import format_summary
 
     print(format_summary(totals, title=f"All {len(batch.results)} areas"))
     if outside:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from circle15.geo.coverage import Coverage
+    from circle15.geo.coverage.count import Coverage
     from circle15.usecases import Area, SitingOutcome
     from circle15.usecases.area import Step
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from circle15.geo.coverage import Coverage
-    from circle15.geo.stations import Stations
+    from circle15.geo.coverage.count import Coverage
+    from circle15.geo.inputs.stations import Stations
     from circle15.usecases import Area
     from circle15.usecases.area import Step
 
@@ -40,7 +40,7 @@ def add_by_hour_option(g: argparse._ArgumentGroup) -> None:
 
 def in_out_crs(args: argparse.Namespace, table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with its lon/lat in ``--out-crs``, as the files hold them (for printing)."""
-    from circle15.geo.out_crs import table_in
+    from circle15.geo.output.out_crs import table_in
 
     return table_in(table, getattr(args, "out_crs", "wgs84"))
 
@@ -48,8 +48,8 @@ def in_out_crs(args: argparse.Namespace, table: pd.DataFrame) -> pd.DataFrame:
 def stations_at(args: argparse.Namespace, stations: Stations, step: Step) -> Stations:
     """``stations`` open at ``--at`` (all of them without it); says how many and how
     unknown hours were counted."""
+    from circle15.geo.coverage.hourly import parse_at, stations_open_at, stations_timezone
     from circle15.geo.errors import InputError, SettingsError
-    from circle15.geo.hourly import parse_at, stations_open_at, stations_timezone
 
     if not getattr(args, "at", None):
         return stations
@@ -85,8 +85,8 @@ def by_hour_tables(args: argparse.Namespace, area: Area, cov: Coverage,
     written, and the whole area's hours printed; else nothing."""
     if not getattr(args, "by_hour", None):
         return {}
-    from circle15.geo.charts import hourly_chart  # matplotlib: only when asked
-    from circle15.geo.hourly import ALL_AREAS, DemandLayer, coverage_by_hour
+    from circle15.geo.coverage.hourly import ALL_AREAS, DemandLayer, coverage_by_hour
+    from circle15.geo.output.charts import hourly_chart  # matplotlib: only when asked
 
     demand = getattr(args, "loaded_demand", None)
     covs = {"residents": cov}

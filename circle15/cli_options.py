@@ -187,7 +187,7 @@ def add_demand_options(p: argparse.ArgumentParser) -> None:
                         "residents); rescales a --workers table too")
     g.add_argument("--worker-weights", type=_weights, default=(),
                    help="weights of the OSM place classes, e.g. takeaway=2,office=0.5 "
-                        "(defaults in circle15.geo.workers)")
+                        "(defaults in circle15.geo.population.workers)")
     g.add_argument("--max-load", type=float,
                    help="flag stations that are the nearest for more than this many people")
 

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from circle15.geo.osm_prefetch import start_from_argv
+from circle15.geo.network.osm_prefetch import start_from_argv
 
 # the OSM file named on the command line is read on the second core while the
 # imports below run (a second and a half each on a district; see osm_prefetch)

@@ -2,7 +2,7 @@
 
 A mode names the network people move on and the speed that turns minutes into
 metres. ``walk`` is the walking network at 4 km/h; ``ebike`` (15 km/h) and
-``bike`` (12 km/h) share the riding network (:func:`circle15.geo.osm_tags.is_rideable`:
+``bike`` (12 km/h) share the riding network (:func:`circle15.geo.network.osm_tags.is_rideable`:
 roads and cycleways, no motorways or foot-only ways, one-way rules kept for
 riders). Each mode has its own network in the cache.
 """

@@ -7,16 +7,16 @@ that start navigation in Amap or Baidu Maps (plus the coordinates to copy,
 for in-app browsers that block those links). Filters: an amenity (battery
 swap among them), open 24 hours, and open now. When no station passing the
 filters is within the limit, the page says so and lists the nearest ones up to
-twice the limit: the rule of ``/nearest`` (:data:`circle15.geo.nearest.BEYOND_FACTOR`).
+twice the limit: the rule of ``/nearest`` (:data:`circle15.geo.courier.nearest.BEYOND_FACTOR`).
 
 Offline, the page carries no network but a lookup grid of the answers
-(:mod:`circle15.geo.nearest_grid`: per cell of :data:`CELL_M` metres near a
+(:mod:`circle15.geo.courier.grid`: per cell of :data:`CELL_M` metres near a
 street, the stations within twice the limit and the walk to each, from the
 project's own searches), about 1.3 MB at district scale with 500 stations; it
 draws a straight line to the station, and the map apps give the way. Served by
 the service, it asks ``/nearest`` instead and draws the walked route.
 
-Opening hours are evaluated here, in Python, by :mod:`circle15.geo.station_hours`:
+Opening hours are evaluated here, in Python, by :mod:`circle15.geo.inputs.station_hours`:
 the page gets each station's open intervals for the next :data:`HOURS_DAYS`
 days (epoch milliseconds) and only compares the clock with them. The HTML is
 ``templates/courier.html``, the script and style ``static/courier.js`` and
@@ -33,13 +33,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from circle15.geo.courier.grid import lookup_grid
+from circle15.geo.courier.navigation import AMAP_URL, BAIDU_URL, TRAVEL_MODES, Travel, open_all_day
+from circle15.geo.courier.nearest import BEYOND_FACTOR
 from circle15.geo.crs import wgs84_to_gcj02
-from circle15.geo.navigation import AMAP_URL, BAIDU_URL, TRAVEL_MODES, Travel, open_all_day
-from circle15.geo.nearest import BEYOND_FACTOR
-from circle15.geo.nearest_grid import lookup_grid
-from circle15.geo.network import Network
-from circle15.geo.station_hours import Hours, Schedule, time_zone
-from circle15.geo.stations import AMENITY_ALIASES, Stations
+from circle15.geo.inputs.station_hours import Hours, Schedule, time_zone
+from circle15.geo.inputs.stations import AMENITY_ALIASES, Stations
+from circle15.geo.network.graph import Network
 from circle15.maps.assets import inline_head
 from circle15.maps.i18n import LABELS, check_lang, for_mode, t
 from circle15.maps.render import render

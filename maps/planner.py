@@ -31,14 +31,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from circle15.geo.basemap import Basemap
-from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.coverage.count import Areas, Coverage
+from circle15.geo.coverage.gaps import find_gaps
+from circle15.geo.coverage.isochrones import isochrones
 from circle15.geo.errors import SettingsError
-from circle15.geo.gaps import find_gaps
-from circle15.geo.isochrones import isochrones
 from circle15.geo.siting import SitingResult
 from circle15.maps import planner_data as pdata
 from circle15.maps.assets import cluster_head, inline_head
+from circle15.maps.basemap import Basemap
 from circle15.maps.i18n import Lang, check_lang, for_mode, t
 from circle15.maps.render import render
 
@@ -209,7 +209,7 @@ def planner_page(
     (:func:`planner_data.gap_areas`); the ``top_gaps`` areas with the most people
     are drawn and listed. ``iso``: :func:`isochrones` of ``cov``, if
     already computed. ``streets``: the OSM file's basemap
-    (:func:`circle15.geo.basemap.load_basemap`), drawn under everything and
+    (:func:`circle15.maps.basemap.load_basemap`), drawn under everything and
     shown by default when ``basemap="blank"``. ``station_fields``: extra
     per-station values (label -> one value per station, in station order),
     shown in popups and searched. ``overlays``: extra layers, off by default.

@@ -17,9 +17,9 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from circle15.geo.basemap import QUANTUM_DEG, Basemap
-from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.coverage.count import Areas, Coverage
 from circle15.geo.crs import wgs84_to_gcj02
+from circle15.maps.basemap import QUANTUM_DEG, Basemap
 from circle15.maps.i18n import LABELS, Lang, t
 from circle15.maps.planner_layers import Grid, line_codes, polygon_codes
 

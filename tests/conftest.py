@@ -9,8 +9,8 @@ import numpy as np
 import pyproj
 import pytest
 
-from circle15.geo.network import Network, build_network
-from circle15.geo.network_cache import load_network
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.graph import Network, build_network
 
 #: the real extracts; ``CIRCLE15_SHARED_DATA`` points elsewhere if needed
 SHARED_DATA = Path(os.environ.get("CIRCLE15_SHARED_DATA")

@@ -6,10 +6,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from circle15.geo.network import Network
-from circle15.geo.placement import place_points
-from circle15.geo.population_points import Population, population_from_points
-from circle15.geo.stations import Stations
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.network.graph import Network
+from circle15.geo.population.points import Population, population_from_points
+from circle15.geo.snapping.placement import place_points
 
 
 def points_near_streets(net: Network, k: int, rng: np.random.Generator,

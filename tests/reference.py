@@ -17,8 +17,8 @@ import numpy as np
 import shapely
 from shapely.ops import substring
 
-from circle15.geo.network import Network
-from circle15.geo.snap import Snapped
+from circle15.geo.network.graph import Network
+from circle15.geo.snapping.snap import Snapped
 
 
 def _add_min_edge(G: nx.DiGraph, a: object, b: object, w: float, *, both: bool = True) -> None:

@@ -20,9 +20,9 @@ import shapely
 from numpy.typing import NDArray
 from shapely import ops
 
-from circle15.geo.coverage import Coverage
-from circle15.geo.network import Network
-from circle15.geo.snap import Snapped
+from circle15.geo.coverage.count import Coverage
+from circle15.geo.network.graph import Network
+from circle15.geo.snapping.snap import Snapped
 
 #: default widening of the reached streets, metres (a walk off the street)
 MARGIN_M = 50.0

@@ -46,7 +46,7 @@ def _imports(path: Path, *, top_level_only: bool) -> list[tuple[str, list[str]]]
 
 
 def test_every_module_is_found():
-    assert "circle15.geo.network" in MODULES and "circle15.api.routers.stations" in MODULES
+    assert "circle15.geo.network.graph" in MODULES and "circle15.api.routers.stations" in MODULES
     assert "circle15.usecases.area" in MODULES
 
 
@@ -89,3 +89,47 @@ def test_modules_stay_small():
     long = {name: n for name, path in MODULES.items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > 420}
     assert long == {}
+
+
+def test_geo_is_grouped_by_stage():
+    # the computation layer is split into stage packages, none of them a grab bag
+    folders = [ROOT / "geo", *sorted(p.parent for p in (ROOT / "geo").glob("*/__init__.py"))]
+    assert len(folders) >= 8
+    for folder in [*folders, ROOT / "maps", ROOT / "api", ROOT / "circle15"]:
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        assert len(modules) <= 12, f"{folder} holds {len(modules)} modules"
+    for folder in folders[1:]:
+        doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and doc.startswith("Stage: ") and "Public names" in doc, folder
+
+
+def _external_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+    return out
+
+
+def test_the_core_knows_no_front_end():
+    # geo computes; it knows nothing of HTTP or of the command line's parser
+    front = {"fastapi", "starlette", "argparse", "http", "uvicorn", "pydantic_settings"}
+    bad = {name: sorted(_external_imports(path) & front) for name, path in MODULES.items()
+           if name.startswith("circle15.geo") and _external_imports(path) & front}
+    assert bad == {}
+
+
+def test_compiled_kernels_are_private_to_their_package():
+    # a module named _x is reached only from its own package; others go through its
+    # public face (circle15.geo.snapping.compiled)
+    bad = []
+    for name, path in MODULES.items():
+        for module, _ in _imports(path, top_level_only=False):
+            parts = module.split(".")
+            private = [i for i, p in enumerate(parts) if p.startswith("_")]
+            if private and not name.startswith(".".join(parts[:private[0]]) + "."):
+                bad.append((name, module))
+    assert bad == []

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 from fastapi import Response
 
-from circle15.geo.export import csv_text
+from circle15.geo.output.export import csv_text
 
 GEOJSON = "application/geo+json"
 

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from circle15.api.deps import StateDep
 from circle15.api.schemas import CRS
 from circle15.api.state import AppState
+from circle15.geo.courier.nearest import NearestAnswer, NearestIndex
 from circle15.geo.errors import SettingsError
-from circle15.geo.nearest import NearestAnswer, NearestIndex
-from circle15.geo.stations import AMENITY_ALIASES
+from circle15.geo.inputs.stations import AMENITY_ALIASES
 
 router = APIRouter(tags=["courier"])
 _AMENITY_WORDS = sorted({w for k, words in AMENITY_ALIASES.items() for w in (k, *words)},

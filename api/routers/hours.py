@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from circle15.api.deps import StateDep
 from circle15.api.routers.common import GEOJSON, csv_response, records
-from circle15.geo.hourly import DEFAULT_DAY, DemandLayer, coverage_by_hour
-from circle15.geo.night import NIGHT_AT, night_overlay
+from circle15.geo.coverage.hourly import DEFAULT_DAY, DemandLayer, coverage_by_hour
+from circle15.maps.night import NIGHT_AT, night_overlay
 
 router = APIRouter(tags=["planner"])
 Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Response
 from circle15.api.deps import StateDep
 from circle15.api.routers.common import csv_response, geojson_response, records
 from circle15.api.schemas import SitingRequest, WhatIfRequest
+from circle15.geo.coverage.gaps import find_gaps
+from circle15.geo.coverage.isochrones import isochrones
+from circle15.geo.coverage.whatif import what_if
 from circle15.geo.errors import InputError, NotFoundError
-from circle15.geo.gaps import find_gaps
-from circle15.geo.isochrones import isochrones
-from circle15.geo.whatif import what_if
 from circle15.usecases import CandidateSpec, SitingSpec, build_candidates, site
 from circle15.usecases.area import stations_of_records
 

@@ -17,7 +17,7 @@ from circle15.api.routers.common import geojson_response
 from circle15.api.schemas import CRS, StationBody, StationIn
 from circle15.api.state import AppState, records_of
 from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError
-from circle15.geo.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
+from circle15.geo.inputs.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from circle15.usecases.area import read_station_file, stations_of_records
 
 router = APIRouter(prefix="/stations", tags=["stations"])

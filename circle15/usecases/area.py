@@ -7,13 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from circle15.geo.coverage import Areas, Coverage, CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.count import (
+    Areas,
+    Coverage,
+    CoverageSettings,
+    compute_coverage,
+    read_areas,
+)
 from circle15.geo.errors import InputError
-from circle15.geo.network import Network
-from circle15.geo.network_cache import load_network
-from circle15.geo.population_points import Population, read_population
-from circle15.geo.snap import SnapRule
-from circle15.geo.stations import Stations
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.graph import Network
+from circle15.geo.population.points import Population, read_population
+from circle15.geo.snapping.snap import SnapRule
 
 #: people the demo area shares over its OSM buildings when no population is
 #: given (an assumption, and every output that uses it says so)
@@ -70,7 +76,7 @@ class AreaSpec:
     def network_source(self) -> str:
         if self.network:
             return self.network
-        from circle15.geo.demo import demo_osm_path
+        from circle15.geo.inputs.demo import demo_osm_path
 
         return str(demo_osm_path())
 
@@ -108,7 +114,7 @@ def load_network_of(spec: AreaSpec) -> Network:
 def load_population(spec: AreaSpec, net: Network) -> Population:
     """The population layer from whichever source the spec names (the one place
     that decides), placed on the network once and then read from the cache."""
-    from circle15.geo.population_cache import cached_population
+    from circle15.geo.population.cache import cached_population
 
     files = [Path(p) for p in (spec.population, spec.census, spec.network_source)
              if p and Path(p).is_file()]
@@ -123,7 +129,7 @@ def load_population(spec: AreaSpec, net: Network) -> Population:
 
 
 def _place_population(spec: AreaSpec, net: Network) -> Population:
-    from circle15.geo.population import (
+    from circle15.geo.population.sources import (
         buildings_population,
         dasymetric_population,
         raster_population,
@@ -176,7 +182,7 @@ def load_area(spec: AreaSpec, *, step: Step = _quiet) -> Area:
 def read_station_file(area: Area, path: str | Path, *, crs: str = "wgs84",
                       check_crs: bool = True) -> Stations:
     """A station file placed on the area's network under the area's snapping rule."""
-    from circle15.geo.stations import read_stations
+    from circle15.geo.inputs.stations import read_stations
 
     return read_stations(path, area.network, crs=crs, max_snap_m=area.spec.station_max_snap_m,
                          rule=area.spec.snap_rule(), check_crs=check_crs)
@@ -185,7 +191,7 @@ def read_station_file(area: Area, path: str | Path, *, crs: str = "wgs84",
 def stations_of_records(area: Area, records: list[dict[str, object]], *, crs: str = "wgs84",
                         source: str = "stations", check_crs: bool = True) -> Stations:
     """Station records (API bodies, database rows) placed like a file's."""
-    from circle15.geo.stations import stations_from_records
+    from circle15.geo.inputs.stations import stations_from_records
 
     return stations_from_records(records, area.network, crs=crs, source=source,
                                  max_snap_m=area.spec.station_max_snap_m, check_crs=check_crs,

@@ -3,7 +3,7 @@ province.
 
 Each area is one task. A task loads its network (from a shared file or the
 cache, on the worker), cuts it to the area plus a halo
-(:func:`circle15.geo.clip.halo_m`) so that stations and streets just outside
+(:func:`circle15.geo.network.clip.halo_m`) so that stations and streets just outside
 the boundary count exactly as in a whole-region run, places the stations near
 the area and the people inside it, and computes coverage. People are counted
 once, in the first area that contains them (assigned by the driver); stations
@@ -74,11 +74,11 @@ class BatchResult:
 
 def run_area(task: AreaTask) -> AreaResult:
     """Coverage of one area on its network cut to the area plus the halo."""
-    from circle15.geo.clip import clip_network, halo_m
-    from circle15.geo.coverage import CROSS_COVERAGE, compute_coverage, summarise_counts
-    from circle15.geo.population_points import read_population_table
-    from circle15.geo.stations import stations_from_table
-    from circle15.geo.tables import read_table
+    from circle15.geo.coverage.count import CROSS_COVERAGE, compute_coverage, summarise_counts
+    from circle15.geo.inputs.stations import stations_from_table
+    from circle15.geo.inputs.tables import read_table
+    from circle15.geo.network.clip import clip_network, halo_m
+    from circle15.geo.population.points import read_population_table
     t0 = time.perf_counter()
     if task.attempts_dir:
         Path(task.attempts_dir, f"{task.name}.{os.getpid()}.{time.time_ns()}").touch()
@@ -105,7 +105,7 @@ def run_area(task: AreaTask) -> AreaResult:
         raw = raw.take(near)
     if task.people is not None:
         ids, lon, lat, count = task.people
-        from circle15.geo.population_points import PopulationTable
+        from circle15.geo.population.points import PopulationTable
 
         table = PopulationTable(spec.population or "population", list(ids), lon, lat, count, ())
     else:
@@ -172,8 +172,8 @@ def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec
                   ) -> tuple[dict[int, tuple[list[str], np.ndarray, np.ndarray, np.ndarray]],
                              float]:
     """Each person to the first area that contains them; the people in none."""
-    from circle15.geo.coverage import first_area
-    from circle15.geo.population_points import read_population_table
+    from circle15.geo.coverage.count import first_area
+    from circle15.geo.population.points import read_population_table
 
     if spec.population is None:
         raise InputError("batch", "give the people as a points table with --population")
@@ -315,8 +315,8 @@ def write_batch(batch: BatchResult, out: Path, *, areas: gpd.GeoDataFrame | None
     Units and stations are written as lon/lat in ``out_crs`` (wgs84, gcj02 or bd09;
     each table's ``coord_crs`` column says which); the region map stays in WGS84,
     as its basemap is."""
-    from circle15.geo.export import csv_text, safe_for_spreadsheets
-    from circle15.geo.out_crs import check_output_crs, frame_in, table_in
+    from circle15.geo.output.export import csv_text, safe_for_spreadsheets
+    from circle15.geo.output.out_crs import check_output_crs, frame_in, table_in
 
     out_crs = check_output_crs(out_crs)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ side by side.
 - ``residents``: the area's population layer (as loaded by :mod:`.area`);
 - ``workers``: a planner's table of worker counts (``--workers``) or an
   estimate from the OSM extract's gathering places
-  (:mod:`circle15.geo.workers`), scaled to ``--workers-total`` (default 6 %
+  (:mod:`circle15.geo.population.workers`), scaled to ``--workers-total`` (default 6 %
   of the residents);
 - ``mix``: one layer holding both, in resident-equivalents. Each layer is
   rescaled to the residents' total, then weighted by its share of the mix
@@ -31,11 +31,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.coverage.count import Areas, Coverage
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.population_points import Population
-from circle15.geo.snap import Snapped
-from circle15.geo.workers import DEFAULT_WORKERS_RATIO, WorkerSources
+from circle15.geo.population.points import Population
+from circle15.geo.population.workers import DEFAULT_WORKERS_RATIO, WorkerSources
+from circle15.geo.snapping.snap import Snapped
 from circle15.usecases.area import Area, Step
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def _scaled(pop: Population, factor: float, *, rule: str | None = None) -> Popul
 
 def load_workers(area: Area, spec: DemandSpec) -> tuple[Population, str, WorkerSources | None]:
     """The worker layer of ``area``: from the table, or estimated from the OSM file."""
-    from circle15.geo.workers import (
+    from circle15.geo.population.workers import (
         estimate_workers,
         place_workers,
         read_worker_places,
@@ -210,7 +210,7 @@ def with_notes(cov: Coverage, demand: Demand) -> Coverage:
 def cover_layers(area: Area, stations_cov: Coverage, demand: Demand) -> dict[str, Coverage]:
     """Coverage of every layer by the stations of ``stations_cov`` (reused for its own
     layer), in the order residents, workers, mix."""
-    from circle15.geo.coverage import compute_coverage
+    from circle15.geo.coverage.count import compute_coverage
 
     done = demand._covered
     if done and all(c.stations is stations_cov.stations and c.settings == stations_cov.settings
@@ -262,7 +262,7 @@ def areas_side_by_side(covs: Mapping[str, Coverage], areas: Areas) -> gpd.GeoDat
 
 def format_side_by_side(table: pd.DataFrame, *, title: str, label: str = "name") -> str:
     """A side-by-side table as text: per layer its total and covered/cross shares."""
-    from circle15.geo.export import display_width
+    from circle15.geo.output.export import display_width
 
     layers = [c for c in table.columns if f"{c}_covered" in table.columns]
     labels = ([f"within {m:g} min" for m in table["minutes"]] if label == "minutes"
@@ -285,8 +285,8 @@ def report_demand(out_dir: Path, area: Area, cov: Coverage, demand: Demand, *,
     (the layers side by side per band), ``areas-demand.csv`` (per area) and
     ``workers-sources.csv`` (an estimate's classes and weights) into ``out_dir``, with
     ``stations-report.xlsx`` holding the same tables; return the text to print."""
-    from circle15.geo.export import write_frames
-    from circle15.geo.load import format_load, station_load
+    from circle15.geo.coverage.load import format_load, station_load
+    from circle15.geo.output.export import write_frames
 
     covs = cover_layers(area, cov, demand)
     load = station_load(covs, max_load=max_load)
@@ -323,7 +323,7 @@ def station_loads(area: Area, cov: Coverage, demand: Demand, *,
     ``{layer}_nearest``/``_nearest_share``/``_reached``, ``load``, ``load_share``,
     ``overloaded``, ``load_rank``): the per-station fields for the planner map's
     popups and for JSON answers."""
-    from circle15.geo.load import station_load, station_load_records
+    from circle15.geo.coverage.load import station_load, station_load_records
 
     return station_load_records(station_load(cover_layers(area, cov, demand),
                                              max_load=max_load))
@@ -334,8 +334,8 @@ def sites_by_layer(area: Area, cov: Coverage, demand: Demand,
     """What the chosen sites do for every demand layer (None with one layer): per layer,
     its total and the people covered and cross-covered within the limit before and after
     the sites are added to the stations of ``cov``."""
-    from circle15.geo.coverage import compute_coverage
-    from circle15.geo.stations import Stations
+    from circle15.geo.coverage.count import compute_coverage
+    from circle15.geo.inputs.stations import Stations
 
     if len(demand.layers) < 2:
         return None
@@ -383,7 +383,7 @@ def station_map_fields(area: Area, cov: Coverage, demand: Demand, *,
     """Per-station popup fields for the planner map (``station_fields``): each layer's
     people whose nearest station it is (with several layers), the load with its share,
     and the overload flag when ``max_load`` is set."""
-    from circle15.geo.load import station_load
+    from circle15.geo.coverage.load import station_load
 
     words = _MAP_WORDS.get(lang, _MAP_WORDS["en"])
     table = station_load(cover_layers(area, cov, demand), max_load=max_load)

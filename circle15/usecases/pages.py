@@ -6,9 +6,9 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from circle15.geo.coverage import Areas, Coverage
+from circle15.geo.coverage.count import Areas, Coverage
 from circle15.geo.forked import Forked
-from circle15.geo.network import Network
+from circle15.geo.network.graph import Network
 from circle15.geo.siting import SitingResult
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def night_overlays(cov: Coverage, *, at: str = NIGHT_AT, unknown: UnknownHours =
     """The planner map's night layers at ``at``: where people lose their last
     station then (hexagons with the people who do), and the stations closed then.
     Off by default; the names say the moment and how unknown hours were counted."""
-    from circle15.geo.night import night_overlay
+    from circle15.maps.night import night_overlay
     from circle15.maps.planner import Overlay
 
     night = night_overlay(cov, at=at, unknown=unknown, min_lost=1.0)
@@ -63,8 +63,8 @@ def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
     and the night layers at ``night_at`` (None: none).
     ``extra`` goes to :func:`circle15.maps.planner.planner_page` (``station_fields``,
     ``overlays``, ``iso``, ``gaps``)."""
-    from circle15.geo.basemap import load_basemap
-    from circle15.geo.gaps import find_gaps
+    from circle15.geo.coverage.gaps import find_gaps
+    from circle15.maps.basemap import load_basemap
     from circle15.maps.planner import MAP_GAP_HEX_M, planner_page
 
     # the isochrones take a core of their own (see start_isochrones) while this
@@ -89,13 +89,13 @@ def planner_page_html(cov: Coverage, *, areas: Areas | None = None,
 
 
 class PendingIsochrones:
-    """The planner map's isochrones (:func:`circle15.geo.isochrones.isochrones`
+    """The planner map's isochrones (:func:`circle15.geo.coverage.isochrones.isochrones`
     with its defaults) on both cores: each station's in a forked child, started
     now; the union bands here, when :meth:`result` is asked for, so that this
     process can do other work first."""
 
     def __init__(self, cov: Coverage) -> None:
-        from circle15.geo.isochrones import isochrones
+        from circle15.geo.coverage.isochrones import isochrones
 
         self.cov = cov
         self.per_station = Forked(functools.partial(isochrones, union=False), cov)
@@ -103,7 +103,7 @@ class PendingIsochrones:
     def result(self) -> gpd.GeoDataFrame:
         import pandas as pd
 
-        from circle15.geo.isochrones import isochrones
+        from circle15.geo.coverage.isochrones import isochrones
 
         union = isochrones(self.cov, per_station=False)
         stations = self.per_station.result()
@@ -122,7 +122,7 @@ def courier_page_html(net: Network, cov: Coverage, *, lang: str = "zh",
     """The courier page: with ``api`` it asks that service's /nearest; without, it
     carries a lookup grid of the answers and works offline. Both list the stations
     within the coverage's limit, or say none is and list the nearest up to twice it."""
-    from circle15.geo.navigation import travel_of
+    from circle15.geo.courier.navigation import travel_of
     from circle15.maps.courier import courier_page
 
     # the coverage's own network: the travel mode's (its lookup grid follows its rules)

@@ -8,10 +8,10 @@ from typing import Literal
 
 import pandas as pd
 
-from circle15.geo.candidates import Candidates
-from circle15.geo.coverage import Coverage
+from circle15.geo.coverage.count import Coverage
 from circle15.geo.errors import InputError
 from circle15.geo.siting import SitingResult
+from circle15.geo.siting.candidates import Candidates
 from circle15.usecases.area import Area
 
 MethodChoice = Literal["exact", "greedy", "both"]
@@ -65,7 +65,7 @@ class SitingOutcome:
 def build_candidates(area: Area, spec: CandidateSpec) -> tuple[Candidates, int]:
     """Candidate sites from every source in ``spec``, deduplicated; and how many
     duplicates were dropped (same id, or within 1 m of another)."""
-    from circle15.geo.candidates import (
+    from circle15.geo.siting.candidates import (
         candidates_from_nodes,
         candidates_from_osm_shops,
         deduplicate,

@@ -1,4 +1,8 @@
-"""Where should the next stations go? Coverage models with existing stations fixed.
+"""Stage: siting. Where should the next stations go? Coverage models with existing
+stations fixed, over candidate sites (:mod:`.candidates`: OSM shops, thinned
+network nodes, a planner's list).
+
+Public names: those of ``__all__`` below, and ``candidates.Candidates``.
 
 Every model works on the same data: for each candidate site, the population
 units it reaches within the walking limit (from bounded network searches,

@@ -11,10 +11,10 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from circle15.geo.candidates import Candidates
-from circle15.geo.coverage import CROSS_COVERAGE, Coverage
+from circle15.geo.coverage.count import CROSS_COVERAGE, Coverage
+from circle15.geo.coverage.reach import Reach, reach_within
 from circle15.geo.errors import SitingError
-from circle15.geo.reach import Reach, reach_within
+from circle15.geo.siting.candidates import Candidates
 
 Objective = Literal["coverage", "cross", "target"]
 Method = Literal["exact", "greedy"]

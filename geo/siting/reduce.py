@@ -31,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from circle15.geo.coverage import CROSS_COVERAGE
+from circle15.geo.coverage.count import CROSS_COVERAGE
 from circle15.geo.siting.problem import SitingProblem
 
 

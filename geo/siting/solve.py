@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from circle15.geo.coverage import CROSS_COVERAGE
+from circle15.geo.coverage.count import CROSS_COVERAGE
 from circle15.geo.errors import SettingsError, SitingError
 from circle15.geo.siting.certify import Limits, certify
 from circle15.geo.siting.greedy import greedy, greedy_swap

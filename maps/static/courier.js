@@ -1,10 +1,10 @@
 // The courier page: nearest stations by walking time, whether they are open, and
 // one-tap navigation in Amap or Baidu Maps. Offline, the page reads a lookup grid
-// (circle15.geo.nearest_grid: per cell near a street, the stations within twice the
+// (circle15.geo.courier.grid: per cell near a street, the stations within twice the
 // limit and the walk to each, as base64 varints); served, it asks /nearest. Both
 // follow one rule: the nearest k within the limit that pass the filters, or, when
 // none does, the nearest k up to twice the limit, saying so.
-// Opening hours come already evaluated (circle15.geo.station_hours): open
+// Opening hours come already evaluated (circle15.geo.inputs.station_hours): open
 // intervals in epoch milliseconds; the page only compares the clock with them.
 // Every text from the data goes into the page as text (textContent), never as HTML.
 (function () {
@@ -117,7 +117,7 @@ function amenityText(list) {
   return list.map(function (a) { return L_[a] || a; }).join(D.lang === 'zh' ? '、' : ', ');
 }
 
-// navigation links: the same URL patterns as circle15.geo.navigation, GCJ-02
+// navigation links: the same URL patterns as circle15.geo.courier.navigation, GCJ-02
 function enc(x) {  // as Python's quote(x, safe=''): !'()* escaped too
   return encodeURIComponent(x).replace(/[!'()*]/g, function (c) {
     return '%' + c.charCodeAt(0).toString(16).toUpperCase();
@@ -131,7 +131,7 @@ function navOf(s) {
     wgs84: [s.lon, s.lat]};
 }
 
-// a row has the fields of /nearest's answer (circle15.geo.nearest.NearestStation); offline
+// a row has the fields of /nearest's answer (circle15.geo.courier.nearest.NearestStation); offline
 // the route is the straight line (the apps give the way)
 function row(s, m, open, from) {
   return {id: s.id, name: s.name, distance_m: m, walk_min: m / D.speed_m_per_min,

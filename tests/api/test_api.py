@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from circle15.geo.snap import DEFAULT_RULE, snap_points
+from circle15.geo.snapping.snap import DEFAULT_RULE, snap_points
 from tests.api.conftest import AUTH, make_client
 from tests.helpers import points_near_streets
 from tests.reference import split_graph, within

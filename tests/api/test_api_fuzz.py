@@ -37,7 +37,7 @@ TOKEN = "fuzz-token"
 def _app():
     import tempfile
 
-    from circle15.geo.network_cache import load_network
+    from circle15.geo.network.cache import load_network
 
     folder = tempfile.mkdtemp(prefix="c15fuzz-")
     net = load_network(shared("osm/shenzhen-longgang.osm"))

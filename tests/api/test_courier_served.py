@@ -13,8 +13,8 @@ import pandas as pd
 from circle15.api.app import create_app
 from circle15.api.settings import Settings
 from circle15.geo.crs import gcj02_to_wgs84
-from circle15.geo.network import haversine_m
-from circle15.geo.placement import place_points
+from circle15.geo.network.graph import haversine_m
+from circle15.geo.snapping.placement import place_points
 from circle15.usecases import courier_page_html
 from tests.api.server import serving
 from tests.browser import browser_page

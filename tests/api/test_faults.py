@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from circle15.api.store import StationStore
-from circle15.geo.placement import place_points
+from circle15.geo.snapping.placement import place_points
 from tests.api.conftest import AUTH, TOKEN
 from tests.conftest import shared
 from tests.helpers import points_near_streets

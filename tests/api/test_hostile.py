@@ -26,7 +26,7 @@ import shapely
 from circle15.api.store import StationStore
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.errors import InputError, StorageError
-from circle15.geo.export import csv_text
+from circle15.geo.output.export import csv_text
 from tests.api.conftest import AUTH, make_client
 from tests.api.server import serving
 from tests.pg import postgres_database

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circle15.geo.nearest import NearestIndex
+from circle15.geo.courier.nearest import NearestIndex
 from tests.api.conftest import make_client
 
 

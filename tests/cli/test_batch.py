@@ -88,7 +88,7 @@ def test_district_towns_match_one_whole_run(district_spec, cluster_env, tmp_path
 
 def _extract_inputs(net, folder: Path, seed: int) -> tuple[Path, Path]:
     rng = np.random.default_rng(seed)
-    from circle15.geo.placement import place_points
+    from circle15.geo.snapping.placement import place_points
 
     pts = points_near_streets(net, 60, rng, spread_m=5)
     placed = place_points(net, pts[:, 0], pts[:, 1], max_snap_m=200.0, strict=True)

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from circle15.cli import main
-from circle15.geo.coverage import CoverageSettings, compute_coverage
-from circle15.geo.demo import demo_osm_path
-from circle15.geo.population_points import read_population
-from circle15.geo.stations import read_stations
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+from circle15.geo.inputs.demo import demo_osm_path
+from circle15.geo.inputs.stations import read_stations
+from circle15.geo.population.points import read_population
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 

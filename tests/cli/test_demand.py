@@ -142,7 +142,7 @@ def test_bad_worker_table_exits_2_and_writes_nothing(inputs, capsys):
 
 
 def test_planner_map_shows_each_stations_load(inputs, capsys):
-    from circle15.geo.load import station_load
+    from circle15.geo.coverage.load import station_load
     from circle15.usecases import AreaSpec, cover, load_area
     from circle15.usecases.area import read_station_file
     from circle15.usecases.demand import DemandSpec, cover_layers, load_demand

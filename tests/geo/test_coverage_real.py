@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from tests.helpers import make_population, make_stations, points_near_streets
 from tests.reference import as_array, nearest_lengths, split_graph, within
 

@@ -8,7 +8,7 @@ import prcoords
 import pytest
 import shapely
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage, read_areas
 from circle15.geo.crs import (
     bd09_to_wgs84,
     gcj02_to_wgs84,
@@ -17,7 +17,7 @@ from circle15.geo.crs import (
     wgs84_to_gcj02,
 )
 from circle15.geo.errors import SettingsError
-from circle15.geo.network import haversine_m
+from circle15.geo.network.graph import haversine_m
 from tests.conftest import make_network, shared
 from tests.helpers import make_population, make_stations
 

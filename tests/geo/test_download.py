@@ -21,9 +21,9 @@ import osmnx as ox
 import pytest
 import shapely
 
-from circle15.geo.network_cache import load_network
-from circle15.geo.osm_read import network_from_place
-from circle15.geo.osm_tags import is_walkable
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.osm_read import network_from_place
+from circle15.geo.network.osm_tags import is_walkable
 from tests.conftest import shared
 
 

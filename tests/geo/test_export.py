@@ -15,17 +15,17 @@ import pyogrio
 import pytest
 import shapely
 
-from circle15.geo.coverage import Areas, CoverageSettings, compute_coverage
-from circle15.geo.export import (
+from circle15.geo.coverage.count import Areas, CoverageSettings, compute_coverage
+from circle15.geo.output.export import (
     csv_decimals,
     display_width,
     format_summary,
     write_coverage,
     write_frames,
 )
-from circle15.geo.gpkg_points import write_points
-from circle15.geo.out_crs import frame_in
-from circle15.geo.population_points import population_from_points
+from circle15.geo.output.gpkg_points import write_points
+from circle15.geo.output.out_crs import frame_in
+from circle15.geo.population.points import population_from_points
 from tests.conftest import make_network, metres_to_lonlat
 from tests.helpers import make_stations
 
@@ -156,10 +156,10 @@ def test_coverage_csv_is_rounded(tmp_path):
 _WRITE_IN_A_FRESH_PROCESS = """
 import sys
 import geopandas as gpd, numpy as np
-from circle15.geo.coverage import Areas, CoverageSettings, compute_coverage
-from circle15.geo.export import write_coverage
+from circle15.geo.coverage.count import Areas, CoverageSettings, compute_coverage
+from circle15.geo.output.export import write_coverage
 from circle15.geo.forked import can_fork
-from circle15.geo.population_points import population_from_points
+from circle15.geo.population.points import population_from_points
 from tests.conftest import make_network, metres_to_lonlat
 from tests.helpers import make_stations
 net = make_network([(0, 0), (100, 0), (200, 0), (300, 0)], [(0, 1), (1, 2), (2, 3)])

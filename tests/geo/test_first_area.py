@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from circle15.geo.coverage import first_area
+from circle15.geo.coverage.count import first_area
 
 
 def test_people_on_borders_count_once_in_the_first_town_listed() -> None:

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+from circle15.geo.coverage.gaps import find_gaps, hex_cells, hex_polygons
+from circle15.geo.coverage.whatif import what_if
 from circle15.geo.errors import InputError
-from circle15.geo.gaps import find_gaps, hex_cells, hex_polygons
-from circle15.geo.snap import Snapped
-from circle15.geo.stations import Stations
-from circle15.geo.whatif import what_if
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.snapping.snap import Snapped
 from tests.helpers import make_population, make_stations, points_near_streets
 
 SETTINGS = CoverageSettings.of(10)

@@ -14,10 +14,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from circle15.geo.charts import hourly_chart
-from circle15.geo.coverage import Areas, Coverage, compute_coverage
-from circle15.geo.errors import SettingsError
-from circle15.geo.hourly import (
+from circle15.geo.coverage.count import Areas, Coverage, compute_coverage
+from circle15.geo.coverage.hourly import (
     ALL_AREAS,
     DemandLayer,
     coverage_by_hour,
@@ -26,8 +24,10 @@ from circle15.geo.hourly import (
     stations_open_at,
     stations_timezone,
 )
-from circle15.geo.network import Network
-from circle15.geo.stations import Stations, read_stations
+from circle15.geo.errors import SettingsError
+from circle15.geo.inputs.stations import Stations, read_stations
+from circle15.geo.network.graph import Network
+from circle15.geo.output.charts import hourly_chart
 from tests.helpers import make_population, points_near_streets
 
 #: S1 closes at night, S2 and S3 never close, S4 keeps office hours, S5 gives none
@@ -143,7 +143,7 @@ def test_the_day_table_has_24_hours_per_town_and_a_chart(night, tmp_path):
 
 
 def test_night_layer_is_geojson_of_open_stations_and_lost_cells(night):
-    from circle15.geo.night import night_layer, night_overlay
+    from circle15.maps.night import night_layer, night_overlay
 
     stations, cov, _ = night
     layer = DemandLayer.of("residents", cov)

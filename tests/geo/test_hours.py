@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.station_hours import (
+from circle15.geo.inputs.station_hours import (
     Hours,
     OpeningHoursError,
     area_timezone,

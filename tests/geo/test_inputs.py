@@ -10,8 +10,8 @@ import pytest
 
 from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from circle15.geo.errors import InputError
-from circle15.geo.population_points import read_population
-from circle15.geo.stations import parse_amenities, read_stations
+from circle15.geo.inputs.stations import parse_amenities, read_stations
+from circle15.geo.population.points import read_population
 from tests.helpers import points_near_streets
 
 
@@ -126,7 +126,7 @@ def test_swapped_coordinates_are_named(tmp_path, longgang, street_points):
 
 
 def _off_street_m(net, ll):
-    from circle15.geo.snap import snap_points
+    from circle15.geo.snapping.snap import snap_points
 
     return snap_points(net, net.project(ll[:, 0], ll[:, 1]), max_dist_m=1e4).off_m
 
@@ -148,8 +148,8 @@ def test_station_outside_the_area_or_far_from_streets(tmp_path, longgang, street
 def test_how_far_outside_is_the_geodesic_distance_to_the_nearest_hull_corner(longgang):
     import shapely
 
-    from circle15.geo.network import haversine_m
-    from circle15.geo.placement import km_beyond
+    from circle15.geo.network.graph import haversine_m
+    from circle15.geo.snapping.placement import km_beyond
 
     # Shunyi, Sydney, across the antimeridian, near the pole, next to the area
     lon = np.array([116.65, 151.2, -179.9, 10.0, 114.3])

@@ -9,8 +9,8 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
-from circle15.geo.isochrones import GRID_M, MARGIN_M, SIMPLIFY_M, UNION_GRID_M, isochrones
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+from circle15.geo.coverage.isochrones import GRID_M, MARGIN_M, SIMPLIFY_M, UNION_GRID_M, isochrones
 from tests import reference_isochrones
 from tests.conftest import make_network, metres_to_lonlat
 from tests.helpers import make_population, make_stations, points_near_streets

@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pytest
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+from circle15.geo.coverage.load import format_load, station_load, station_load_records
 from circle15.geo.errors import SettingsError
-from circle15.geo.load import format_load, station_load, station_load_records
-from circle15.geo.population import Estimate
-from circle15.geo.workers import estimate_workers, read_worker_places
+from circle15.geo.population.sources import Estimate
+from circle15.geo.population.workers import estimate_workers, read_worker_places
 from tests.conftest import shared
 from tests.helpers import make_population, make_stations, points_near_streets
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circle15.geo import snap
-from circle15.geo.placement import _spread
-from circle15.geo.segment_index import segment_index
-from circle15.geo.snap import DEFAULT_RULE, Joins, SnapRule, snap_points
+from circle15.geo.snapping import snap
+from circle15.geo.snapping.placement import _spread
+from circle15.geo.snapping.segment_index import segment_index
+from circle15.geo.snapping.snap import DEFAULT_RULE, Joins, SnapRule, snap_points
 from tests.helpers import points_near_streets
 
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import shapely
 
+from circle15.geo.coverage.reach import nearest_sources
 from circle15.geo.errors import SettingsError
 from circle15.geo.modes import TravelMode
-from circle15.geo.network import Network
-from circle15.geo.network_cache import load_network
-from circle15.geo.osm_tags import bicycle_oneway, is_rideable
-from circle15.geo.reach import nearest_sources
-from circle15.geo.snap import DEFAULT_RULE, snap_points
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.graph import Network
+from circle15.geo.network.osm_tags import bicycle_oneway, is_rideable
+from circle15.geo.snapping.snap import DEFAULT_RULE, snap_points
 
 # ---------------------------------------------------------------------------
 # a small hand-made city (OSM XML): a 1 km main street A-M-B, a 3.2 km two-way
@@ -160,7 +160,7 @@ def test_travel_modes():
         TravelMode.of("car")
     with pytest.raises(SettingsError, match="--speed-kmh"):
         TravelMode.of("ebike", 90)
-    from circle15.geo.coverage import CoverageSettings
+    from circle15.geo.coverage.count import CoverageSettings
 
     with pytest.raises(SettingsError, match="unknown travel mode 'car'"):
         CoverageSettings(mode="car")
@@ -179,7 +179,7 @@ def test_travel_modes():
 
 
 def test_settings_must_match_the_network(tmp_path):
-    from circle15.geo.coverage import CoverageSettings, compute_coverage
+    from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 
     net = load_city(tmp_path, "ebike", {})
     with pytest.raises(SettingsError, match="mode='walk'"):
@@ -187,8 +187,8 @@ def test_settings_must_match_the_network(tmp_path):
 
 
 def test_isochrone_of_a_one_way_street_lies_behind_the_station():
-    from circle15.geo.coverage import CoverageSettings, compute_coverage
-    from circle15.geo.isochrones import isochrones
+    from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+    from circle15.geo.coverage.isochrones import isochrones
     from tests.conftest import ORIGIN_XY, make_network, metres_to_lonlat
     from tests.helpers import make_population, make_stations
 
@@ -217,8 +217,8 @@ def test_isochrone_of_a_one_way_street_lies_behind_the_station():
 
 
 def test_nearest_station_for_a_rider_on_a_one_way_street(tmp_path):
-    from circle15.geo.coverage import CoverageSettings, compute_coverage
-    from circle15.geo.nearest import NearestIndex
+    from circle15.geo.courier.nearest import NearestIndex
+    from circle15.geo.coverage.count import CoverageSettings, compute_coverage
     from tests.helpers import make_population, make_stations
 
     courier = (114.2045, 22.7001)  # on A-M, ridden towards M only
@@ -244,7 +244,7 @@ def test_nearest_station_for_a_rider_on_a_one_way_street(tmp_path):
 
 
 def test_a_cut_riding_network_keeps_its_one_way_rules(tmp_path):
-    from circle15.geo.clip import clip_network
+    from circle15.geo.network.clip import clip_network
 
     net = load_city(tmp_path, "ebike", {"oneway": "yes"})
     cut = clip_network(net, shapely.box(*net.project(np.array([114.199, 114.211]),
@@ -257,7 +257,7 @@ def test_a_cut_riding_network_keeps_its_one_way_rules(tmp_path):
 def test_osmnx_graph_as_riding_network_keeps_one_way(tmp_path):
     import osmnx as ox
 
-    from circle15.geo.osm_read import network_from_graphml
+    from circle15.geo.network.osm_read import network_from_graphml
 
     xml = tmp_path / "city.osm"
     xml.write_text(city_xml({"oneway": "yes"}), encoding="utf-8")
@@ -275,7 +275,7 @@ def test_osmnx_graph_as_riding_network_keeps_one_way(tmp_path):
 def test_maps_word_riding_as_riding():
     """An e-bike coverage's planner map speaks of riding in its title line, band names and
     legend, in both languages — a planner must not read e-bike reach as a walk."""
-    from circle15.geo.coverage import CoverageSettings, compute_coverage
+    from circle15.geo.coverage.count import CoverageSettings, compute_coverage
     from circle15.maps.planner import planner_page
     from tests.conftest import make_network, metres_to_lonlat
     from tests.helpers import make_population, make_stations

@@ -11,11 +11,11 @@ import osmium
 import pytest
 from scipy.sparse import csgraph
 
+from circle15.geo.coverage.reach import nearest_sources
 from circle15.geo.forked import finish_background
-from circle15.geo.network import Network
-from circle15.geo.network_cache import load_network
-from circle15.geo.reach import nearest_sources
-from circle15.geo.snap import DEFAULT_RULE, snap_points
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.graph import Network
+from circle15.geo.snapping.snap import DEFAULT_RULE, snap_points
 from circle15.usecases.area import AreaSpec, cover, load_area, read_station_file
 from tests.conftest import shared
 
@@ -122,9 +122,9 @@ def test_coverage_command_rides_with_mode_ebike(longgang_ebike, tmp_path, capsys
     import pandas as pd
 
     from circle15.cli import main
-    from circle15.geo.coverage import CoverageSettings, compute_coverage
-    from circle15.geo.population_points import read_population
-    from circle15.geo.stations import read_stations
+    from circle15.geo.coverage.count import CoverageSettings, compute_coverage
+    from circle15.geo.inputs.stations import read_stations
+    from circle15.geo.population.points import read_population
     from tests.helpers import points_near_streets
 
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
@@ -151,7 +151,7 @@ def test_coverage_command_rides_with_mode_ebike(longgang_ebike, tmp_path, capsys
 
 
 def test_search_from_a_courier_agrees_with_the_search_from_stations(longgang_ebike):
-    from circle15.geo.reach import directed_ends, outward_graph, same_edge_pairs
+    from circle15.geo.coverage.reach import directed_ends, outward_graph, same_edge_pairs
     from tests.helpers import points_near_streets
 
     net = longgang_ebike

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import shapely
 
-import circle15.geo.nearest as nearest_module
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+import circle15.geo.courier.nearest as nearest_module
+from circle15.geo.courier.beyond import BeyondSearch
+from circle15.geo.courier.nearest import NearestIndex
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.crs import wgs84_to_gcj02
-from circle15.geo.edge_path import along_edge
 from circle15.geo.errors import InputError
-from circle15.geo.nearest import NearestIndex
-from circle15.geo.nearest_beyond import BeyondSearch
-from circle15.geo.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule, snap_one, snap_points
-from circle15.geo.stations import Stations
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.snapping.edge_path import along_edge
+from circle15.geo.snapping.snap import DEFAULT_RULE, NEAREST_EDGE, SnapRule, snap_one, snap_points
 from tests.helpers import make_population, make_stations, points_near_streets
 from tests.reference import split_graph, substring_piece, substring_route, within
 

@@ -1,6 +1,6 @@
 """The courier's answers read from the tables made at load are the searched answers.
 
-Past the limit, :class:`circle15.geo.nearest_table.ReachTable` replaces one
+Past the limit, :class:`circle15.geo.courier.table.ReachTable` replaces one
 bounded search per question: the answers (stations, order, metres, routes,
 rounding, as the service serialises them) must be byte for byte those of the
 search, within the limit, past it, with filters, in GCJ-02, walking and riding,
@@ -20,17 +20,17 @@ import orjson
 import pytest
 import shapely
 
-from circle15.geo import edge_path, edge_pieces
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.courier.nearest import NearestIndex
+from circle15.geo.courier.table import merged
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
-from circle15.geo.lines import Lines
-from circle15.geo.nearest import NearestIndex
-from circle15.geo.nearest_table import merged
-from circle15.geo.network_cache import load_network
-from circle15.geo.one_point import route_xy
-from circle15.geo.population_points import read_population
-from circle15.geo.snap import snap_one
-from circle15.geo.stations import Stations, read_stations
+from circle15.geo.inputs.stations import Stations, read_stations
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.lines import Lines
+from circle15.geo.population.points import read_population
+from circle15.geo.snapping import edge_path, edge_pieces
+from circle15.geo.snapping.compiled import route_xy
+from circle15.geo.snapping.snap import snap_one
 from tests.conftest import shared
 from tests.helpers import make_population, make_stations, points_near_streets
 

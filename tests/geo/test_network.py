@@ -14,10 +14,10 @@ from scipy.sparse import csgraph
 
 from circle15.geo.errors import NetworkError
 from circle15.geo.forked import finish_background
-from circle15.geo.lines import Lines
-from circle15.geo.network_cache import load_network
-from circle15.geo.osm_tags import is_walkable
-from circle15.geo.segment_index import SegmentIndex, _kept_tree, segment_index
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.lines import Lines
+from circle15.geo.network.osm_tags import is_walkable
+from circle15.geo.snapping.segment_index import SegmentIndex, _kept_tree, segment_index
 from tests.conftest import shared
 
 

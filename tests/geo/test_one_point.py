@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from circle15.geo.one_point import grid_of, nearest_one, within_one
-from circle15.geo.segment_index import SegmentIndex, segment_index
+from circle15.geo.snapping._one_point import grid_of, nearest_one, within_one
+from circle15.geo.snapping.segment_index import SegmentIndex, segment_index
 from tests.helpers import points_near_streets
 
 

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 _IN_A_FRESH_PROCESS = """
 import os, sys
 import numpy as np
-from circle15.geo import osm_prefetch
-from circle15.geo.osm_ways import read_ways
+from circle15.geo.network import osm_prefetch
+from circle15.geo.network.osm_ways import read_ways
 path = sys.argv[1]
 osm_prefetch.start_from_argv(["coverage", "--network", path, "--mode", "ebike"])
 assert osm_prefetch._AHEAD is not None, "the read should run in a child"
@@ -47,8 +47,8 @@ print("ok")
 _WARM = """
 import json, os, sys
 from pathlib import Path
-from circle15.geo import osm_prefetch
-from circle15.geo.cache_keys import cache_file_name, cache_key
+from circle15.geo.network import osm_prefetch
+from circle15.geo.network.cache_keys import cache_file_name, cache_key
 path, people, cache = sys.argv[1], sys.argv[2], Path(os.environ["CIRCLE15_CACHE_DIR"])
 cache.mkdir(parents=True, exist_ok=True)
 network = cache / cache_file_name(cache_key(path, keep_all_components=False, mode="walk"))
@@ -91,7 +91,7 @@ def test_a_cached_network_has_its_cache_files_read_ahead_instead(tmp_path: Path)
 
 
 def test_only_a_command_naming_an_osm_file_reads_ahead() -> None:
-    from circle15.geo import osm_prefetch
+    from circle15.geo.network import osm_prefetch
 
     seen: list[tuple[str, str, dict[str, object]]] = []
     real = osm_prefetch.start

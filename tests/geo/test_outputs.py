@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from circle15.geo.coverage import Areas, Coverage, compute_coverage
+from circle15.geo.coverage.count import Areas, Coverage, compute_coverage
+from circle15.geo.coverage.gaps import find_gaps
 from circle15.geo.crs import bd09_to_wgs84, gcj02_to_wgs84
-from circle15.geo.export import write_coverage, write_frames
-from circle15.geo.gaps import find_gaps
-from circle15.geo.network import Network
+from circle15.geo.network.graph import Network
+from circle15.geo.output.export import write_coverage, write_frames
 from tests.helpers import make_population, make_stations, points_near_streets
 
 BOM = b"\xef\xbb\xbf"

@@ -9,10 +9,10 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError
-from circle15.geo.network import haversine_m
-from circle15.geo.population import (
+from circle15.geo.network.graph import haversine_m
+from circle15.geo.population.sources import (
     buildings_population,
     dasymetric_population,
     raster_population,

@@ -8,8 +8,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from circle15.geo.coverage import compute_coverage
-from circle15.geo.population_cache import cached_population
+from circle15.geo.coverage.count import compute_coverage
+from circle15.geo.population.cache import cached_population
 from circle15.usecases.area import AreaSpec, _place_population
 from tests.conftest import shared
 from tests.helpers import make_stations, points_near_streets

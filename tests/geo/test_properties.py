@@ -28,19 +28,19 @@ from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
-from circle15.geo.coverage import Coverage, CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import Coverage, CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError
-from circle15.geo.network import Network
-from circle15.geo.placement import place_points
-from circle15.geo.population import (
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.network.graph import Network
+from circle15.geo.population.points import Population, population_from_points
+from circle15.geo.population.sources import (
     Estimate,
     buildings_population,
     dasymetric_population,
     raster_population,
 )
-from circle15.geo.population_points import Population, population_from_points
-from circle15.geo.snap import DEFAULT_RULE, Snapped
-from circle15.geo.stations import Stations
+from circle15.geo.snapping.placement import place_points
+from circle15.geo.snapping.snap import DEFAULT_RULE, Snapped
 from tests.conftest import ORIGIN_XY, make_network, metres_to_lonlat
 from tests.geo.strategies import (
     Layout,

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from scipy.sparse import csgraph
 
-from circle15.geo.network import Network, build_network
-from circle15.geo.network_cache import load_network
-from circle15.geo.reach import (
+from circle15.geo.coverage.reach import (
     augmented_graph,
     nearest_sources,
     reach_within,
     same_edge_pairs,
     within_limit,
 )
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.graph import Network, build_network
 from tests.conftest import metres_to_lonlat, shared
 from tests.helpers import make_population, make_stations, points_near_streets
 

@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from circle15.geo.candidates import Candidates, candidates_from_nodes, candidates_from_osm_shops
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.errors import SettingsError
+from circle15.geo.inputs.stations import Stations
 from circle15.geo.siting import SitingError, build_problem, coverage_curve, solve, solve_target
-from circle15.geo.stations import Stations
+from circle15.geo.siting.candidates import (
+    Candidates,
+    candidates_from_nodes,
+    candidates_from_osm_shops,
+)
 from tests.conftest import shared
 from tests.helpers import make_population, make_stations, points_near_streets
 
@@ -96,7 +100,7 @@ def test_chosen_sites_cover_what_was_promised(longgang):
         chosen = cands.select(np.isin(np.arange(len(cands)), res.chosen))
         added = pd.concat([cov.stations.frame, chosen.frame.assign(status="existing")],
                           ignore_index=True)
-        from circle15.geo.snap import Snapped
+        from circle15.geo.snapping.snap import Snapped
 
         both = Stations(gpd.GeoDataFrame(added, geometry="geometry", crs=longgang.crs),
                         Snapped.concat([cov.stations.snapped, chosen.snapped]))
@@ -138,7 +142,7 @@ def test_curve_is_monotone_and_starts_from_today(small):
 
 
 def test_osm_shops_become_candidates(liechtenstein):
-    from circle15.geo.candidates import read_osm_shops
+    from circle15.geo.siting.candidates import read_osm_shops
 
     path = shared("osm/liechtenstein.osm.pbf")
     shops = read_osm_shops(path)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from circle15.geo.candidates import candidates_from_nodes
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.siting import SitingProblem, build_problem, solve
+from circle15.geo.siting.candidates import candidates_from_nodes
 from circle15.geo.siting.certify import Limits, certify
 from circle15.geo.siting.lagrange import column_bounds, lagrangian_bound
 from circle15.geo.siting.problem import objective_of

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from circle15.geo.snap import snap_points, snapped_xy
+from circle15.geo.snapping.snap import snap_points, snapped_xy
 from tests.helpers import points_near_streets
 
 

@@ -16,12 +16,13 @@ import pyproj
 import pytest
 import shapely
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.osm_tags import SNAP_CLASSES, avoid_mask, join_flags
-from circle15.geo.placement import place_points
-from circle15.geo.population_points import population_from_points
-from circle15.geo.segment_index import (
+from circle15.geo.inputs.stations import stations_from_records
+from circle15.geo.network.osm_tags import SNAP_CLASSES, avoid_mask, join_flags
+from circle15.geo.population.points import population_from_points
+from circle15.geo.snapping.placement import place_points
+from circle15.geo.snapping.segment_index import (
     MASKED_POINTS,
     MaskedIndex,
     SegmentIndex,
@@ -29,8 +30,7 @@ from circle15.geo.segment_index import (
     keep_index,
     segment_index,
 )
-from circle15.geo.snap import NEAREST_EDGE, Joins, Snapped, SnapRule
-from circle15.geo.stations import stations_from_records
+from circle15.geo.snapping.snap import NEAREST_EDGE, Joins, Snapped, SnapRule
 from tests.conftest import make_network, metres_to_lonlat, shared
 from tests.helpers import make_population, make_stations, points_near_streets
 from tests.reference import as_array, nearest_lengths, split_graph

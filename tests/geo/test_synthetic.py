@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.errors import NetworkError
-from circle15.geo.placement import place_points
-from circle15.geo.population_points import population_from_points
-from circle15.geo.stations import Stations
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.population.points import population_from_points
+from circle15.geo.snapping.placement import place_points
 from tests.conftest import make_network, metres_to_lonlat
 
 #      4 (100,100)

@@ -11,14 +11,14 @@ import pyproj
 import pytest
 import shapely
 
-from circle15.geo.coverage import compute_coverage
+from circle15.geo.coverage.count import compute_coverage
+from circle15.geo.coverage.load import station_load
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.errors import InputError, SettingsError
-from circle15.geo.load import station_load
-from circle15.geo.network import haversine_m
-from circle15.geo.network_cache import load_network
-from circle15.geo.stations import read_stations
-from circle15.geo.workers import (
+from circle15.geo.inputs.stations import read_stations
+from circle15.geo.network.cache import load_network
+from circle15.geo.network.graph import haversine_m
+from circle15.geo.population.workers import (
     WORKER_CLASSES,
     classify,
     default_weights,

@@ -11,12 +11,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from circle15.geo.coverage import CoverageSettings, compute_coverage
+from circle15.geo.courier.nearest import NearestIndex
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.crs import gcj02_to_wgs84
-from circle15.geo.nearest import NearestIndex
-from circle15.geo.network import haversine_m
-from circle15.geo.station_hours import Hours
-from circle15.geo.stations import Stations
+from circle15.geo.inputs.station_hours import Hours
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.network.graph import haversine_m
 from circle15.maps.courier import CELL_M, HOURS_DAYS, courier_page, save_courier_page
 from tests.browser import browser_page
 from tests.helpers import make_population, make_stations, points_near_streets
@@ -245,8 +245,8 @@ def test_page_fits_a_phone(cache_dir):
     and within its budget (0.8 MB; measured 0.61 MB). The whole district with 500
     stations (1.6 MB against a 2 MB target) is measured in bench/bench_courier.py."""
     from bench.bench_courier import old_network_bytes
-    from circle15.geo.network_cache import load_network
-    from circle15.geo.stations import read_stations
+    from circle15.geo.inputs.stations import read_stations
+    from circle15.geo.network.cache import load_network
     from tests.conftest import shared
 
     net = load_network(shared("district/subsets/city-50k.osm.pbf"), cache_dir=cache_dir)
@@ -260,7 +260,7 @@ def test_riders_get_riding_links_and_the_same_answers(tmp_path, cache_dir):
     """An e-bike coverage (15 km/h on the riding network, one-way rules kept): the
     offline page answers as /nearest does at its cells' centres, within the limit and
     beyond it, and its links ask the apps to ride."""
-    from circle15.geo.network_cache import load_network
+    from circle15.geo.network.cache import load_network
     from circle15.usecases import courier_page_html
     from tests.conftest import shared
 

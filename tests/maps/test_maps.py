@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import shapely
 
-from circle15.geo.basemap import load_basemap
-from circle15.geo.candidates import candidates_from_nodes
-from circle15.geo.coverage import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.gaps import find_gaps
 from circle15.geo.crs import wgs84_to_gcj02
-from circle15.geo.gaps import find_gaps
 from circle15.geo.siting import build_problem, solve
+from circle15.geo.siting.candidates import candidates_from_nodes
+from circle15.maps.basemap import load_basemap
 from circle15.maps.planner import Overlay, planner_page, save_page
 from tests.browser import browser_page
 from tests.conftest import shared

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from circle15.geo.basemap import load_basemap, read_basemap
+from circle15.maps.basemap import load_basemap, read_basemap
 from circle15.maps.planner_layers import line_codes, polygon_codes
 from tests.conftest import shared
 
