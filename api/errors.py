@@ -1,4 +1,9 @@
-"""Domain errors as HTTP answers: the status comes from the error class itself.
+"""Domain errors as HTTP answers: the status is chosen here, by the error's class.
+
+The core's errors carry no HTTP status and name settings by field
+(:func:`circle15.geo.errors.field`); here they are spelled as the service's
+users know them: a request parameter by its name, a service setting by its
+environment variable.
 
 Every error answer has one body shape, :class:`ErrorBody`, and the OpenAPI
 document says so (``circle15.api.docs``).
@@ -22,7 +27,39 @@ from circle15.geo.errors import (
     Circle15Error,
     DuplicateIdError,
     InputError,
+    MissingAssetsError,
+    NetworkError,
+    NotFoundError,
+    PayloadTooLargeError,
+    SettingsError,
+    SitingError,
+    StorageError,
+    spell_fields,
 )
+
+#: the HTTP status of each kind of error (the nearest class in an error's ancestry wins)
+STATUS: dict[type[Circle15Error], int] = {
+    InputError: 422, NetworkError: 422, SettingsError: 422, SitingError: 422,
+    NotFoundError: 404, AuthError: 401, PayloadTooLargeError: 413, DuplicateIdError: 409,
+    MissingAssetsError: 503, StorageError: 503,
+}
+#: fields a request can carry (query parameters and body fields); any other field an
+#: error names is one of the service's settings, spelled as its environment variable
+REQUEST_FIELDS = frozenset({
+    "at", "day", "demand", "mix", "unknown_hours", "crs", "out_crs", "mode", "k", "objective",
+    "target", "first_weight", "method", "time_limit_s", "candidates", "node_spacing_m",
+    "minutes", "level", "hex_m", "lon", "lat", "limit", "radius_m", "format", "station",
+})
+
+
+def spell(name: str) -> str:
+    """A field as the service's users write it."""
+    return name if name in REQUEST_FIELDS else f"CIRCLE15_{name.upper()}"
+
+
+def message_of(exc: BaseException) -> str:
+    """The error's message worded for the service."""
+    return exc.worded(spell) if isinstance(exc, Circle15Error) else str(exc)
 
 
 class ProblemOut(BaseModel):
@@ -47,18 +84,21 @@ class ErrorBody(BaseModel):
 
 
 def status_of(exc: BaseException) -> int:
-    """The HTTP status of an error: its class says (``Circle15Error.http_status``)."""
-    return exc.http_status if isinstance(exc, Circle15Error) else 500
+    """The HTTP status of an error, by its class (500 for anything unexpected)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
 
 
 def _body(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, DuplicateIdError):
-        return {"detail": str(exc), "ids": exc.ids}
-    body: dict[str, Any] = {"detail": str(exc)}
+        return {"detail": message_of(exc), "ids": exc.ids}
+    body: dict[str, Any] = {"detail": message_of(exc)}
     if isinstance(exc, InputError):
         body["source"] = exc.source
         body["problems"] = [{"row": p.row, "id": p.ident, "column": p.column,
-                             "message": p.message} for p in exc.problems]
+                             "message": spell_fields(p.message, spell)} for p in exc.problems]
     return body
 
 

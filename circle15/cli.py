@@ -17,38 +17,31 @@ from typing import TYPE_CHECKING
 
 from circle15 import cli_demand
 from circle15.cli_batch import cmd_batch
-from circle15.cli_hours import (
-    add_by_hour_option,
-    by_hour_tables,
-    in_out_crs,
-    stations_at,
-    with_hour_notes,
-)
+from circle15.cli_hours import add_by_hour_option, in_out_crs
 from circle15.cli_options import (
     add_area_options,
     add_candidate_options,
     add_demand_options,
     add_map_options,
-    area_spec,
     candidate_spec,
     siting_spec,
-    steps,
 )
+from circle15.cli_run import Run, by_hour_tables, load_run, progress_bars, specs_of
+from circle15.geo import vocab
 from circle15.geo.errors import Circle15Error
 from circle15.geo.modes import TravelMode
+from circle15.geo.vocab import GapLevel, Method, Objective, words
 
 if TYPE_CHECKING:
-    from circle15.geo.coverage.count import Coverage
     from circle15.geo.siting import SitingResult
-    from circle15.usecases import Area, SitingOutcome, SitingSpec
-    from circle15.usecases.area import Step
+    from circle15.usecases import SitingOutcome, SitingSpec
 
 log = logging.getLogger("circle15")
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    """Progress bars only for a person at a terminal (never in logs or pipes)."""
-    return not args.quiet and sys.stderr.isatty()
+def flag(field: str) -> str:
+    """A setting named by the core (``speed_kmh``) as this command line's flag."""
+    return "--" + field.replace("_", "-")
 
 
 def _need(args: argparse.Namespace, *, stations: bool = True) -> None:
@@ -60,44 +53,27 @@ def _need(args: argparse.Namespace, *, stations: bool = True) -> None:
                if not val]
     if missing:
         raise SystemExit(f"circle15 {args.command}: give {', '.join(missing)}")
+    if args.stations and not Path(args.stations).is_file():
+        # said before the network and the people load, not after
+        raise SystemExit(f"circle15 {args.command}: --stations {args.stations}: no such file")
 
 
-def _load(args: argparse.Namespace, stations: Path) -> tuple[Area, Coverage, Step]:
-    """The area read and checked, and its coverage by the stations file."""
-    from circle15.usecases import cover, load_area
-    from circle15.usecases.area import read_station_file
-
-    step = steps(args.quiet)
-    area = cli_demand.with_demand(args, load_area(area_spec(args), step=step), step)
-    all_stations = stations_at(args, read_station_file(area, stations, crs=args.stations_crs),
-                               step)
-    n_active = len(all_stations.active(include_planned=args.include_planned))
-    step(f"stations: {len(all_stations)} read, {n_active} counted "
-         f"({'existing and planned' if args.include_planned else 'existing only'})")
-    settings = area.spec.coverage_settings()
-    step(f"computing coverage ({settings.minutes:g} min {settings.mode} at "
-         f"{settings.speed_kmh:g} km/h = "
-         f"{settings.limit_m:,.0f} m)")
-    cov = cli_demand.noted(args, cover(area, all_stations, include_planned=args.include_planned,
-                                       progress=_progress(args)))
-    return area, with_hour_notes(args, cov), step
-
-
-def _report_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
+def _report_coverage(args: argparse.Namespace, run: Run) -> None:
     """Write the coverage files and print the tables, with the counting rule."""
     from circle15.geo.output.export import write_coverage
 
     def tables() -> None:  # printed while the GeoPackage is written
-        _print_coverage(args, area, cov, step)
+        _print_coverage(args, run)
 
-    written = write_coverage(cov, args.out, areas=area.areas, out_crs=args.out_crs,
-                             tables=by_hour_tables(args, area, cov, step), meanwhile=tables)
-    step("wrote " + ", ".join(str(p) for p in written))
+    written = write_coverage(run.cov, args.out, areas=run.area.areas, out_crs=args.out_crs,
+                             tables=by_hour_tables(args, run), meanwhile=tables)
+    run.step("wrote " + ", ".join(str(p) for p in written))
 
 
-def _print_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: Step) -> None:
+def _print_coverage(args: argparse.Namespace, run: Run) -> None:
     from circle15.geo.output.export import format_summary
 
+    cov, area = run.cov, run.area
     settings = cov.settings
     print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
                          f"({TravelMode.of(settings.mode, settings.speed_kmh).describe()}; "
@@ -120,13 +96,12 @@ def _print_coverage(args: argparse.Namespace, area: Area, cov: Coverage, step: S
                      "dropped, too far from any street")
     for note in notes:
         print(f"Note: {note}.")
-    cli_demand.report(args, area, cov, step)
+    cli_demand.report(args, run)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     _need(args)
-    area, cov, step = _load(args, Path(args.stations))
-    _report_coverage(args, area, cov, step)
+    _report_coverage(args, load_run(args, Path(args.stations)))
     return 0
 
 
@@ -135,11 +110,12 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     from circle15.geo.output.export import write_frames
 
     _need(args)
-    _, cov, step = _load(args, Path(args.stations))
+    run = load_run(args, Path(args.stations))
+    cov = run.cov
     gaps = find_gaps(cov, level=args.level, hex_m=args.hex_m, merge=args.merge)
     write_frames(args.out, "gaps", {"gaps": gaps}, out_crs=args.out_crs,
                  report={"summary": cov.summary(), "gaps": gaps})
-    step(f"wrote {args.out / 'gaps.gpkg'} and {args.out / 'gaps.csv'}")
+    run.step(f"wrote {args.out / 'gaps.gpkg'} and {args.out / 'gaps.csv'}")
     what = "no station" if args.level == "covered" else "fewer than two stations"
     total = gaps["population"].sum()
     print(f"{len(gaps)} gap areas: {total:,.0f} people reached by {what} within "
@@ -150,31 +126,31 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
-def _site(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
-          spec: SitingSpec) -> SitingOutcome:
+def _site(args: argparse.Namespace, run: Run, spec: SitingSpec) -> SitingOutcome:
     from circle15.usecases import build_candidates, site
 
-    cands, dropped = build_candidates(area, candidate_spec(args))
+    cands, dropped = build_candidates(run.area, candidate_spec(args))
     if dropped:
         print(f"note: dropped {dropped} duplicate candidate(s) (same id, or within 1 m of "
               "another)", file=sys.stderr)
     kinds = ", ".join(f"{n} {k}" for k, n in cands.frame["kind"].value_counts().items())
-    step(f"candidates: {len(cands):,} sites ({kinds}); solving")
-    return site(cov, cands, spec, dropped_duplicates=dropped, progress=_progress(args))
+    run.step(f"candidates: {len(cands):,} sites ({kinds}); solving")
+    return site(run.cov, cands, spec, dropped_duplicates=dropped,
+                progress=progress_bars(args))
 
 
 def cmd_site(args: argparse.Namespace) -> int:
     from circle15.geo.output.export import write_frames
 
     _need(args)
-    area, cov, step = _load(args, Path(args.stations))
-    outcome = _site(args, area, cov, step, siting_spec(args))
+    run = load_run(args, Path(args.stations))
+    outcome = _site(args, run, siting_spec(args))
     best = outcome.best
     sites = best.sites_frame()
-    tables, per_layer = cli_demand.site_tables(args, area, cov, outcome)
+    tables, per_layer = cli_demand.site_tables(run, outcome)
     write_frames(args.out, "sites", {"sites": sites}, tables=tables,
                  out_crs=args.out_crs, report={"summary": tables["sites-summary"], "sites": sites})
-    step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
+    run.step(f"wrote {args.out / 'sites.gpkg'}, sites.csv, sites-summary.csv, curve.csv")
     for r in outcome.results:
         gap = "" if r.gap is None else f", gap {r.gap:.2%}"
         bound = "" if r.bound is None else f", bound {r.bound:,.0f}"
@@ -191,49 +167,55 @@ def cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_maps(args: argparse.Namespace, area: Area, cov: Coverage, step: Step,
-                html_path: Path, courier_path: Path | None,
-                sites: SitingResult | None = None) -> None:
+def _write_maps(args: argparse.Namespace, run: Run, html_path: Path,
+                courier_path: Path | None, sites: SitingResult | None = None) -> None:
     from circle15.usecases import courier_page_html, planner_page_html
     from circle15.usecases.pages import start_isochrones
 
-    iso = start_isochrones(cov)  # on the second core while the loads are counted
-    html = planner_page_html(cov, areas=area.areas, sites=sites, basemap=args.basemap,
+    iso = start_isochrones(run.cov)  # on the second core while the loads are counted
+    html = planner_page_html(run.cov, areas=run.area.areas, sites=sites, basemap=args.basemap,
                              lang=args.lang, data_date=args.data_date,
                              unknown_hours=args.unknown_hours, iso=iso,
-                             station_fields=cli_demand.map_fields(args, area, cov))
+                             station_fields=cli_demand.map_fields(args, run))
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(html, encoding="utf-8")
-    step(f"wrote the planner map {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
+    run.step(f"wrote the planner map {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
     if courier_path is not None:
-        page = courier_page_html(area.network, cov, lang=args.lang, basemap=args.basemap)
+        page = courier_page_html(run.area.network, run.cov, lang=args.lang,
+                                 basemap=args.basemap)
         courier_path.write_text(page, encoding="utf-8")
-        step(f"wrote the courier page {courier_path}")
+        run.step(f"wrote the courier page {courier_path}")
 
 
 def cmd_map(args: argparse.Namespace) -> int:
     _need(args)
-    area, cov, step = _load(args, Path(args.stations))
+    out = Path(args.out)
+    if out.is_dir() or not out.suffix:
+        raise SystemExit(f"circle15 map: --out {out} is the HTML file to write (e.g. "
+                         f"{out / 'coverage-map.html'}), not a folder")
+    run = load_run(args, Path(args.stations))
     sites = None
     if args.sites:
         from circle15.usecases import SitingSpec
 
         spec = SitingSpec(k=args.sites, objective="coverage", method="exact",
                           time_limit_s=args.time_limit)
-        sites = _site(args, area, cov, step, spec).best
-    out = Path(args.out)
+        sites = _site(args, run, spec).best
     courier = out.with_name(out.stem + "-courier.html") if args.courier else None
-    _write_maps(args, area, cov, step, out, courier, sites)
+    _write_maps(args, run, out, courier, sites)
     print(f"{out}" + (f"\n{courier}" if courier else ""))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from circle15.geo.inputs.demo import write_demo_inputs
     from circle15.usecases import load_network_of
     from circle15.usecases.area import DEMO_POPULATION
 
-    spec = area_spec(args)
+    specs = specs_of(args)
+    spec = specs.area
     net = load_network_of(spec)
     on_file = Path(spec.network_source).is_file()
     own_population = args.population or args.census or args.buildings_total
@@ -242,21 +224,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     inputs = write_demo_inputs(net, args.out / "inputs",
                                population=not own_population and not on_file)
     if inputs.population_csv is not None:
-        args.population = str(inputs.population_csv)
+        spec = dataclasses.replace(spec, population=str(inputs.population_csv))
         how = f"synthetic ({inputs.population_csv})"
     elif own_population:
         how = "as you gave it"
     else:
         how = ("estimated from the extract's OSM residential buildings (floor area = footprint "
                f"× levels), sharing an assumed total of {DEMO_POPULATION:,.0f}")
-    args.areas = args.areas or str(inputs.areas_geojson)
+    spec = dataclasses.replace(spec, areas=spec.areas or str(inputs.areas_geojson))
     print(f"Demo area: {spec.network_source}\n  real OSM streets (© OpenStreetMap "
           f"contributors); the stations in {inputs.stations_csv} are generated examples, not "
           f"real stations;\n  population: {how}, not census data.\n", file=sys.stderr)
-    area, cov, step = _load(args, Path(args.stations) if args.stations else inputs.stations_csv)
-    _report_coverage(args, area, cov, step)
-    _write_maps(args, area, cov, step, args.out / "coverage-map.html",
-                args.out / "courier.html")
+    run = load_run(args, Path(args.stations) if args.stations else inputs.stations_csv,
+                   dataclasses.replace(specs, area=spec))
+    _report_coverage(args, run)
+    _write_maps(args, run, args.out / "coverage-map.html", args.out / "courier.html")
     print(f"\nMaps: {args.out / 'coverage-map.html'} (planners), {args.out / 'courier.html'} "
           "(couriers); open them in a browser.")
     return 0
@@ -318,10 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_gaps = sub.add_parser("gaps", help="where the people are whom no station serves, ranked")
     add_area_options(p_gaps)
-    p_gaps.add_argument("--level", choices=("covered", "cross"), default="covered",
+    p_gaps.add_argument("--level", choices=words(GapLevel), default=str(GapLevel.COVERED),
                         help="gaps in coverage (no station) or cross coverage (< 2 stations)")
-    p_gaps.add_argument("--hex-m", type=float, default=300.0,
-                        help="hexagon size, centre to corner, metres (default 300)")
+    p_gaps.add_argument("--hex-m", type=float, default=vocab.GAP_HEX_M,
+                        help="hexagon size, centre to corner, metres (default "
+                             f"{vocab.GAP_HEX_M:g})")
     p_gaps.add_argument("--merge", action="store_true",
                         help="join touching gap hexagons into one area each")
     p_gaps.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
@@ -330,23 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_site = sub.add_parser("site", help="choose sites for new stations")
     add_area_options(p_site)
     g = p_site.add_argument_group("siting")
-    g.add_argument("--k", type=int, default=10, help="new stations to place (default 10)")
-    g.add_argument("--objective", choices=("coverage", "cross", "target"), default="coverage",
+    g.add_argument("--k", type=int, default=vocab.SITES_K,
+                   help=f"new stations to place (default {vocab.SITES_K})")
+    g.add_argument("--objective", choices=words(Objective), default=str(Objective.COVERAGE),
                    help="coverage: most people newly covered; cross: most newly reached by 2+; "
                         "target: fewest sites to cover --target of the coverable population")
     g.add_argument("--target", type=float, default=0.9,
                    help="share of the coverable population, for --objective target (0.9)")
     g.add_argument("--first-weight", type=float, default=0.0,
                    help="for cross: weight of newly covered people (0..1, default 0)")
-    g.add_argument("--method", choices=("exact", "greedy", "both"), default="both",
+    g.add_argument("--method", choices=words(Method), default=str(Method.BOTH),
                    help="exact (HiGHS MILP), greedy, or both (default)")
     add_candidate_options(g)
     p_site.set_defaults(func=cmd_site)
 
     p_map = sub.add_parser("map", help="write the planner map (and courier page) as HTML")
-    add_area_options(p_map)
-    for p in (p_cov, p_demo, p_gaps, p_site, p_map):
-        add_demand_options(p)
+    add_area_options(p_map, out_help="the planner map's HTML file to write, e.g. "
+                                     "out/coverage-map.html")
+
     add_map_options(p_map)
     g = p_map.add_argument_group("map")
     g.add_argument("--courier", action="store_true",
@@ -367,13 +351,17 @@ def build_parser() -> argparse.ArgumentParser:
     g = p_batch.add_argument_group("batch")
     g.add_argument("--manifest", help="CSV with name, network, stations, population per area "
                                       "(each area a whole extract or place of its own)")
-    g.add_argument("--workers", type=int, default=2, help="local Dask workers (default 2)")
+    g.add_argument("--dask-workers", type=int, default=2,
+                   help="local Dask worker processes (default 2); --workers FILE is the "
+                        "outdoor-worker table, as in every command")
     g.add_argument("--threads-per-worker", type=int, default=1)
     g.add_argument("--memory-limit", default="auto",
                    help="per local worker, e.g. 4GB (default: share of this machine)")
     g.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--retries", type=int, default=2, help="retries of a failed area")
     p_batch.set_defaults(func=cmd_batch)
+    for p in (p_cov, p_demo, p_gaps, p_site, p_map, p_batch):
+        add_demand_options(p)
 
     p_serve = sub.add_parser(
         "serve", help="run the web service (API, maps) on an area",
@@ -404,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except Circle15Error as exc:
-        print(f"circle15: error: {exc}", file=sys.stderr)
+        print(f"circle15: error: {exc.worded(flag)}", file=sys.stderr)
         return 2
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from circle15.cli_options import area_spec, steps
+from circle15.cli_options import area_spec, demand_spec, steps
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -19,31 +19,35 @@ def cmd_batch(args: argparse.Namespace) -> int:
         write_batch,
     )
 
-    if args.at or getattr(args, "by_hour", None):
-        raise SystemExit("circle15 batch: --at and --by-hour are not taken here yet (the "
-                         "areas' stations are counted whatever their hours); run "
-                         "circle15 coverage on an area for coverage at a moment")
     step = steps(args.quiet)
     spec = area_spec(args)
+    demand = demand_spec(args)
     areas = None
     if args.manifest:
-        tasks = manifest_tasks(args.manifest, spec=spec)
+        if demand.wants_workers:
+            raise SystemExit("circle15 batch: --demand, --workers and --workers-total are "
+                             "taken with --areas, not with --manifest (each manifest area "
+                             "counts its own population)")
+        tasks = manifest_tasks(args.manifest, spec=spec, at=args.at,
+                               unknown_hours=args.unknown_hours)
         outside = 0.0
     else:
-        if not (args.areas and args.stations and args.population and (args.network or
-                                                                       args.place)):
+        has_pop = args.population or args.census or args.buildings_total
+        if not (args.areas and args.stations and has_pop and (args.network or args.place)):
             raise SystemExit("circle15 batch: give --areas, --network, --stations and "
-                             "--population (a points table), or --manifest")
+                             "--population (a table or GeoTIFF), --census or "
+                             "--buildings-total; or --manifest")
         areas = gpd.read_file(args.areas)
         col = args.areas_name_column or "name"
         if col not in areas.columns:
             raise SystemExit(f"circle15 batch: {args.areas} has no column {col!r}; pass "
                              "--areas-name-column")
         tasks, outside = area_tasks(areas, name_column=col, spec=spec, stations=args.stations,
-                                    stations_crs=args.stations_crs)
-    where = args.scheduler or f"a local cluster of {args.workers} workers"
+                                    stations_crs=args.stations_crs, demand=demand,
+                                    at=args.at, unknown_hours=args.unknown_hours)
+    where = args.scheduler or f"a local cluster of {args.dask_workers} workers"
     step(f"{len(tasks)} areas on {where}")
-    batch = run_batch(tasks, scheduler=args.scheduler, workers=args.workers,
+    batch = run_batch(tasks, scheduler=args.scheduler, workers=args.dask_workers,
                       threads_per_worker=args.threads_per_worker,
                       memory_limit=args.memory_limit, retries=args.retries,
                       progress=None if args.quiet else step, outside_people=outside)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from circle15.cli_hours import add_hours_options, add_output_options
+from circle15.geo import vocab
+from circle15.geo.vocab import Basemap, CoordSystem, DemandKind, Lang, Mode, words
 from circle15.usecases import AreaSpec, CandidateSpec, SitingSpec
 
 if TYPE_CHECKING:
@@ -35,24 +37,28 @@ def steps(quiet: bool) -> Callable[[str], None]:
     return step
 
 
-def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = None) -> None:
+def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = None,
+                     out_help: str = "output folder") -> None:
     g = p.add_argument_group("inputs")
     g.add_argument("--network",
                    help="OSM file (.osm.pbf/.osm/.osm.bz2/.osm.gz), osmnx .graphml, or a place "
                         "name to download with osmnx, e.g. 'Shunyi District, Beijing, China'")
     g.add_argument("--place", help="same as --network with a place name (needs internet once)")
     g.add_argument("--stations", help="stations: CSV, XLSX or GeoJSON")
-    g.add_argument("--stations-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--stations-crs", default=str(CoordSystem.WGS84), choices=words(CoordSystem),
+                   help="wgs84 (default), gcj02 or bd09")
     g.add_argument("--population",
                    help="population points/cells with a count column (CSV, XLSX, GeoJSON) or "
                         "a GeoTIFF of people per cell")
     g.add_argument("--population-column", help="name of the count column")
-    g.add_argument("--population-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--population-crs", default=str(CoordSystem.WGS84), choices=words(CoordSystem),
+                   help="wgs84 (default), gcj02 or bd09")
     g.add_argument("--raster-density", action="store_true",
                    help="the --population GeoTIFF holds people per km², not people per cell")
     g.add_argument("--census", help="census polygons with a population count (GeoJSON/GPKG), "
                                     "spread over the OSM residential buildings of --network")
-    g.add_argument("--census-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--census-crs", default=str(CoordSystem.WGS84), choices=words(CoordSystem),
+                   help="wgs84 (default), gcj02 or bd09")
     g.add_argument("--census-table", help="CSV/XLSX with the counts, joined on the area name")
     g.add_argument("--census-name-column", help="area name column of the census polygons")
     g.add_argument("--census-count-column", help="population column of the census polygons")
@@ -60,24 +66,30 @@ def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = N
                    help="estimate population from the OSM residential buildings of --network, "
                         "sharing this total by floor area")
     g.add_argument("--areas", help="admin-area polygons with a name (GeoJSON/GeoPackage)")
-    g.add_argument("--areas-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--areas-crs", default=str(CoordSystem.WGS84), choices=words(CoordSystem),
+                   help="wgs84 (default), gcj02 or bd09")
     g.add_argument("--areas-name-column", help="name of the area name column")
     s = p.add_argument_group("settings")
-    s.add_argument("--minutes", type=float, default=15.0, help="service limit (default 15)")
-    s.add_argument("--bands", type=_floats, default=(5.0, 10.0),
-                   help="shorter limits also reported, minutes (default 5,10)")
-    s.add_argument("--mode", choices=("walk", "ebike", "bike"), default="walk",
+    s.add_argument("--minutes", type=float, default=vocab.MINUTES,
+                   help=f"service limit (default {vocab.MINUTES:g})")
+    s.add_argument("--bands", type=_floats, default=vocab.BANDS_MIN,
+                   help="shorter limits also reported, minutes (default "
+                        f"{','.join(f'{b:g}' for b in vocab.BANDS_MIN)})")
+    s.add_argument("--mode", choices=words(Mode), default=str(Mode.WALK),
                    help="how people reach stations: walk (default; the walking network), "
                         "ebike or bike (the riding network: roads and cycleways, no motorways "
                         "or foot-only ways, one-way rules kept for riders)")
     s.add_argument("--speed-kmh", type=float, default=None,
-                   help="travel speed (default: walk 4, ebike 15, bike 12)")
+                   help="travel speed (default: " + ", ".join(
+                       f"{m} {v:g}" for m, v in vocab.SPEEDS_KMH.items()) + ")")
     s.add_argument("--include-planned", action="store_true",
                    help="count planned stations as if open")
-    s.add_argument("--station-max-snap-m", type=float, default=200.0,
-                   help="farthest a station may be from a walkable street (default 200)")
-    s.add_argument("--population-max-snap-m", type=float, default=500.0,
-                   help="farthest a population unit may be from a street (default 500)")
+    s.add_argument("--station-max-snap-m", type=float, default=vocab.STATION_MAX_SNAP_M,
+                   help="farthest a station may be from a walkable street (default "
+                        f"{vocab.STATION_MAX_SNAP_M:g})")
+    s.add_argument("--population-max-snap-m", type=float, default=vocab.POPULATION_MAX_SNAP_M,
+                   help="farthest a population unit may be from a street (default "
+                        f"{vocab.POPULATION_MAX_SNAP_M:g})")
     s.add_argument("--drop-far-population", action="store_true",
                    help="drop (and report) people beyond that distance instead of failing")
     s.add_argument("--snap-avoid",
@@ -86,14 +98,15 @@ def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = N
                         "default: all of them), or none")
     s.add_argument("--snap-slack-m", type=float, default=None,
                    help="a point joins the best of the eligible streets within this many metres "
-                        "beyond the nearest one (default 50; 0 = the nearest only)")
+                        f"beyond the nearest one (default {vocab.SNAP_SLACK_M:g}; 0 = the "
+                        "nearest only)")
     s.add_argument("--keep-all-components", action="store_true",
                    help="keep every connected part of the network, not only the largest")
     s.add_argument("--no-cache", action="store_true", help="rebuild the network from its source")
     add_hours_options(s)
     add_output_options(s)
     p.add_argument("--out", type=Path, required=out_default is None, default=out_default,
-                   help="output folder" + (f" (default {out_default})" if out_default else ""))
+                   help=out_help + (f" (default {out_default})" if out_default else ""))
     p.add_argument("-q", "--quiet", action="store_true", help="print only the result table")
 
 
@@ -101,23 +114,26 @@ def add_candidate_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--candidates", action="append", default=None,
                    help="shops (from the OSM file), nodes (thinned network nodes) or a "
                         "CSV/XLSX/GeoJSON of sites; repeat to mix (default shops)")
-    g.add_argument("--candidates-crs", default="wgs84", help="wgs84, gcj02 or bd09")
-    g.add_argument("--node-spacing-m", type=float, default=100.0,
-                   help="spacing of node candidates (default 100)")
-    g.add_argument("--shop-max-snap-m", type=float, default=50.0,
-                   help="farthest a shop may be from a walkable street (default 50)")
+    g.add_argument("--candidates-crs", default=str(CoordSystem.WGS84), choices=words(CoordSystem),
+                   help="wgs84, gcj02 or bd09")
+    g.add_argument("--node-spacing-m", type=float, default=vocab.NODE_SPACING_M,
+                   help=f"spacing of node candidates (default {vocab.NODE_SPACING_M:g})")
+    g.add_argument("--shop-max-snap-m", type=float, default=vocab.SHOP_MAX_SNAP_M,
+                   help="farthest a shop may be from a walkable street (default "
+                        f"{vocab.SHOP_MAX_SNAP_M:g})")
     g.add_argument("--exclude", help="polygons (GeoJSON/GeoPackage) where no station may go")
     g.add_argument("--exclude-ids", help="candidate ids to leave out, comma-separated")
-    g.add_argument("--time-limit", type=float, default=60.0,
-                   help="seconds for the exact solver (default 60)")
+    g.add_argument("--time-limit", type=float, default=vocab.SITING_TIME_LIMIT_S,
+                   help=f"seconds for the exact solver (default {vocab.SITING_TIME_LIMIT_S:g})")
 
 
 def add_map_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("map display")
-    g.add_argument("--basemap", choices=("osm", "amap", "blank"), default="osm",
+    g.add_argument("--basemap", choices=words(Basemap), default=str(Basemap.OSM),
                    help="osm (OpenStreetMap tiles), amap (Gaode tiles; overlays shifted to "
                         "GCJ-02) or blank (no network needed)")
-    g.add_argument("--lang", choices=("zh", "en"), default="zh", help="labels (default zh)")
+    g.add_argument("--lang", choices=words(Lang), default=str(Lang.ZH),
+                   help="labels (default zh)")
     g.add_argument("--data-date", help="date of the data, shown on the map (default today)")
 
 
@@ -171,17 +187,18 @@ def _weights(text: str) -> tuple[tuple[str, float], ...]:
 
 def add_demand_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("demand (who the stations are for)")
-    g.add_argument("--demand", choices=("residents", "workers", "mix"), default="residents",
+    g.add_argument("--demand", choices=words(DemandKind), default=str(DemandKind.RESIDENTS),
                    help="count residents (the population layer, default), outdoor workers, "
                         "or a mix of both (--mix)")
-    g.add_argument("--mix", type=_weights, default=(("residents", 0.5), ("workers", 0.5)),
+    g.add_argument("--mix", type=_weights, default=vocab.MIX,
                    help="weights of the mix, e.g. residents=0.5,workers=0.5 (default); each "
                         "layer is rescaled to the residents' total, then weighted")
     g.add_argument("--workers", metavar="FILE",
                    help="worker counts (points or grid cells: CSV, XLSX, GeoJSON); without it "
                         "workers are estimated from the OSM places of --network")
     g.add_argument("--workers-column", help="name of the worker count column")
-    g.add_argument("--workers-crs", default="wgs84", help="wgs84 (default), gcj02 or bd09")
+    g.add_argument("--workers-crs", default=str(CoordSystem.WGS84), choices=words(CoordSystem),
+                   help="wgs84 (default), gcj02 or bd09")
     g.add_argument("--workers-total", type=float,
                    help="workers in the area (default for an OSM estimate: 6%% of the "
                         "residents); rescales a --workers table too")

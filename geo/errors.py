@@ -1,24 +1,55 @@
-"""Every error circle15 raises on purpose, under one base, each with its HTTP status.
+"""Every error circle15 raises on purpose, under one base.
 
-The CLI prints any :class:`Circle15Error` as one message and exits with 2; the
-service answers it with ``http_status`` and a JSON body (``circle15.api.errors``).
-Errors for bad input name where the problem is: file, row, id and column.
+The core knows no front end: an error names what is wrong (file, row, id,
+column, or the setting by its field name), never a command-line flag or an
+HTTP status. A message refers to a setting with :func:`ref` and each front
+end spells it its own way (:meth:`Circle15Error.worded`): the CLI prints
+``--speed-kmh`` and exits with 2, the service says ``speed_kmh`` (or
+``CIRCLE15_SPEED_KMH``) and picks the HTTP status from the error's class
+(``circle15.api.errors``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 #: how many row problems an error message lists before it summarises the rest
 _MAX_LISTED = 20
 
 
+_FIELD = re.compile(r"\{field:(\w+)\}")
+
+
+def ref(name: str) -> str:
+    """A setting named inside an error message (``ref("speed_kmh")``), for each front
+    end to spell as its users know it."""
+    return "{field:" + name + "}"
+
+
+def spell_fields(text: str, spell: Callable[[str], str]) -> str:
+    """``text`` with every :func:`ref` reference written by ``spell``."""
+    return _FIELD.sub(lambda m: spell(m.group(1)), text)
+
+
+def plain_name(name: str) -> str:
+    return name
+
+
 class Circle15Error(Exception):
     """Base class of every error this project raises on purpose."""
 
-    #: the HTTP status the service answers this error with
-    http_status: int = 500
+    def worded(self, spell: Callable[[str], str] = plain_name) -> str:
+        """The message with the settings it names spelled by ``spell``."""
+        return spell_fields(super().__str__(), spell)
+
+    def __str__(self) -> str:
+        return self.worded()
+
+    def fields(self) -> list[str]:
+        """The settings the message names, in order."""
+        return _FIELD.findall(super().__str__())
 
 
 @dataclass(frozen=True)
@@ -58,7 +89,6 @@ class InputError(Circle15Error, ValueError):
         Every problem found, so the user can fix them all in one go.
     """
 
-    http_status = 422
 
     def __init__(self, source: str, problems: Sequence[Problem] | str) -> None:
         if isinstance(problems, str):
@@ -79,59 +109,46 @@ class InputError(Circle15Error, ValueError):
 class NetworkError(Circle15Error, ValueError):
     """The street network cannot be loaded or is unusable (empty, disconnected)."""
 
-    http_status = 422
 
 
 class SettingsError(Circle15Error, ValueError):
     """A setting (minutes, speed, distances) is out of its allowed range."""
 
-    http_status = 422
 
 
 class SitingError(Circle15Error, ValueError):
     """A siting request that cannot be answered as asked (says what can)."""
 
-    http_status = 422
 
 
 class NotFoundError(Circle15Error, LookupError):
     """No such resource (e.g. an unknown station id)."""
 
-    http_status = 404
 
 
 class AuthError(Circle15Error, PermissionError):
     """A write without a valid planner token."""
 
-    http_status = 401
 
 
 class PayloadTooLargeError(Circle15Error, ValueError):
     """An upload or body over the configured limit."""
 
-    http_status = 413
 
 
 class DuplicateIdError(Circle15Error, KeyError):
     """Station ids that already exist."""
 
-    http_status = 409
-
     def __init__(self, ids: list[str]) -> None:
-        super().__init__(ids)
+        super().__init__(f"station ids already exist: {', '.join(ids)}")
         self.ids = ids
-
-    def __str__(self) -> str:
-        return f"station ids already exist: {', '.join(self.ids)}"
 
 
 class MissingAssetsError(Circle15Error, FileNotFoundError):
     """The map assets (Leaflet) are not installed next to the maps package."""
 
-    http_status = 503
 
 
 class StorageError(Circle15Error, OSError):
     """The station store cannot be read or written (disk full, read-only, gone)."""
 
-    http_status = 503

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from circle15.geo.errors import SettingsError
+from circle15.geo.errors import SettingsError, ref
+from circle15.geo.vocab import MAX_SPEED_KMH, MIN_SPEED_KMH, SPEEDS_KMH, Mode, words
 
 #: mode -> default speed, km/h
-DEFAULT_SPEEDS_KMH: dict[str, float] = {"walk": 4.0, "ebike": 15.0, "bike": 12.0}
-MODES: tuple[str, ...] = tuple(DEFAULT_SPEEDS_KMH)
-DEFAULT_MODE = "walk"
-#: the speeds a mode may be given, km/h
-MIN_SPEED_KMH, MAX_SPEED_KMH = 0.5, 30.0
+DEFAULT_SPEEDS_KMH: dict[str, float] = SPEEDS_KMH
+MODES: tuple[str, ...] = words(Mode)
+DEFAULT_MODE = str(Mode.WALK)
 
 
 def check_mode(name: str | None) -> str:
@@ -27,7 +26,7 @@ def check_mode(name: str | None) -> str:
         return DEFAULT_MODE
     mode = str(name).strip().lower()
     if mode not in DEFAULT_SPEEDS_KMH:
-        msg = f"--mode: unknown travel mode {name!r}; use one of {', '.join(MODES)}"
+        msg = f"{ref('mode')}: unknown travel mode {name!r}; use one of {', '.join(MODES)}"
         raise SettingsError(msg)
     return mode
 
@@ -50,7 +49,7 @@ class TravelMode:
         mode = check_mode(name)
         speed = DEFAULT_SPEEDS_KMH[mode] if speed_kmh is None else float(speed_kmh)
         if not (MIN_SPEED_KMH <= speed <= MAX_SPEED_KMH):
-            msg = (f"--speed-kmh: the {mode} speed must be between {MIN_SPEED_KMH:g} and "
+            msg = (f"{ref('speed_kmh')}: the {mode} speed must be between {MIN_SPEED_KMH:g} and "
                    f"{MAX_SPEED_KMH:g} km/h, not {speed_kmh}")
             raise SettingsError(msg)
         return cls(mode, speed)

@@ -15,7 +15,6 @@ import shapely
 
 from circle15.geo.coverage.count import Coverage
 from circle15.geo.coverage.hourly import (
-    DEFAULT_DAY,
     DemandLayer,
     OpenStations,
     UnknownHours,
@@ -24,9 +23,9 @@ from circle15.geo.coverage.hourly import (
     stations_timezone,
 )
 from circle15.geo.inputs.stations import Stations
+from circle15.geo.vocab import NIGHT_AT
 
 #: the moment the night layer shows unless told
-NIGHT_AT = f"{DEFAULT_DAY} 02:00"
 
 def night_layer(layer: DemandLayer, stations: Stations, open_stations: OpenStations, *,
                 hex_m: float = 300.0, min_lost: float | None = None) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from circle15.geo.coverage.gaps import find_gaps
 from circle15.geo.coverage.isochrones import isochrones
 from circle15.geo.errors import SettingsError
 from circle15.geo.siting import SitingResult
+from circle15.geo.vocab import Basemap as BasemapWord
+from circle15.geo.vocab import words
 from circle15.maps import planner_data as pdata
 from circle15.maps.assets import cluster_head, inline_head
 from circle15.maps.basemap import Basemap
@@ -43,7 +45,7 @@ from circle15.maps.i18n import Lang, check_lang, for_mode, t
 from circle15.maps.render import render
 
 BasemapName = Literal["osm", "amap", "blank"]
-BASEMAPS = ("osm", "amap", "blank")
+BASEMAPS = words(BasemapWord)
 
 TILES = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",

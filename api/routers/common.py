@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import Response
+from fastapi import Depends, Query, Response
 
 from circle15.geo.output.export import csv_text
+from circle15.geo.output.out_crs import frame_in, table_in
+from circle15.geo.vocab import CoordSystem, DemandKind, UnknownHours
+from circle15.usecases.questions import CoverageQuestion
 
 GEOJSON = "application/geo+json"
 
@@ -46,3 +49,43 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     clean = frame.replace({np.inf: None, -np.inf: None}).astype(object)
     return json.loads(json.dumps(clean.where(clean.notna(), None).to_dict("records"),
                                  default=_plain))
+
+
+# ---------------------------------------------------------------------------
+# the coverage question and the output system, as query parameters (one vocabulary with
+# the command line: circle15.geo.vocab)
+
+DemandQ = Annotated[DemandKind | None, Query(
+    description="who to count: residents, workers or mix (default: the service's "
+                "CIRCLE15_DEMAND); workers and the mix load on first ask")]
+AtQ = Annotated[str | None, Query(
+    max_length=20, description="count only the stations open then: 'Tu 02:00' (the next "
+                               "such day) or '2026-11-24 02:00', in the area's time zone")]
+UnknownQ = Annotated[UnknownHours, Query(
+    description="stations whose opening_hours are unknown count as open (default) or closed")]
+OutCrsQ = Annotated[CoordSystem, Query(
+    description="coordinates of the download: wgs84 (default), gcj02 (Amap) or bd09 "
+                "(Baidu); the CSV says which in its crs column")]
+
+
+def question(demand: DemandQ = None, at: AtQ = None,
+             unknown_hours: UnknownQ = UnknownHours.OPEN) -> CoverageQuestion:
+    """The coverage question of a request, as the command line's options give it."""
+    return CoverageQuestion(demand=None if demand is None else str(demand), at=at or None,
+                            unknown_hours=str(unknown_hours))
+
+
+QuestionDep = Annotated[CoverageQuestion, Depends(question)]
+
+
+def table_response(frame: pd.DataFrame, name: str, out_crs: str) -> Response:
+    """A CSV download with its lon/lat in ``out_crs``."""
+    return csv_response(table_in(frame, out_crs), name)
+
+
+def geojson_in(gdf: gpd.GeoDataFrame, out_crs: str) -> Response:
+    """GeoJSON whose coordinates (and lon/lat properties) are in ``out_crs`` (RFC 7946
+    readers assume WGS84: other systems are for the Chinese map platforms' SDKs)."""
+    if out_crs == CoordSystem.WGS84:
+        return geojson_response(gdf)
+    return geojson_response(frame_in(gdf, out_crs).set_crs(None, allow_override=True))

@@ -8,28 +8,30 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from circle15.api.deps import StateDep
-from circle15.api.routers.common import GEOJSON, csv_response, records
-from circle15.geo.coverage.hourly import DEFAULT_DAY, DemandLayer, coverage_by_hour
+from circle15.api.routers.common import GEOJSON, DemandQ, UnknownQ, csv_response, records
+from circle15.geo.vocab import DAY, UnknownHours
 from circle15.maps.night import NIGHT_AT, night_overlay
+from circle15.usecases.questions import hours_of_day, layers_for
 
 router = APIRouter(tags=["planner"])
 Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
-Unknown = Annotated[Literal["open", "closed"], Query(
-    description="stations whose opening_hours are unknown count as open (default) or closed")]
-
 
 @router.get("/coverage/by-hour",
             summary="Covered and cross-covered share per area at each full hour of a day")
 def coverage_by_hour_table(
     state: StateDep,
     day: Annotated[str, Query(max_length=10, description="Mo..Su (the next such day) or a "
-                                                        "date YYYY-MM-DD")] = DEFAULT_DAY,
-    unknown_hours: Unknown = "open",
+                                                        "date YYYY-MM-DD")] = DAY,
+    demand: DemandQ = None,
+    unknown_hours: UnknownQ = UnknownHours.OPEN,
     format: Fmt = "json",
 ) -> Any:
-    cov = state.coverage()
-    hourly = coverage_by_hour([DemandLayer.of("residents", cov)], cov.stations,
-                              areas=state.areas, day=day, unknown=unknown_hours)
+    """Every demand layer the command line's ``--by-hour --demand D`` counts (residents;
+    workers for workers or the mix; the mix), with the same numbers."""
+    name = str(demand) if demand is not None else state.layers().primary
+    layers = layers_for(state.layers(name), name)
+    hourly = hours_of_day(state.area, state.coverage(), layers, day=day,
+                          unknown_hours=str(unknown_hours))
     if format == "csv":
         return csv_response(hourly.table, "coverage-by-hour")
     return {"day": hourly.day.isoformat(), "layers": list(hourly.layers),
@@ -44,7 +46,7 @@ def coverage_night(
     state: StateDep,
     at: Annotated[str, Query(max_length=20, description="'Tu 02:00' (the next such day) or "
                                                         "'2026-11-24 02:00'")] = NIGHT_AT,
-    unknown_hours: Unknown = "open",
+    unknown_hours: UnknownQ = UnknownHours.OPEN,
 ) -> Response:
-    body = night_overlay(state.coverage(), at=at, unknown=unknown_hours)
+    body = night_overlay(state.coverage(), at=at, unknown=str(unknown_hours))
     return Response(json.dumps(body, ensure_ascii=False), media_type=GEOJSON)

@@ -8,12 +8,22 @@ import numpy as np
 from fastapi import APIRouter, Query, Response
 
 from circle15.api.deps import StateDep
-from circle15.api.routers.common import csv_response, geojson_response, records
+from circle15.api.routers.common import (
+    OutCrsQ,
+    QuestionDep,
+    csv_response,
+    geojson_in,
+    geojson_response,
+    records,
+    table_response,
+)
 from circle15.api.schemas import SitingRequest, WhatIfRequest
+from circle15.geo import vocab
 from circle15.geo.coverage.gaps import find_gaps
 from circle15.geo.coverage.isochrones import isochrones
 from circle15.geo.coverage.whatif import what_if
 from circle15.geo.errors import InputError, NotFoundError
+from circle15.geo.vocab import CoordSystem, GapLevel
 from circle15.usecases import CandidateSpec, SitingSpec, build_candidates, site
 from circle15.usecases.area import stations_of_records
 
@@ -22,29 +32,33 @@ Fmt = Annotated[Literal["json", "csv"], Query(description="json (default) or csv
 
 
 @router.get("/coverage/summary", summary="Covered, cross-covered, uncovered people per band")
-def coverage_summary(state: StateDep, format: Fmt = "json") -> Any:
-    cov = state.coverage()
+def coverage_summary(state: StateDep, q: QuestionDep, format: Fmt = "json") -> Any:
+    """The same numbers as ``circle15 coverage`` (``summary.csv``) with the same
+    ``--demand``, ``--at`` and ``--unknown-hours``."""
+    cov = state.answer(q)
     table = cov.summary()
     if format == "csv":
         return csv_response(table, "coverage-summary")
     return {"minutes": cov.settings.minutes, "speed_kmh": cov.settings.speed_kmh,
             "stations": len(cov.stations), "counting_rule": cov.population.rule,
-            "bands": records(table)}
+            "notes": cov.notes, "bands": records(table)}
 
 
 @router.get("/coverage/areas", summary="Coverage per admin area")
-def coverage_areas(state: StateDep, format: Fmt = "json") -> Any:
+def coverage_areas(state: StateDep, q: QuestionDep, format: Fmt = "json") -> Any:
     if state.areas is None:
         raise NotFoundError("no areas are configured (set CIRCLE15_AREAS)")
-    table = state.coverage().by_area(state.areas).drop(columns="geometry")
+    cov = state.answer(q)
+    table = cov.by_area(state.areas).drop(columns="geometry")
     if format == "csv":
         return csv_response(table, "coverage-areas")
-    return {"areas": records(table)}
+    return {"notes": cov.notes, "areas": records(table)}
 
 
 @router.get("/coverage/stations",
             summary="Each station's load: people whose nearest station it is, per demand layer")
-def coverage_stations(state: StateDep, format: Fmt = "json") -> Any:
+def coverage_stations(state: StateDep, format: Fmt = "json",
+                      out_crs: OutCrsQ = CoordSystem.WGS84) -> Any:
     """Per station and demand layer (residents; workers and the mix with
     CIRCLE15_DEMAND): ``{layer}_nearest`` (people within the limit whose nearest
     station it is; these add up to the covered total), ``{layer}_reached`` (within
@@ -54,7 +68,7 @@ def coverage_stations(state: StateDep, format: Fmt = "json") -> Any:
 
     rows = state.station_loads()
     if format == "csv":
-        return csv_response(pd.DataFrame(rows), "coverage-stations")
+        return table_response(pd.DataFrame(rows), "coverage-stations", str(out_crs))
     return {"max_load": state.settings.max_load, "stations": rows}
 
 
@@ -82,27 +96,32 @@ def get_isochrones(
 
 @router.get("/population", summary="Population units with walking times and station counts",
             response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
-def population(state: StateDep) -> Response:
-    units = state.coverage().units_frame()
-    return geojson_response(units.drop(columns=["lon", "lat"]))
+def population(state: StateDep, q: QuestionDep, out_crs: OutCrsQ = CoordSystem.WGS84
+               ) -> Response:
+    units = state.answer(q).units_frame()
+    return geojson_in(units.drop(columns=["lon", "lat"]), out_crs)
 
 
 @router.get("/gaps", summary="Gap areas, ranked by people not served",
             response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
 def gaps(
     state: StateDep,
-    level: Annotated[Literal["covered", "cross"], Query()] = "covered",
-    hex_m: Annotated[float, Query(ge=50, le=5000)] = 300.0,
+    q: QuestionDep,
+    level: Annotated[GapLevel, Query()] = GapLevel.COVERED,
+    hex_m: Annotated[float, Query(ge=50, le=5000)] = vocab.GAP_HEX_M,
     merge: bool = False,
+    out_crs: OutCrsQ = CoordSystem.WGS84,
 ) -> Response:
-    return geojson_response(find_gaps(state.coverage(), level=level, hex_m=hex_m, merge=merge))
+    gaps = find_gaps(state.answer(q), level=str(level), hex_m=hex_m,
+                     merge=merge)
+    return geojson_in(gaps, out_crs)
 
 
 @router.post("/siting", summary="Choose sites for new stations")
-def siting(body: SitingRequest, state: StateDep) -> dict[str, Any]:
+def siting(body: SitingRequest, state: StateDep, q: QuestionDep) -> dict[str, Any]:
     cands, dropped = build_candidates(state.area, CandidateSpec(
         sources=tuple(body.candidates), node_spacing_m=body.node_spacing_m))
-    outcome = site(state.coverage(), cands, SitingSpec(
+    outcome = site(state.answer(q), cands, SitingSpec(
         k=body.k, objective=body.objective, target=body.target, first_weight=body.first_weight,
         method=body.method, time_limit_s=body.time_limit_s, curve_k=body.curve_k),
         dropped_duplicates=dropped)

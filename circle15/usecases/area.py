@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from circle15.geo import vocab
 from circle15.geo.coverage.count import (
     Areas,
     Coverage,
@@ -14,7 +15,7 @@ from circle15.geo.coverage.count import (
     compute_coverage,
     read_areas,
 )
-from circle15.geo.errors import InputError
+from circle15.geo.errors import InputError, ref
 from circle15.geo.inputs.stations import Stations
 from circle15.geo.network.cache import load_network
 from circle15.geo.network.graph import Network
@@ -58,14 +59,14 @@ class AreaSpec:
     areas: str | None = None
     areas_crs: str = "wgs84"
     areas_name_column: str | None = None
-    minutes: float = 15.0
-    bands: tuple[float, ...] = (5.0, 10.0)
+    minutes: float = vocab.MINUTES
+    bands: tuple[float, ...] = vocab.BANDS_MIN
     #: None: the mode's default (walk 4, ebike 15, bike 12 km/h)
     speed_kmh: float | None = None
     #: walk (default), ebike or bike: the network and default speed
     mode: str = "walk"
-    station_max_snap_m: float = 200.0
-    population_max_snap_m: float = 500.0
+    station_max_snap_m: float = vocab.STATION_MAX_SNAP_M
+    population_max_snap_m: float = vocab.POPULATION_MAX_SNAP_M
     drop_far_population: bool = False
     keep_all_components: bool = False
     use_cache: bool = True
@@ -149,8 +150,8 @@ def _place_population(spec: AreaSpec, net: Network) -> Population:
                                on_far="drop" if spec.drop_far_population else "error", rule=rule)
     if not Path(source).is_file():
         raise InputError("population", "population estimates read buildings from an OSM file: "
-                         "give --network FILE (CIRCLE15_NETWORK), or a population table or "
-                         "GeoTIFF with --population (CIRCLE15_POPULATION)")
+                         f"give {ref('network')} FILE, or a population table or GeoTIFF with "
+                         f"{ref('population')}")
     buildings = read_osm_buildings(source, net)
     if spec.census:
         census = read_census(spec.census, crs=spec.census_crs,
@@ -205,6 +206,6 @@ def cover(area: Area, stations: Stations, *, include_planned: bool = False,
     if len(active) == 0:
         raise InputError("stations", "there are no existing stations to count"
                          + ("" if include_planned else
-                            " (planned ones count with --include-planned)"))
+                            f" (planned ones count with {ref('include_planned')})"))
     return compute_coverage(area.network, active, area.population,
                             settings=area.spec.coverage_settings(), progress=progress)

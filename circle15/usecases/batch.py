@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +30,9 @@ import shapely
 
 from circle15.geo.errors import InputError
 from circle15.usecases.area import AreaSpec
+
+if TYPE_CHECKING:
+    from circle15.usecases.demand import DemandSpec
 
 #: the columns every area's units table has
 UNIT_COLUMNS = ("area", "unit", "lon", "lat", "population", "walk_min", "covered",
@@ -51,6 +54,10 @@ class AreaTask:
     people: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
     #: where a task notes each attempt (for the report and the retry test)
     attempts_dir: str | None = None
+    #: a moment: only the stations open then count (``'Tu 02:00'``), and how unknown
+    #: hours count
+    at: str | None = None
+    unknown_hours: str = "open"
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,10 @@ def run_area(task: AreaTask) -> AreaResult:
     from circle15.geo.inputs.stations import stations_from_table
     from circle15.geo.inputs.tables import read_table
     from circle15.geo.network.clip import clip_network, halo_m
-    from circle15.geo.population.points import read_population_table
+    from circle15.geo.population.points import PopulationTable
+    from circle15.usecases.area import load_population
+    from circle15.usecases.questions import open_at
+
     t0 = time.perf_counter()
     if task.attempts_dir:
         Path(task.attempts_dir, f"{task.name}.{os.getpid()}.{time.time_ns()}").touch()
@@ -105,18 +115,16 @@ def run_area(task: AreaTask) -> AreaResult:
         raw = raw.take(near)
     if task.people is not None:
         ids, lon, lat, count = task.people
-        from circle15.geo.population.points import PopulationTable
-
         table = PopulationTable(spec.population or "population", list(ids), lon, lat, count, ())
-    else:
-        assert spec.population is not None
-        table = read_population_table(spec.population, column=spec.population_column,
-                                      crs=spec.population_crs)
-    pop = table.place(net, max_snap_m=spec.population_max_snap_m,
-                      on_far="drop" if spec.drop_far_population else "error", rule=rule)
+        pop = table.place(net, max_snap_m=spec.population_max_snap_m,
+                          on_far="drop" if spec.drop_far_population else "error", rule=rule)
+    else:  # an area of its own (manifest): its people from whatever source it names
+        pop = load_population(spec, net)
     stations = (stations_from_table(raw, net, crs=task.stations_crs,
                                     max_snap_m=spec.station_max_snap_m, check_crs=False,
                                     rule=rule).active() if len(raw.lon) else None)
+    if stations is not None and task.at:  # an area whose stations are all closed then
+        stations = open_at(stations, task.at, task.unknown_hours)[0]  # counts no one
     if stations is None or len(stations) == 0:
         # no station within reach: everyone here is beyond the limit
         t = np.full(len(pop), np.inf)
@@ -168,45 +176,54 @@ def _worker_network(spec: AreaSpec) -> Any:
         return _NETWORKS[key]
 
 
-def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec
+def assign_people(areas: gpd.GeoDataFrame, spec: AreaSpec,
+                  demand: DemandSpec | None = None
                   ) -> tuple[dict[int, tuple[list[str], np.ndarray, np.ndarray, np.ndarray]],
                              float]:
-    """Each person to the first area that contains them; the people in none."""
+    """Each unit of the demand layer to the first area that contains it; the people in
+    none. The layer is loaded as ``circle15 coverage`` loads it (the same area loader:
+    a points table, a GeoTIFF, census polygons, buildings; residents, workers or the
+    mix), so the areas' totals add up to the whole region's."""
     from circle15.geo.coverage.count import first_area
-    from circle15.geo.population.points import read_population_table
+    from circle15.usecases.area import load_area
+    from circle15.usecases.demand import DemandSpec, load_demand
 
-    if spec.population is None:
-        raise InputError("batch", "give the people as a points table with --population")
-    table = read_population_table(spec.population, column=spec.population_column,
-                                  crs=spec.population_crs)
-    if table.problems:
-        raise InputError(table.source, list(table.problems))
-    p_idx, a_idx = first_area(shapely.points(table.lon, table.lat), areas.geometry.to_numpy())
+    region = load_area(replace(spec, areas=None))
+    layers = load_demand(region, demand or DemandSpec())
+    frame = layers.layers[layers.primary].frame
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    count = frame["population"].to_numpy(float)
+    ids = frame["unit"].astype(str).tolist()
+    # in the network's metric frame, as coverage's per-area table places its units, so
+    # that a unit near a border lands in the same area both ways
+    metric = gpd.GeoSeries(shapely.make_valid(areas.to_crs(4326).geometry.to_numpy()),
+                           crs=4326).to_crs(region.network.crs)
+    p_idx, a_idx = first_area(frame.geometry.to_numpy(), metric.to_numpy())
     out = {}
     for a in range(len(areas)):
         rows = p_idx[a_idx == a]
-        out[a] = ([table.ids[i] for i in rows], table.lon[rows], table.lat[rows],
-                  table.count[rows])
-    outside = np.ones(len(table.ids), dtype=bool)
+        out[a] = ([ids[i] for i in rows], lon[rows], lat[rows], count[rows])
+    outside = np.ones(len(ids), dtype=bool)
     outside[p_idx] = False
-    return out, float(table.count[outside].sum())
+    return out, float(count[outside].sum())
 
 
 def area_tasks(areas: gpd.GeoDataFrame, *, name_column: str, spec: AreaSpec, stations: str,
-               stations_crs: str = "wgs84", attempts_dir: str | None = None
-               ) -> tuple[list[AreaTask], float]:
-    """One task per area polygon, with the people inside it."""
+               stations_crs: str = "wgs84", attempts_dir: str | None = None,
+               demand: DemandSpec | None = None, at: str | None = None,
+               unknown_hours: str = "open") -> tuple[list[AreaTask], float]:
+    """One task per area polygon, with the demand units inside it."""
     areas = areas.to_crs(4326)
-    people, outside = assign_people(areas, spec)
+    people, outside = assign_people(areas, spec, demand)
     tasks = [AreaTask(str(name), shapely.to_wkb(geom), spec, stations, stations_crs,
-                      people[i], attempts_dir)
+                      people[i], attempts_dir, at, unknown_hours)
              for i, (name, geom) in enumerate(zip(areas[name_column], areas.geometry,
                                                   strict=True))]
     return tasks, outside
 
 
-def manifest_tasks(path: str | Path, *, spec: AreaSpec, attempts_dir: str | None = None
-                   ) -> list[AreaTask]:
+def manifest_tasks(path: str | Path, *, spec: AreaSpec, attempts_dir: str | None = None,
+                   at: str | None = None, unknown_hours: str = "open") -> list[AreaTask]:
     """One task per row of a manifest (name, network, stations, population): each area
     a whole extract or place with inputs of its own."""
     table = pd.read_csv(path, dtype=str).fillna("")
@@ -224,7 +241,8 @@ def manifest_tasks(path: str | Path, *, spec: AreaSpec, attempts_dir: str | None
         area_spec = replace(spec, network=here(row["network"]),
                             population=here(row["population"]))
         tasks.append(AreaTask(row["name"], None, area_spec, here(row["stations"]),
-                              row.get("stations_crs") or "wgs84", None, attempts_dir))
+                              row.get("stations_crs") or "wgs84", None, attempts_dir, at,
+                              unknown_hours))
     return tasks
 
 

@@ -32,23 +32,24 @@ import numpy as np
 import pandas as pd
 
 from circle15.geo.coverage.count import Areas, Coverage
-from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.errors import InputError, SettingsError, ref
 from circle15.geo.population.points import Population
 from circle15.geo.population.workers import DEFAULT_WORKERS_RATIO, WorkerSources
 from circle15.geo.snapping.snap import Snapped
+from circle15.geo.vocab import MIX, DemandKind, words
 from circle15.usecases.area import Area, Step
 
 if TYPE_CHECKING:
     from circle15.geo.siting import SitingResult
 
-DEMANDS = ("residents", "workers", "mix")
+DEMANDS = words(DemandKind)
 
 
 def _quiet(_: str) -> None:
     return None
 
 
-DEFAULT_MIX = (("residents", 0.5), ("workers", 0.5))
+DEFAULT_MIX = MIX
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,18 @@ class DemandSpec:
 
     def __post_init__(self) -> None:
         if self.demand not in DEMANDS:
-            raise SettingsError(f"--demand must be one of {', '.join(DEMANDS)}, "
+            raise SettingsError(f"{ref('demand')} must be one of {', '.join(DEMANDS)}, "
                                 f"not {self.demand!r}")
         for name, w in self.mix:
             if name not in ("residents", "workers"):
-                raise SettingsError(f"--mix takes residents=W,workers=W, not {name!r}")
+                raise SettingsError(f"{ref('mix')} takes residents=W,workers=W, not {name!r}")
             if not (np.isfinite(w) and w >= 0):
-                raise SettingsError(f"--mix weight of {name} must be a number >= 0, not {w}")
+                raise SettingsError(f"{ref('mix')} weight of {name} must be a number >= 0, not {w}")
         if sum(w for _, w in self.mix) <= 0:
-            raise SettingsError("--mix weights must not all be 0")
+            raise SettingsError(f"{ref('mix')} weights must not all be 0")
         if self.workers_total is not None and not (np.isfinite(self.workers_total)
                                                    and self.workers_total > 0):
-            raise SettingsError(f"--workers-total must be a positive number, "
+            raise SettingsError(f"{ref('workers_total')} must be a positive number, "
                                 f"not {self.workers_total}")
 
     @property
@@ -142,8 +143,9 @@ def load_workers(area: Area, spec: DemandSpec) -> tuple[Population, str, WorkerS
         return pop, text, None
     source = aspec.network_source
     if not Path(source).is_file():
-        raise InputError("workers", "workers are estimated from an OSM file: give --network "
-                         "FILE, or a table of worker counts with --workers")
+        raise InputError("workers", f"workers are estimated from an OSM file: give "
+                         f"{ref('network')} FILE, or a table of worker counts with "
+                         f"{ref('workers')}")
     residents = area.population.total
     if spec.workers_total is not None:
         total, total_from = spec.workers_total, "--workers-total"

@@ -10,6 +10,7 @@ from circle15.geo.coverage.count import Areas, Coverage
 from circle15.geo.forked import Forked
 from circle15.geo.network.graph import Network
 from circle15.geo.siting import SitingResult
+from circle15.geo.vocab import NIGHT_AT
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from circle15.maps.planner import Overlay
 
 #: the moment of the planner map's night layers unless told (a Tuesday, 02:00)
-NIGHT_AT = "Tu 02:00"
 UnknownHours = Literal["open", "closed"]
 
 

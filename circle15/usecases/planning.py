@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from circle15.geo.coverage.count import Coverage
-from circle15.geo.errors import InputError
+from circle15.geo.errors import InputError, ref
 from circle15.geo.siting import SitingResult
 from circle15.geo.siting.candidates import Candidates
 from circle15.usecases.area import Area
@@ -80,9 +80,9 @@ def build_candidates(area: Area, spec: CandidateSpec) -> tuple[Candidates, int]:
             parts.append(candidates_from_nodes(net, spacing_m=spec.node_spacing_m))
         elif source == "shops":
             if not Path(area.source).is_file():
-                raise InputError("--candidates shops", "shops are read from the OSM file given "
-                                 "as --network; for a downloaded place, export its shops to a "
-                                 "file and pass that file as --candidates")
+                raise InputError("candidates shops", "shops are read from the OSM file given "
+                                 f"as {ref('network')}; for a downloaded place, export its shops "
+                                 f"to a file and pass that file as {ref('candidates')}")
             parts.append(candidates_from_osm_shops(net, area.source,
                                                    max_snap_m=spec.shop_max_snap_m, rule=rule))
         else:

@@ -46,6 +46,7 @@ from circle15.geo.inputs.stations import parse_amenities
 from circle15.geo.snapping.edge_pieces import edge_shapes
 from circle15.geo.snapping.segment_index import segment_index
 from circle15.geo.snapping.snap import DEFAULT_RULE, Joins, SnapRule, snap_one
+from circle15.geo.vocab import NEAREST_RADIUS_M
 
 #: when nothing is within the limit, the nearest stations up to this many times
 #: the limit are listed instead (the API and the offline courier page alike)
@@ -143,7 +144,7 @@ class NearestIndex:
     names: list[str]
     amenities: list[list[str]]
     hours: list[Hours]
-    max_snap_m: float = 500.0
+    max_snap_m: float = NEAREST_RADIUS_M
     rule: SnapRule = DEFAULT_RULE
     #: per station: open 24/7
     open_24h: list[bool] | None = None
@@ -154,7 +155,7 @@ class NearestIndex:
     table: ReachTable | None = None
 
     @classmethod
-    def build(cls, cov: Coverage, *, max_snap_m: float = 500.0,
+    def build(cls, cov: Coverage, *, max_snap_m: float = NEAREST_RADIUS_M,
               timezone: ZoneInfo | str | None = None,
               rule: SnapRule = DEFAULT_RULE, travel: Travel | None = None,
               table: bool = True) -> NearestIndex:

@@ -26,18 +26,19 @@ from circle15.geo.coverage.reach import (
     within_limit,
 )
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
-from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.errors import InputError, SettingsError, ref
 from circle15.geo.forked import Forked
 from circle15.geo.inputs.stations import Stations
 from circle15.geo.inputs.tables import find_column
 from circle15.geo.modes import TravelMode, check_mode
 from circle15.geo.network.graph import Network
 from circle15.geo.population.points import Population
+from circle15.geo.vocab import MINUTES
 
 #: walking speed: GB 50180-2018 puts the 15-minute life circle at 800-1,000 m,
 #: i.e. 1,000 m in 15 minutes
 DEFAULT_SPEED_KMH = 4.0
-DEFAULT_MINUTES = 15.0
+DEFAULT_MINUTES = MINUTES
 DEFAULT_BANDS_MIN = (5.0, 10.0)
 #: cross coverage (交叉覆盖): reached by at least this many stations
 CROSS_COVERAGE = 2
@@ -375,13 +376,14 @@ def read_areas(
     kind = check_input_crs(crs)
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         if kind != "wgs84":
-            raise InputError(source, f"--areas-crs {kind} needs lon/lat coordinates, but the file "
+            raise InputError(source, f"{ref('areas_crs')} {kind} needs lon/lat coordinates, "
+                             "but the file "
                              f"declares {gdf.crs.name}")
         gdf = gdf.to_crs(4326)
     col = find_column(gdf, AREA_NAME_NAMES, explicit=name_column, source=source)
     if col is None:
         raise InputError(source, f"no area name column; name it one of "
-                         f"{', '.join(AREA_NAME_NAMES)} or pass --areas-name-column")
+                         f"{', '.join(AREA_NAME_NAMES)} or pass {ref('areas_name_column')}")
     geoms = gdf.geometry.to_numpy()
     bad = ~np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
     if bad.any():

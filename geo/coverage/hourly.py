@@ -30,9 +30,10 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import CROSS_COVERAGE, Areas, Coverage, first_area
 from circle15.geo.coverage.reach import Reach
-from circle15.geo.errors import SettingsError
+from circle15.geo.errors import SettingsError, ref
 from circle15.geo.inputs.station_hours import Hours, State, area_timezone
 from circle15.geo.inputs.stations import Stations
+from circle15.geo.vocab import DAY
 
 #: how stations with unknown hours count
 UnknownHours = Literal["open", "closed"]
@@ -40,7 +41,7 @@ UNKNOWN_HOURS: tuple[str, ...] = ("open", "closed")
 #: OSM weekday abbreviations, Monday first (as ``opening_hours`` writes them)
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 #: the day ``--by-hour`` tabulates unless told: a typical working day
-DEFAULT_DAY = "Tu"
+DEFAULT_DAY = DAY
 #: the row of the whole area in the hourly table
 ALL_AREAS = "(all)"
 
@@ -94,17 +95,18 @@ def parse_at(text: str, *, timezone: ZoneInfo | None, today: date | None = None)
     """
     m = _AT_RE.match(text)
     if not m:
-        msg = (f"--at {text!r}: give a weekday and a time like 'Tu 02:00', or a date and a time "
+        msg = (f"{ref('at')} {text!r}: give a weekday and a time like 'Tu 02:00', or a date "
+               "and a time "
                "like '2026-11-24 02:00'")
         raise SettingsError(msg)
     hh, mm = int(m["hh"]), int(m["mm"])
     if hh > 23 or mm > 59:
-        msg = f"--at {text!r}: {hh:02d}:{mm:02d} is not a time of day (00:00 to 23:59)"
+        msg = f"{ref('at')} {text!r}: {hh:02d}:{mm:02d} is not a time of day (00:00 to 23:59)"
         raise SettingsError(msg)
     try:
         day = day_of(m["date"] or m["wd"] or DEFAULT_DAY, today=today)
     except (SettingsError, ValueError) as e:
-        msg = f"--at {text!r}: {e}"
+        msg = f"{ref('at')} {text!r}: {e}"
         raise SettingsError(msg) from e
     return datetime.combine(day, time(hh, mm), tzinfo=timezone)
 

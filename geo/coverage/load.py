@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from circle15.geo.coverage.count import Coverage
-from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.errors import InputError, SettingsError, ref
 
 #: layers whose people are added up into a station's load (a mix is a weighting
 #: of these, not more people)
@@ -60,7 +60,8 @@ def station_load(covs: Mapping[str, Coverage], *, max_load: float | None = None
     if not covs:
         raise SettingsError("station load needs the coverage of at least one demand layer")
     if max_load is not None and not (np.isfinite(max_load) and max_load > 0):
-        raise SettingsError(f"--max-load must be a positive number of people, not {max_load}")
+        raise SettingsError(f"{ref('max_load')} must be a positive number of people, "
+                            f"not {max_load}")
     first = next(iter(covs.values()))
     ids = first.stations.ids
     for name, cov in covs.items():

@@ -20,10 +20,10 @@ from circle15.geo.inputs.tables import RawTable, find_column, parse_numbers, rea
 from circle15.geo.network.graph import Network
 from circle15.geo.snapping.placement import check_declared_crs, place_points
 from circle15.geo.snapping.snap import DEFAULT_RULE, Snapped, SnapRule
+from circle15.geo.vocab import STATION_MAX_SNAP_M
 
 #: default farthest a station may be from a walkable street (metres); a
 #: street-front shop is normally within a few tens of metres of one
-STATION_MAX_SNAP_M = 200.0
 #: the amenities a station may offer, with the words planners use for them
 AMENITY_ALIASES: dict[str, tuple[str, ...]] = {
     "water": ("water", "drinking_water", "饮水", "热水", "饮用水", "开水"),

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
 from circle15.geo.crs import transformer, utm_crs_for
-from circle15.geo.errors import NetworkError
+from circle15.geo.errors import NetworkError, ref
 from circle15.geo.network.lines import Lines
 
 if TYPE_CHECKING:
@@ -283,8 +283,8 @@ def _main_component(
         msg = (
             f"{source}: the walking network is disconnected: its largest connected part "
             f"has only {share:.0%} of the {n_nodes:,} nodes ({n_comp:,} parts). Check the "
-            "extract covers the whole area, or pass --keep-all-components "
-            "(CIRCLE15_KEEP_ALL_COMPONENTS for the service) to use every part."
+            f"extract covers the whole area, or pass {ref('keep_all_components')} to use "
+            "every part."
         )
         raise NetworkError(msg)
     log.info(

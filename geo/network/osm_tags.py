@@ -194,9 +194,10 @@ def parse_snap_avoid(value: str | Iterable[str] | None) -> tuple[str, ...]:
         return ()
     unknown = [n for n in names if n not in SNAP_CLASSES]
     if unknown:
-        from circle15.geo.errors import SettingsError
+        from circle15.geo.errors import SettingsError, ref
 
-        msg = (f"--snap-avoid: unknown class {', '.join(unknown)}; use a comma-separated list "
+        msg = (f"{ref('snap_avoid')}: unknown class {', '.join(unknown)}; use a comma-separated "
+               "list "
                f"of {', '.join(SNAP_CLASSES)}, or none")
         raise SettingsError(msg)
     return tuple(dict.fromkeys(names))

@@ -14,17 +14,17 @@ import shapely
 from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, to_wgs84
-from circle15.geo.errors import InputError, Problem, SettingsError
+from circle15.geo.errors import InputError, Problem, SettingsError, ref
 from circle15.geo.inputs.tables import find_column, parse_numbers, read_table
 from circle15.geo.network.graph import Network
 from circle15.geo.snapping.placement import place_points
 from circle15.geo.snapping.snap import DEFAULT_RULE, Snapped, SnapRule
+from circle15.geo.vocab import POPULATION_MAX_SNAP_M
 
 log = logging.getLogger(__name__)
 
 #: default farthest a population unit may be from a walkable street (metres);
 #: grid cells and building centroids can sit a few hundred metres off a street
-POPULATION_MAX_SNAP_M = 500.0
 
 COUNT_NAMES = ("population", "pop", "count", "people", "value", "人口", "人数")
 
@@ -176,7 +176,7 @@ class PopulationTable:
 def read_population_table(path: str | Path, *, column: str | None = None,
                           crs: str = "wgs84", names: Sequence[str] = COUNT_NAMES,
                           what: str = "population",
-                          option: str = "--population-column") -> PopulationTable:
+                          option: str = ref("population_column")) -> PopulationTable:
     """Population points/cells with a count column (CSV, XLSX, GeoJSON), unplaced.
 
     The count column is ``column`` or the first of ``names`` (population/pop/

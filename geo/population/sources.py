@@ -25,7 +25,7 @@ import shapely
 from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, geometries_to_wgs84
-from circle15.geo.errors import InputError, Problem, SettingsError
+from circle15.geo.errors import InputError, Problem, SettingsError, ref
 from circle15.geo.inputs.tables import find_column, parse_numbers
 from circle15.geo.network.graph import Network
 from circle15.geo.population.points import POPULATION_MAX_SNAP_M, Population, population_from_points
@@ -153,8 +153,8 @@ def raster_population(
         implied = np.divide(v, cell_km2, out=np.zeros_like(v), where=cell_km2 > 0)
         if implied.max() > MAX_PLAUSIBLE_DENSITY_KM2:
             msg = (f"cell values imply up to {implied.max():,.0f} people per km², more than any "
-                   "city; is this a density raster (people per km²)? If so pass density=True "
-                   "(--raster-density)")
+                   "city; is this a density raster (people per km²)? If so pass "
+                   f"{ref('raster_density')}")
             raise InputError(source, msg)
         count = v
     ll = net.unproject(np.column_stack([cx, cy]))
@@ -279,8 +279,8 @@ def read_census(
         col = find_column(gdf, ("population", "pop", "人口", "人口数_合计", "count"),
                           explicit=count_column, source=source)
         if col is None:
-            raise InputError(source, "no population column; pass --census-count-column, or "
-                             "--census-table with the counts")
+            raise InputError(source, f"no population column; pass {ref('census_count_column')}, "
+                             f"or {ref('census_table')} with the counts")
         count, problems = parse_numbers(pd.DataFrame(gdf.drop(columns="geometry")), col,
                                         what="population")
     else:

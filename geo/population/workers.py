@@ -55,7 +55,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from circle15.geo.errors import InputError, SettingsError
+from circle15.geo.errors import InputError, SettingsError, ref
 from circle15.geo.network.graph import Network
 from circle15.geo.population.points import (
     POPULATION_MAX_SNAP_M,
@@ -66,10 +66,11 @@ from circle15.geo.population.points import (
 )
 from circle15.geo.population.sources import Estimate
 from circle15.geo.snapping.snap import DEFAULT_RULE, SnapRule
+from circle15.geo.vocab import WORKERS_RATIO
 
 #: default workers total as a share of the residents (ACFTU 2023: ~84 M
 #: new-employment-form workers among ~1.41 bn people)
-DEFAULT_WORKERS_RATIO = 0.06
+DEFAULT_WORKERS_RATIO = WORKERS_RATIO
 #: spacing of the points an area class ("per hectare") is spread over, metres
 AREA_GRID_M = 100.0
 #: count-column names a worker table may use, before the population ones
@@ -309,7 +310,7 @@ def estimate_workers(
         raise InputError(source, "no gathering place for outdoor workers (restaurants, shops, "
                          "offices, depots, parcel lockers, construction, commercial land) in "
                          "the extract's area with a weight above 0: give a worker table "
-                         "with --workers")
+                         f"with {ref('workers')}")
     count = count * (total / count.sum())
     xy = np.concatenate(xy_parts)
     ll = net.unproject(xy)
@@ -328,7 +329,7 @@ def read_workers_table(path: str | Path, *, column: str | None = None,
     WGS84, unplaced. The count column is ``column`` or the first of
     :data:`WORKER_COUNT_NAMES`; rows are checked as population rows are."""
     return read_population_table(path, column=column, crs=crs, names=WORKER_COUNT_NAMES,
-                                 what="workers", option="--workers-column")
+                                 what="workers", option=ref("workers_column"))
 
 
 def place_workers(table: PopulationTable, net: Network, *, crs: str = "wgs84",

@@ -15,10 +15,12 @@ from circle15.geo.coverage.count import CROSS_COVERAGE, Coverage
 from circle15.geo.coverage.reach import Reach, reach_within
 from circle15.geo.errors import SitingError
 from circle15.geo.siting.candidates import Candidates
+from circle15.geo.vocab import Objective as ObjectiveName
+from circle15.geo.vocab import words
 
 Objective = Literal["coverage", "cross", "target"]
 Method = Literal["exact", "greedy"]
-OBJECTIVES = ("coverage", "cross", "target")
+OBJECTIVES = words(ObjectiveName)
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from circle15.geo.crs import check_input_crs, in_china, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from circle15.geo.errors import InputError, Problem, SettingsError
+from circle15.geo.errors import InputError, Problem, SettingsError, ref
 from circle15.geo.network.graph import Network, haversine_m
 from circle15.geo.snapping.snap import DEFAULT_RULE, JoinEnds, Joins, Snapped, SnapRule, snap_points
 
@@ -254,7 +254,7 @@ def _strict_problems(net: Network, lon: NDArray[np.float64], lat: NDArray[np.flo
         msg = (f"{what} at lon={lon[i]}, lat={lat[i]} is nearest to a street on a small part "
                f"of the network that is not connected to the rest and was dropped "
                f"({island_d[i]:,.0f} m away; the connected network is {snapped.off_m[i]:,.0f} "
-               "m away). Pass --keep-all-components to keep it on its part, or move it")
+               f"m away). Pass {ref('keep_all_components')} to keep it on its part, or move it")
         problems.append(Problem(msg, row=int(i) + 1, ident=None if ids is None else ids[i]))
     return problems
 
@@ -293,6 +293,6 @@ def _far_problems(net: Network, lon: NDArray[np.float64], lat: NDArray[np.float6
                    f"(the limit is {max_snap_m:,.0f} m)")
         if island_d[i] <= max_snap_m:
             msg += (f"; a street {island_d[i]:,.0f} m away is on a small part of the network "
-                    "that was dropped: pass --keep-all-components to keep it")
+                    f"that was dropped: pass {ref('keep_all_components')} to keep it")
         problems.append(Problem(msg, row=int(i) + 1, ident=ident))
     return problems

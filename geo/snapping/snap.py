@@ -28,17 +28,17 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from circle15.geo.errors import SettingsError
+from circle15.geo.errors import SettingsError, ref
 from circle15.geo.network.graph import Network
 from circle15.geo.network.osm_tags import DEFAULT_SNAP_AVOID, parse_snap_avoid
 from circle15.geo.snapping.segment_index import SegmentIndex, eligible_index, segment_index
+from circle15.geo.vocab import SNAP_SLACK_M
 
 #: from this many points, snapping runs in compiled loops (:mod:`._many_points`):
 #: they pay for loading numba (about a second) from about this many
 MANY_POINTS = 50_000
 
 #: default slack: joins within this many metres beyond the nearest eligible edge
-SNAP_SLACK_M = 50.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class SnapRule:
         """Validated rule from user settings (``"tunnel,bridge"``, ``"none"``, metres)."""
         slack = SNAP_SLACK_M if slack_m is None else float(slack_m)
         if not (np.isfinite(slack) and slack >= 0):
-            msg = f"--snap-slack-m must be 0 or a positive number of metres, not {slack_m}"
+            msg = f"{ref('snap_slack_m')} must be 0 or a positive number of metres, not {slack_m}"
             raise SettingsError(msg)
         return cls(parse_snap_avoid(avoid), slack)
 

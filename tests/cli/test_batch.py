@@ -177,7 +177,7 @@ def test_batch_command_writes_partitioned_results(cluster_env, tmp_path, capsys)
                  "--network", str(shared(DISTRICT)),
                  "--stations", str(shared("district/stations-50.csv")),
                  "--population", str(shared("district/population-points.csv")),
-                 "--drop-far-population", "--workers", "1", "--out", str(tmp_path / "out"),
+                 "--drop-far-population", "--dask-workers", "1", "--out", str(tmp_path / "out"),
                  "-q"])
     assert code == 0
     parts = sorted(p.name for p in (tmp_path / "out" / "units").iterdir())
@@ -197,7 +197,7 @@ def test_batch_command_writes_partitioned_results(cluster_env, tmp_path, capsys)
                  "--network", str(shared(DISTRICT)),
                  "--stations", str(shared("district/stations-50.csv")),
                  "--population", str(shared("district/population-points.csv")),
-                 "--drop-far-population", "--workers", "1", "--out-crs", "gcj02",
+                 "--drop-far-population", "--dask-workers", "1", "--out-crs", "gcj02",
                  "--out", str(tmp_path / "gcj"), "-q"])
     assert code == 0
     part = sorted((tmp_path / "out" / "units").iterdir())[0]
@@ -213,11 +213,24 @@ def test_batch_command_writes_partitioned_results(cluster_env, tmp_path, capsys)
     assert np.allclose(st_g["lon"], lon, atol=1e-6) and (st_g["coord_crs"] == "gcj02").all()
 
 
-def test_batch_says_it_does_not_count_by_the_hour(tmp_path):
-    # an option the batch would ignore is refused, not silently dropped
-    with pytest.raises(SystemExit, match="--at and --by-hour are not taken here"):
-        main(["batch", "--areas", str(shared("district/towns.geojson")),
-              "--network", str(shared(DISTRICT)),
-              "--stations", str(shared("district/stations-50.csv")),
-              "--population", str(shared("district/population-points.csv")),
-              "--at", "2026-11-28T03:00", "--out", str(tmp_path / "out"), "-q"])
+def test_batch_of_every_town_adds_up_to_the_district_from_a_geotiff(cluster_env, tmp_path,
+                                                                     capsys):
+    # the batch loads its people as coverage does (here a GeoTIFF, which the batch could
+    # not read before) and takes the same moment: its towns add up to coverage's towns
+    tif = str(shared("district/population-100m.tif"))
+    common = ["--network", str(shared(DISTRICT)), "--stations",
+              str(shared("district/stations-50.csv")), "--population", tif,
+              "--drop-far-population", "--at", "Tu 02:00", "-q"]
+    assert main(["coverage", *common, "--areas", str(shared("district/towns.geojson")),
+                 "--out", str(tmp_path / "whole")]) == 0
+    assert main(["batch", *common, "--areas", str(shared("district/towns.geojson")),
+                 "--dask-workers", "2", "--out", str(tmp_path / "batch")]) == 0
+    whole = pd.read_csv(tmp_path / "whole" / "areas.csv").set_index("name")
+    towns = pd.read_csv(tmp_path / "batch" / "areas.csv").set_index("area")
+    assert len(towns) == 27 and set(towns.index) == set(whole.index)
+    for col in ("population", "covered", "cross_covered"):
+        assert np.allclose(towns[col].sort_index(), whole[col].sort_index(), rtol=1e-9,
+                           atol=0.5), col
+    summary = pd.read_csv(tmp_path / "whole" / "summary.csv")
+    assert summary["at"].iloc[0].endswith("02:00:00+08:00")  # the moment was taken
+    assert towns["covered"].sum() == pytest.approx(summary["covered"].iloc[-1], abs=1.0)
