@@ -1,6 +1,7 @@
 # One entry point for installing, the demo and the tests.
 #   make demo    installs what the demo needs into .venv (no test or benchmark tools) and runs it
 #   make test    installs the dev extra and the Debian packages, lints and runs the test suite
+#   make test-fast  the pure-Python tier: no browser, no PostgreSQL, no district-scale data
 #   make install the same installation as `make test`, without running anything
 #   make bench   adds the bench extra and runs the benchmarks
 PYTHON ?= python3
@@ -13,7 +14,7 @@ STAMP_RUN   := $(VENV)/.stamp-run
 STAMP_DEV   := $(VENV)/.stamp-dev
 STAMP_BENCH := $(VENV)/.stamp-bench
 
-.PHONY: install system demo test lint bench clean
+.PHONY: install system demo test test-fast lint bench clean
 
 ASSETS := maps/node_modules/leaflet/dist/leaflet.js \
           maps/node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
@@ -69,6 +70,10 @@ demo: $(STAMP_RUN) $(ASSETS)
 test: install lint
 	scripts/pg.sh start
 	$(BIN)/python -m pytest -q; status=$$?; scripts/pg.sh stop; exit $$status
+
+# markers (tests/conftest.py): browser, postgres, district; the rest runs in about 2 minutes
+test-fast: $(STAMP_DEV)
+	$(BIN)/python -m pytest -q -m "not browser and not postgres and not district"
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check geo maps api circle15 tests bench

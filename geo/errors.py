@@ -42,14 +42,14 @@ class Circle15Error(Exception):
 
     def worded(self, spell: Callable[[str], str] = plain_name) -> str:
         """The message with the settings it names spelled by ``spell``."""
-        return spell_fields(super().__str__(), spell)
+        return spell_fields(Exception.__str__(self), spell)
 
     def __str__(self) -> str:
         return self.worded()
 
     def fields(self) -> list[str]:
         """The settings the message names, in order."""
-        return _FIELD.findall(super().__str__())
+        return _FIELD.findall(Exception.__str__(self))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,53 @@ import pytest
 
 from circle15.geo.network.cache import load_network
 from circle15.geo.network.graph import Network, build_network
+
+#: a run's own cache (networks, placed people): set before any test module is imported,
+#: so that no test writes into the user's cache; removed when the run ends
+_RUN_CACHE = Path(tempfile.mkdtemp(prefix="circle15-test-cache-"))
+os.environ["CIRCLE15_CACHE_DIR"] = str(_RUN_CACHE)
+atexit.register(shutil.rmtree, _RUN_CACHE, ignore_errors=True)
+
+#: test tiers (``make test-fast`` runs the tests with none of these)
+TIERS = {
+    "browser": "needs the headless Chromium that `make system` installs",
+    "postgres": "needs the PostgreSQL server that scripts/pg.sh starts",
+    "district": "reads the district-scale city in ../shared/data/district (slow)",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in TIERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def _tiers_of(path: Path) -> set[str]:
+    """The tiers a test module belongs to, by what it uses."""
+    text = path.read_text(encoding="utf-8")
+    tiers = set()
+    if "tests.browser" in text or "chromium" in text:
+        tiers.add("browser")
+    if "postgres_database" in text:
+        tiers.add("postgres")
+    if '"district/' in text or "DISTRICT" in text or "district_spec" in text:
+        tiers.add("district")
+    return tiers
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    memo: dict[Path, set[str]] = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path not in memo:
+            memo[path] = _tiers_of(path)
+        tiers = set(memo[path])
+        # the service's client fixture runs every test on SQLite and on PostgreSQL
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgres" in callspec.id.split("-"):
+            tiers.add("postgres")
+        for name in sorted(tiers):
+            item.add_marker(getattr(pytest.mark, name))
+
 
 #: the real extracts; ``CIRCLE15_SHARED_DATA`` points elsewhere if needed
 SHARED_DATA = Path(os.environ.get("CIRCLE15_SHARED_DATA")

@@ -73,6 +73,11 @@ class AreaSpec:
     snap_avoid: str | None = None
     snap_slack_m: float | None = None
 
+    def __post_init__(self) -> None:
+        # the settings are checked when the spec is made, before anything loads
+        self.coverage_settings()
+        self.snap_rule()
+
     @property
     def network_source(self) -> str:
         if self.network:

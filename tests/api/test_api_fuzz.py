@@ -39,7 +39,11 @@ def _app():
 
     from circle15.geo.network.cache import load_network
 
-    folder = tempfile.mkdtemp(prefix="c15fuzz-")
+    import atexit
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix="c15fuzz-")  # made at collection: removed at exit
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     net = load_network(shared("osm/shenzhen-longgang.osm"))
     rng = np.random.default_rng(91)
     pp = points_near_streets(net, 200, rng, spread_m=40)

@@ -107,7 +107,7 @@ def test_unknown_hours_count_as_the_planner_says(night):
 
 @pytest.mark.parametrize("text", ["Xx 02:00", "Tu 25:00", "tomorrow", "Tu 2"])
 def test_bad_moments_say_what_is_expected(text):
-    with pytest.raises(SettingsError, match="--at"):
+    with pytest.raises(SettingsError, match="at "):
         parse_at(text, timezone=None)
 
 

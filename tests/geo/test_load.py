@@ -77,7 +77,7 @@ def test_max_load_flags_exactly_the_stations_above_it(layers):
     assert f"{int(table['overloaded'].sum())} of {len(table)} stations carry more than" in text
     assert "OVER" in text
     assert not station_load(layers)["overloaded"].any()
-    with pytest.raises(SettingsError, match="--max-load"):
+    with pytest.raises(SettingsError, match="max_load must be"):
         station_load(layers, max_load=-1)
 
 

@@ -156,9 +156,9 @@ def test_travel_modes():
     assert TravelMode.of().speed_kmh == 4.0 and TravelMode.of("ebike").speed_kmh == 15.0
     assert TravelMode.of("bike").speed_kmh == 12.0
     assert TravelMode.of("ebike", 20).metres_per_minute == pytest.approx(333.33, abs=0.01)
-    with pytest.raises(SettingsError, match="--mode"):
+    with pytest.raises(SettingsError, match="mode: unknown travel mode"):
         TravelMode.of("car")
-    with pytest.raises(SettingsError, match="--speed-kmh"):
+    with pytest.raises(SettingsError, match="speed_kmh: the"):
         TravelMode.of("ebike", 90)
     from circle15.geo.coverage.count import CoverageSettings
 

@@ -67,7 +67,7 @@ def test_tags_decide_where_points_may_join():
     assert SnapRule.of("bridge, tunnel").avoid == ("bridge", "tunnel")
     with pytest.raises(SettingsError, match="unknown class ferry"):
         SnapRule.of("ferry")
-    with pytest.raises(SettingsError, match="snap-slack-m"):
+    with pytest.raises(SettingsError, match="snap_slack_m must be"):
         SnapRule.of(None, -1)
 
 
@@ -150,12 +150,12 @@ def test_a_station_on_an_island_is_refused_with_the_way_out():
     assert net.n_nodes == 4 and net.dropped_geometry.size == 3
     lon, lat = _ll([(530, 20)])[0]
     rec = [{"id": "ISL", "name": "island", "lon": lon, "lat": lat}]
-    with pytest.raises(InputError, match=r"dropped .*--keep-all-components"):
+    with pytest.raises(InputError, match=r"dropped .*keep_all_components"):
         stations_from_records(rec, net, check_crs=False, max_snap_m=500)
     # a station far from both parts is told of the island too
     lon, lat = _ll([(560, 300)])[0]
     rec_far = [{"id": "FAR", "name": "far", "lon": lon, "lat": lat}]
-    with pytest.raises(InputError, match="--keep-all-components"):
+    with pytest.raises(InputError, match="keep_all_components"):
         stations_from_records(rec_far, net, check_crs=False, max_snap_m=300)
     # with every part kept, the station stays on its island
     whole = make_network(nodes, edges, keep_all_components=True)

@@ -142,7 +142,7 @@ def test_weights_and_totals_are_checked(longgang):
     with pytest.raises(SettingsError, match="positive"):
         estimate_workers(places, longgang, total=0.0)
     zero = {c.name: 0.0 for c in WORKER_CLASSES}
-    with pytest.raises(InputError, match="--workers"):
+    with pytest.raises(InputError, match="with workers"):
         estimate_workers(places, longgang, total=10.0, weights=zero)
 
 
@@ -166,7 +166,7 @@ def test_bad_worker_tables_get_clear_errors(tmp_path):
     path = tmp_path / "w.csv"
     pd.DataFrame({"lon": [114.21, 114.22], "lat": [22.69, 22.69],
                   "orders": [3, 4]}).to_csv(path, index=False)
-    with pytest.raises(InputError, match=r"no workers count column.*--workers-column.*orders"):
+    with pytest.raises(InputError, match=r"no workers count column.*workers_column.*orders"):
         read_workers_table(path)
     pd.DataFrame({"lon": [114.21, 114.22, 114.23], "lat": [22.69, 22.69, 22.69],
                   "workers": [3, "many", ""]}).to_csv(path, index=False)
