@@ -35,12 +35,11 @@ TOKEN = "fuzz-token"
 
 
 def _app():
+    import atexit
+    import shutil
     import tempfile
 
     from circle15.geo.network.cache import load_network
-
-    import atexit
-    import shutil
 
     folder = tempfile.mkdtemp(prefix="c15fuzz-")  # made at collection: removed at exit
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
