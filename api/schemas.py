@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from circle15.geo import vocab
 from circle15.geo.inputs.stations import ID_PATTERN
+from circle15.geo.vocab import CoordSystem, Objective
 
-CRS = Literal["wgs84", "gcj02", "bd09"]
+CRS: TypeAlias = CoordSystem
 #: bodies take exactly the JSON types their schema documents: no true for 1.0, no "5" for 5
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -51,16 +53,16 @@ class SitingRequest(BaseModel):
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [
         {"k": 5, "objective": "coverage", "candidates": ["nodes"], "node_spacing_m": 200}]})
 
-    k: int = Field(5, ge=1, le=200)
-    objective: Literal["coverage", "cross", "target"] = "coverage"
+    k: int = Field(vocab.SERVICE_SITES_K, ge=1, le=200)
+    objective: Objective = Objective.COVERAGE
     target: float = Field(0.9, gt=0, le=1, description="share of the coverable population")
     first_weight: float = Field(0.0, ge=0, le=1)
     candidates: list[Literal["nodes", "shops"]] = Field(
         default_factory=lambda: list[Literal["nodes", "shops"]](["nodes"]),
         min_length=1, max_length=2)
-    node_spacing_m: float = Field(200.0, ge=20, le=5000)
+    node_spacing_m: float = Field(vocab.SERVICE_NODE_SPACING_M, ge=20, le=5000)
     method: Literal["exact", "greedy"] = "exact"
-    time_limit_s: float = Field(20.0, gt=0, le=120)
+    time_limit_s: float = Field(vocab.SERVICE_SITING_TIME_LIMIT_S, gt=0, le=120)
     curve_k: int = Field(10, ge=1, le=50)
 
 
@@ -72,6 +74,6 @@ class WhatIfRequest(BaseModel):
 
     add: list[StationIn] = Field(default_factory=list, max_length=500)
     remove: list[str] = Field(default_factory=list, max_length=500)
-    crs: CRS = "wgs84"
+    crs: CRS = CoordSystem.WGS84
     trust_crs: bool = Field(False, description="skip the check that the coordinates are in "
                                                "the declared system")

@@ -106,6 +106,8 @@ STATION_MAX_SNAP_M = 200.0
 POPULATION_MAX_SNAP_M = 500.0
 #: how far a courier may be from a street for ``/nearest`` to answer, metres
 NEAREST_RADIUS_M = 500.0
+#: stations a courier's answer lists by default, and at most
+NEAREST_K, NEAREST_K_MAX = 3, 20
 #: a point joins the best eligible street within this many metres beyond its nearest one
 SNAP_SLACK_M = 50.0
 #: the day of a 24-hour table: a working day
@@ -127,3 +129,12 @@ NODE_SPACING_M = 100.0
 SHOP_MAX_SNAP_M = 50.0
 #: size of the gap hexagons, centre to corner, metres
 GAP_HEX_M = 300.0
+
+# a request's own budget: the service's siting defaults are smaller than the command
+# line's on purpose (an anonymous request must stay cheap)
+#: new sites a POST /siting places unless it says
+SERVICE_SITES_K = 5
+#: node candidates' spacing for POST /siting unless it says, metres
+SERVICE_NODE_SPACING_M = 200.0
+#: seconds POST /siting's exact solver may take unless it says
+SERVICE_SITING_TIME_LIMIT_S = 20.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -13,13 +13,24 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from circle15.api.deps import StateDep
-from circle15.api.schemas import CRS
 from circle15.api.state import AppState
+from circle15.geo import vocab
 from circle15.geo.courier.nearest import NearestAnswer, NearestIndex
 from circle15.geo.errors import SettingsError
 from circle15.geo.inputs.stations import AMENITY_ALIASES
+from circle15.geo.vocab import CoordSystem, Mode, words
 
 router = APIRouter(tags=["courier"])
+#: the bounds of a courier's question: the route's validation and the quick path's check
+#: (:func:`within_bounds`) read them both
+LON_RANGE, LAT_RANGE, K_RANGE = (-180.0, 180.0), (-90.0, 90.0), (1, vocab.NEAREST_K_MAX)
+
+
+def within_bounds(lon: float, lat: float, k: int) -> bool:
+    return (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1]
+            and K_RANGE[0] <= k <= K_RANGE[1])
+
+
 _AMENITY_WORDS = sorted({w for k, words in AMENITY_ALIASES.items() for w in (k, *words)},
                         key=len, reverse=True)
 Amenity = Annotated[str | None, Query(description="only stations offering this: "
@@ -36,16 +47,17 @@ Amenity = Annotated[str | None, Query(description="only stations offering this: 
             openapi_extra={"x-example": "/nearest?lon=24.94&lat=60.17&k=3"})
 async def nearest(
     state: StateDep,
-    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude")],
-    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude")],
-    k: Annotated[int, Query(ge=1, le=20)] = 3,
+    lon: Annotated[float, Query(ge=LON_RANGE[0], le=LON_RANGE[1], allow_inf_nan=False,
+                                description="longitude")],
+    lat: Annotated[float, Query(ge=LAT_RANGE[0], le=LAT_RANGE[1], allow_inf_nan=False,
+                                description="latitude")],
+    k: Annotated[int, Query(ge=K_RANGE[0], le=K_RANGE[1])] = vocab.NEAREST_K,
     amenity: Amenity = None,
     open_now: bool = False,
     open_24h: Annotated[bool, Query(description="only stations open 24/7")] = False,
-    crs: Annotated[CRS, Query(description="coordinate system of lon/lat and of the answer")]
-    = "wgs84",
-    mode: Annotated[str | None, Query(
-        pattern="^(walk|ebike|bike)$",
+    crs: Annotated[CoordSystem, Query(
+        description="coordinate system of lon/lat and of the answer")] = CoordSystem.WGS84,
+    mode: Annotated[Mode | None, Query(
         description="travel mode the times are for: walk, ebike or bike; the service "
                     "answers in its own (CIRCLE15_MODE, default walk)")] = None,
 ) -> Response:
@@ -58,7 +70,7 @@ async def nearest(
     # (FastAPI's generic encoder would cost more than the search itself); only while the
     # index is rebuilt after a station change is the wait moved off the loop
     index = state.current_nearest() or await run_in_threadpool(state.nearest)
-    return Response(answer_json(state, index, lon, lat, k=k, crs=crs, amenity=amenity,
+    return Response(answer_json(state, index, lon, lat, k=k, crs=str(crs), amenity=amenity,
                                 open_now=open_now, open_24h=open_24h),
                     media_type="application/json")
 
@@ -74,7 +86,7 @@ def answer_json(state: AppState, index: NearestIndex, lon: float, lat: float,
 
 
 _NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,12})?")
-_QUICK_CRS = frozenset(get_args(CRS))
+_QUICK_CRS = frozenset(words(CoordSystem))
 
 
 def quick_nearest(state: AppState | None, query: str) -> bytes | None:
@@ -92,13 +104,13 @@ def quick_nearest(state: AppState | None, query: str) -> bytes | None:
     if len(params) != len(pairs) or not {"lon", "lat"} <= params.keys() <= {
             "lon", "lat", "k", "crs"}:
         return None
-    lon_s, lat_s, k_s = params["lon"], params["lat"], params.get("k", "3")
+    lon_s, lat_s, k_s = params["lon"], params["lat"], params.get("k", str(vocab.NEAREST_K))
     crs = params.get("crs", "wgs84")
     if not (_NUMBER.fullmatch(lon_s) and _NUMBER.fullmatch(lat_s) and k_s.isdigit()
             and len(k_s) <= 2 and crs in _QUICK_CRS):
         return None
     lon, lat, k = float(lon_s), float(lat_s), int(k_s)
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and 1 <= k <= 20):
+    if not within_bounds(lon, lat, k):
         return None
     index = state.current_nearest()
     if index is None:

@@ -64,7 +64,7 @@ def get_station(station_id: str, state: StateDep) -> dict[str, Any]:
              dependencies=[PlannerDep])
 def create_station(body: StationIn, state: StateDep,
                    crs: Annotated[CRS, Query(description="coordinate system of lon/lat")]
-                   = "wgs84", trust_crs: TrustCRS = False) -> dict[str, Any]:
+                   = CRS.WGS84, trust_crs: TrustCRS = False) -> dict[str, Any]:
     rec = _validated(state, [body.model_dump()], crs, "station", trust_crs=trust_crs)[0]
     state.store.insert_many([rec])
     state.changed()
@@ -74,7 +74,7 @@ def create_station(body: StationIn, state: StateDep,
 @router.put("/{station_id}", summary="Change a station (planner token)",
             dependencies=[PlannerDep])
 def update_station(station_id: str, body: StationBody, state: StateDep,
-                   crs: Annotated[CRS, Query()] = "wgs84",
+                   crs: Annotated[CRS, Query()] = CRS.WGS84,
                    trust_crs: TrustCRS = False) -> dict[str, Any]:
     if state.store.get(station_id) is None:
         raise NotFoundError(f"no station with id {station_id!r}")
@@ -100,7 +100,7 @@ async def import_stations(
     request: Request,
     state: StateDep,
     file: Annotated[UploadFile, File(description="CSV, XLSX or GeoJSON")],
-    crs: Annotated[CRS, Query()] = "wgs84",
+    crs: Annotated[CRS, Query()] = CRS.WGS84,
     trust_crs: TrustCRS = False,
 ) -> dict[str, Any]:
     form = await request.form()
