@@ -82,10 +82,6 @@ def nav_links(lon: float, lat: float, name: str, *, travel: Travel = "walk") -> 
 
 def open_all_day(hours: Hours, when: datetime | None = None) -> bool:
     """True when the hours say open at every moment (``24/7``, ``Mo-Su 00:00-24:00``)."""
-    rules = hours.rules
-    if rules is None:
+    if hours.rules is None:
         return False
-    at = when or datetime.now(UTC)
-    local = at.astimezone(hours.timezone) if hours.timezone else at.astimezone().replace(
-        tzinfo=None)
-    return hours.state(at) == "open" and rules.next_change(local) is None
+    return hours.constant_from(when or datetime.now(UTC)) == "open"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +40,10 @@ _STATE: dict[opening_hours.State, State] = {
 _AS_BOOL: dict[State, bool | None] = {"open": True, "closed": False, "unknown": None}
 
 Interval = tuple[datetime, datetime]
+#: how far ahead anyone asks what hours will do (a week and a day): a rule that does not
+#: change within it counts as constant. The parser's own search for the next change has
+#: no bound: for ``Mo-Su 00:00-24:00`` it looks years ahead (about a second per call)
+HORIZON = timedelta(days=8)
 #: what the parser raises on bad syntax (present at run time, absent from its stubs)
 _PARSER_ERROR: type[Exception] = getattr(opening_hours, "ParserError", SyntaxError)
 
@@ -156,6 +160,8 @@ class Hours:
     timezone: ZoneInfo | None
     #: the parsed expression; None when the hours are unknown
     rules: opening_hours.OpeningHours | None
+    #: constant_from's answers, by start
+    _constant: dict[datetime, State | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def parse(cls, spec: str, *, timezone: ZoneInfo | str | None = None,
@@ -212,12 +218,31 @@ class Hours:
         start, end = self._aware(start), self._aware(end)
         if self.rules is None:
             return Schedule(start, end, "unknown")
-        if self.rules.next_change(self._local(start)) is None:  # never changes: 24/7, off, ...
-            return Schedule(start, end, self.state(start))
+        constant = self.constant_from(start)
+        if constant is not None:  # 24/7, Mo-Su 00:00-24:00, off, ...: whatever the spelling
+            return Schedule(start, end, constant)
         found: dict[State, list[Interval]] = {"open": [], "closed": [], "unknown": []}
         for a, b, st, _comment in self.rules.intervals(self._local(start), self._local(end)):
             found[_STATE[st]].append((self._aware(a), self._aware(b)))
         return Schedule(start, end, None, found["open"], found["unknown"])
+
+    def constant_from(self, start: datetime) -> State | None:
+        """The one state the hours keep from ``start`` over :data:`HORIZON` (``"open"``
+        for every spelling of always open, ``"closed"`` for never open), or None when
+        they change within it. One bounded pass over the intervals: microseconds,
+        remembered per start."""
+        if self.rules is None:
+            return "unknown"
+        if start not in self._constant:
+            local = self._local(start)
+            spans = self.rules.intervals(local, local + HORIZON)
+            first = next(spans, None)
+            second = next(spans, None)
+            self._constant[start] = (
+                _STATE[first[2]] if first is not None and second is None
+                and first[0] <= local and first[1] is not None
+                and first[1] >= local + HORIZON else None)
+        return self._constant[start]
 
     def _local(self, when: datetime) -> datetime:
         """``when`` as the parser reads it: in the area's zone, or naive local time."""

@@ -85,3 +85,34 @@ def test_time_zone_from_the_position():
     # 07:30 UTC is 09:30 in Helsinki in November
     assert helsinki.is_open(datetime(2026, 11, 24, 7, 30, tzinfo=UTC)) is True
     assert helsinki.is_open(datetime(2026, 11, 24, 14, 30, tzinfo=UTC)) is False
+
+
+ALWAYS_OPEN = ["24/7", "Mo-Su 00:00-24:00", "00:00-24:00",
+               "Mo-Fr 00:00-24:00; Sa-Su 00:00-24:00", "Mo-Su 00:00-24:00 open",
+               "Jan-Dec Mo-Su 00:00-24:00", "Mo-Su 00:00-12:00,12:00-24:00",
+               "Mo 00:00-24:00; Tu-Su 00:00-24:00"]
+
+
+@pytest.mark.parametrize("spec", ALWAYS_OPEN)
+def test_every_spelling_of_always_open_is_recognised(spec):
+    from circle15.geo.courier.navigation import open_all_day
+
+    start = datetime(2026, 12, 7, 12, tzinfo=SHANGHAI)
+    hours = Hours.read(spec, timezone=SHANGHAI)
+    assert open_all_day(hours, start)
+    schedule = hours.schedule(start, start + timedelta(days=7))
+    assert schedule.constant == "open" and schedule.is_open(start + timedelta(days=30))
+
+
+def test_constancy_is_judged_over_a_bounded_horizon():
+    # a change weeks ahead does not make today's always-open station a part-time one
+    # (the parser's unbounded search found it, a second per station, holding the GIL);
+    # a change within the horizon does
+    start = datetime(2026, 12, 7, 12, tzinfo=SHANGHAI)
+    far = Hours.read("Mo-Su 00:00-24:00; 2027 Jan 20 off", timezone=SHANGHAI)
+    assert far.constant_from(start) == "open"
+    near = Hours.read("Mo-Su 00:00-24:00; 2026 Dec 10 off", timezone=SHANGHAI)
+    assert near.constant_from(start) is None
+    assert near.is_open(datetime(2026, 12, 10, 12, tzinfo=SHANGHAI)) is False
+    assert Hours.read("off", timezone=SHANGHAI).constant_from(start) == "closed"
+    assert Hours.read("Mo-Sa 00:00-24:00", timezone=SHANGHAI).constant_from(start) is None
