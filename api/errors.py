@@ -12,6 +12,7 @@ document says so (``circle15.api.docs``).
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,11 +38,21 @@ from circle15.geo.errors import (
     spell_fields,
 )
 
+
+class BusyError(Circle15Error):
+    """The service is at its limit for this kind of request: try again after
+    ``retry_after_s`` (429 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 #: the HTTP status of each kind of error (the nearest class in an error's ancestry wins)
 STATUS: dict[type[Circle15Error], int] = {
     InputError: 422, NetworkError: 422, SettingsError: 422, SitingError: 422,
     NotFoundError: 404, AuthError: 401, PayloadTooLargeError: 413, DuplicateIdError: 409,
-    MissingAssetsError: 503, StorageError: 503,
+    MissingAssetsError: 503, StorageError: 503, BusyError: 429,
 }
 #: fields a request can carry (query parameters and body fields); any other field an
 #: error names is one of the service's settings, spelled as its environment variable
@@ -57,9 +68,20 @@ def spell(name: str) -> str:
     return name if name in REQUEST_FIELDS else f"CIRCLE15_{name.upper()}"
 
 
+#: an absolute file path (POSIX or Windows) as it may appear in a message
+_PATH = re.compile(r"(?:(?<=^)|(?<=[\s'\"(=,]))(?:/|[A-Za-z]:\\)[^\s'\"(),:;]*"
+                   r"[/\\]([^\s'\"(),:;/\\]+)")
+
+
+def no_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its file name: the service's folders
+    are nobody's business (an upload's own name is kept)."""
+    return _PATH.sub(lambda m: m.group(1), text)
+
+
 def message_of(exc: BaseException) -> str:
-    """The error's message worded for the service."""
-    return exc.worded(spell) if isinstance(exc, Circle15Error) else str(exc)
+    """The error's message worded for the service, without server paths."""
+    return no_paths(exc.worded(spell) if isinstance(exc, Circle15Error) else str(exc))
 
 
 class ProblemOut(BaseModel):
@@ -96,9 +118,10 @@ def _body(exc: BaseException) -> dict[str, Any]:
         return {"detail": message_of(exc), "ids": exc.ids}
     body: dict[str, Any] = {"detail": message_of(exc)}
     if isinstance(exc, InputError):
-        body["source"] = exc.source
+        body["source"] = no_paths(exc.source)
         body["problems"] = [{"row": p.row, "id": p.ident, "column": p.column,
-                             "message": spell_fields(p.message, spell)} for p in exc.problems]
+                             "message": no_paths(spell_fields(p.message, spell))}
+                            for p in exc.problems]
     return body
 
 
@@ -164,7 +187,9 @@ def _unreadable_body(cause: BaseException | None) -> str:
 
 def install_handlers(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        headers = ({"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else
+                   {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, BusyError)
+                   else None)
         return JSONResponse(_body(exc), status_code=status_of(exc), headers=headers)
 
     app.add_exception_handler(Circle15Error, domain)

@@ -53,17 +53,19 @@ class SitingRequest(BaseModel):
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [
         {"k": 5, "objective": "coverage", "candidates": ["nodes"], "node_spacing_m": 200}]})
 
-    k: int = Field(vocab.SERVICE_SITES_K, ge=1, le=200)
+    k: int = Field(vocab.SERVICE_SITES_K, ge=1, le=vocab.SITING_MAX_K)
     objective: Objective = Objective.COVERAGE
     target: float = Field(0.9, gt=0, le=1, description="share of the coverable population")
     first_weight: float = Field(0.0, ge=0, le=1)
     candidates: list[Literal["nodes", "shops"]] = Field(
         default_factory=lambda: list[Literal["nodes", "shops"]](["nodes"]),
         min_length=1, max_length=2)
-    node_spacing_m: float = Field(vocab.SERVICE_NODE_SPACING_M, ge=20, le=5000)
+    node_spacing_m: float = Field(vocab.SERVICE_NODE_SPACING_M,
+                                  ge=vocab.SITING_MIN_NODE_SPACING_M, le=5000)
     method: Literal["exact", "greedy"] = "exact"
-    time_limit_s: float = Field(vocab.SERVICE_SITING_TIME_LIMIT_S, gt=0, le=120)
-    curve_k: int = Field(10, ge=1, le=50)
+    time_limit_s: float = Field(vocab.SERVICE_SITING_TIME_LIMIT_S, gt=0,
+                                le=vocab.SITING_MAX_TIME_LIMIT_S)
+    curve_k: int = Field(10, ge=1, le=vocab.SITING_MAX_K)
 
 
 class WhatIfRequest(BaseModel):

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     speed_kmh: float | None = Field(
         None, description="travel speed, km/h (default: walk 4, ebike 15, bike 12)")
     max_upload_bytes: int = 5_000_000
+    expensive_workers: int = Field(
+        1, ge=1, le=8, description="siting, what-if and whole-area isochrones running at once")
+    expensive_queue: int = Field(
+        2, ge=0, le=64, description="such requests waiting their turn; more get 429")
+    siting_per_minute: int = Field(
+        6, ge=1, description="siting requests one client may make in a minute (429 beyond)")
+    siting_max_candidates: int = Field(
+        vocab.SITING_MAX_CANDIDATES, ge=1, description="candidate sites one siting request "
+                                                        "may search from (422 beyond)")
+    siting_max_pairs: int = Field(
+        vocab.SITING_MAX_PAIRS, ge=1, description="candidate-person pairs one siting model "
+                                                   "may hold, estimated before any search")
     population_max_snap_m: float = Field(
         vocab.POPULATION_MAX_SNAP_M, gt=0,
         validation_alias=AliasChoices("CIRCLE15_POPULATION_MAX_SNAP_M", "CIRCLE15_MAX_SNAP_M",

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from circle15.api.budget import Gate, RateLimit
 from circle15.api.pages import Key, PageKeeper
 from circle15.api.settings import Settings
 from circle15.api.store import StationStore
@@ -85,6 +86,9 @@ class AppState:
     page_builders: dict[str, PageBuilder] = field(
         default_factory=lambda: {"planner": _planner, "courier": _courier})
     pages: PageKeeper = field(init=False)
+    #: the pool expensive requests wait for, and siting's per-client rate (api.budget)
+    expensive: Gate = field(init=False)
+    siting_rate: RateLimit = field(init=False)
     #: /nearest answers from the index there is while a newer one is computed elsewhere
     #: (``serve --workers N``: the workers are replaced by forks sharing the new one
     #: within the seconds the coverage takes), instead of each worker computing its own
@@ -95,6 +99,9 @@ class AppState:
     _demand_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        s = self.settings
+        self.expensive = Gate(running=s.expensive_workers, waiting=s.expensive_queue)
+        self.siting_rate = RateLimit(s.siting_per_minute)
         self.pages = PageKeeper(self.draw_page, folder=self._pages_folder(),
                                 wait_s=self.settings.page_wait_s)
 

@@ -138,3 +138,16 @@ SERVICE_SITES_K = 5
 SERVICE_NODE_SPACING_M = 200.0
 #: seconds POST /siting's exact solver may take unless it says
 SERVICE_SITING_TIME_LIMIT_S = 20.0
+
+# a request's caps, checked before any work: beyond them the service answers 422
+#: new sites one POST /siting may ask for, and the k-curve's length
+SITING_MAX_K = 50
+#: the exact solver's time one request may ask for, seconds
+SITING_MAX_TIME_LIMIT_S = 60.0
+#: node candidates no closer than this, metres (20 m thinning made 7 GB models)
+SITING_MIN_NODE_SPACING_M = 50.0
+#: candidate sites one siting request may search from
+SITING_MAX_CANDIDATES = 5_000
+#: candidate-person pairs within the limit one siting model may hold (about 40 bytes each
+#: through the reduction and the solver: 10 million is about 0.4 GB)
+SITING_MAX_PAIRS = 10_000_000

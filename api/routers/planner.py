@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from circle15.api.deps import StateDep
 from circle15.api.routers.common import (
@@ -90,7 +90,8 @@ def get_isochrones(
         iso = isochrones(cov, union=False, station_bands_min=sel_bands)
         iso = iso[iso["station"] == station]
     else:
-        iso = isochrones(cov, per_station=False, bands_min=sel_bands)
+        with state.expensive.turn("isochrones"):
+            iso = isochrones(cov, per_station=False, bands_min=sel_bands)
     return geojson_response(iso)
 
 
@@ -118,13 +119,23 @@ def gaps(
 
 
 @router.post("/siting", summary="Choose sites for new stations")
-def siting(body: SitingRequest, state: StateDep, q: QuestionDep) -> dict[str, Any]:
-    cands, dropped = build_candidates(state.area, CandidateSpec(
-        sources=tuple(body.candidates), node_spacing_m=body.node_spacing_m))
-    outcome = site(state.answer(q), cands, SitingSpec(
+def siting(body: SitingRequest, state: StateDep, q: QuestionDep,
+           request: Request) -> dict[str, Any]:
+    """Within a budget: k, the time limit and the node spacing are capped by the schema;
+    the candidates and the model's size are checked before any search; requests run in
+    the service's bounded pool (429 with Retry-After when it is full) and at most
+    CIRCLE15_SITING_PER_MINUTE a minute from one client."""
+    state.siting_rate.check(request.client.host if request.client else "?", "siting")
+    s = state.settings
+    spec = SitingSpec(
         k=body.k, objective=body.objective, target=body.target, first_weight=body.first_weight,
-        method=body.method, time_limit_s=body.time_limit_s, curve_k=body.curve_k),
-        dropped_duplicates=dropped)
+        method=body.method, time_limit_s=body.time_limit_s, curve_k=body.curve_k,
+        max_candidates=s.siting_max_candidates, max_pairs=s.siting_max_pairs)
+    with state.expensive.turn("siting"):
+        cov = state.answer(q)
+        cands, dropped = build_candidates(state.area, CandidateSpec(
+            sources=tuple(body.candidates), node_spacing_m=body.node_spacing_m))
+        outcome = site(cov, cands, spec, dropped_duplicates=dropped)
     sites = outcome.best.sites_frame()
     features = []
     for rec in records(sites.drop(columns="geometry")):
@@ -144,5 +155,6 @@ def whatif(body: WhatIfRequest, state: StateDep) -> dict[str, Any]:
         rows = [{**s.model_dump(), "amenities": ";".join(s.amenities)} for s in body.add]
         add = stations_of_records(state.area, rows, crs=body.crs, source="add",
                                   check_crs=not body.trust_crs)
-    result = what_if(cov, add=add, remove=body.remove)
+    with state.expensive.turn("what-if"):
+        result = what_if(cov, add=add, remove=body.remove)
     return {"delta": result.delta(), "bands": records(result.summary())}

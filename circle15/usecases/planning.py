@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from circle15.geo.coverage.count import Coverage
-from circle15.geo.errors import InputError, ref
+from circle15.geo.errors import InputError, SitingError, ref
 from circle15.geo.siting import SitingResult
 from circle15.geo.siting.candidates import Candidates
 from circle15.usecases.area import Area
@@ -43,6 +43,31 @@ class SitingSpec:
     time_limit_s: float = 60.0
     #: the k-curve goes up to this many sites (default: k, or the answer's size)
     curve_k: int | None = None
+    #: a budget, checked before the searches (None: no limit): candidate sites, and the
+    #: candidate-person pairs the model is estimated to hold
+    max_candidates: int | None = None
+    max_pairs: int | None = None
+
+
+def model_pairs(coverage: Coverage, n_candidates: int) -> int:
+    """The candidate-person pairs within the limit a siting model will hold, estimated
+    before any search from the stations' own reach (a candidate is a possible station)."""
+    per_station = coverage.reach.source.size / max(len(coverage.stations), 1)
+    return round(n_candidates * per_station)
+
+
+def check_budget(coverage: Coverage, n_candidates: int, spec: SitingSpec) -> None:
+    """Refuse, before any work, a model larger than the spec's budget (naming both)."""
+    if spec.max_candidates is not None and n_candidates > spec.max_candidates:
+        raise SitingError(f"{n_candidates:,} candidate sites is more than one request may "
+                          f"search from ({spec.max_candidates:,}): widen "
+                          f"{ref('node_spacing_m')} or name fewer sources")
+    pairs = model_pairs(coverage, n_candidates)
+    if spec.max_pairs is not None and pairs > spec.max_pairs:
+        raise SitingError(f"the model would hold about {pairs:,} candidate-person pairs "
+                          f"({n_candidates:,} sites reaching about "
+                          f"{pairs // max(n_candidates, 1):,} units each), more than one "
+                          f"request may ({spec.max_pairs:,}): use fewer candidate sites")
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +129,7 @@ def site(coverage: Coverage, candidates: Candidates, spec: SitingSpec, *,
     """Choose new sites: every method asked for, and the k-curve of the objective."""
     from circle15.geo.siting import build_problem, coverage_curve, solve, solve_target
 
+    check_budget(coverage, len(candidates), spec)
     problem = build_problem(coverage, candidates, progress=progress)
     methods: list[Literal["exact", "greedy"]] = (
         ["exact", "greedy"] if spec.method == "both" else [spec.method])

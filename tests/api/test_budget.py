@@ -1,0 +1,72 @@
+"""Every expensive request within a budget: caps checked before any work, a bounded pool
+with a short queue (429 and Retry-After when full), a per-client rate for siting, and no
+server path in any answer."""
+
+from __future__ import annotations
+
+import threading
+
+from circle15.api.errors import message_of
+from circle15.geo.errors import InputError
+from tests.api.conftest import make_client
+
+
+def test_a_siting_model_over_its_budget_is_refused_before_any_search(area, tmp_path):
+    with make_client(area, tmp_path, None, siting_max_candidates=10) as client:
+        r = client.post("/siting", json={"k": 2, "node_spacing_m": 50})
+        assert r.status_code == 422
+        assert "more than one request may search from (10)" in r.json()["detail"]
+    with make_client(area, tmp_path / "pairs", None, siting_max_pairs=1_000) as client:
+        r = client.post("/siting", json={"k": 2, "node_spacing_m": 300})
+        assert r.status_code == 422
+        detail = r.json()["detail"]
+        assert "candidate-person pairs" in detail and "(1,000)" in detail
+    with make_client(area, tmp_path / "ok", None) as client:  # within the default budget
+        ok = client.post("/siting", json={"k": 2, "node_spacing_m": 300})
+        assert ok.status_code == 200 and len(ok.json()["sites"]["features"]) == 2
+
+
+def test_a_full_pool_answers_429_with_retry_after_and_frees_when_done(area, tmp_path):
+    with make_client(area, tmp_path, None, expensive_workers=1, expensive_queue=0) as client:
+        state = client.app.state.circle15
+        inside, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with state.expensive.turn("a long siting"):
+                inside.set()
+                release.wait(30)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        inside.wait(10)
+        try:
+            for path, body in (("/siting", {"k": 2, "node_spacing_m": 300}),
+                               ("/whatif", {"remove": ["LG-1"]})):
+                r = client.post(path, json=body)
+                assert r.status_code == 429, r.text
+                assert int(r.headers["Retry-After"]) >= 1
+                assert "busy" in r.json()["detail"]
+            assert client.get("/isochrones").status_code == 429
+            assert client.get("/coverage/summary").status_code == 200  # reads go on
+        finally:
+            release.set()
+            holder.join()
+        assert client.post("/whatif", json={"remove": ["LG-1"]}).status_code == 200
+
+
+def test_siting_is_rate_limited_per_client(area, tmp_path):
+    with make_client(area, tmp_path, None, siting_per_minute=2) as client:
+        body = {"k": 1, "node_spacing_m": 1000, "method": "greedy"}
+        assert [client.post("/siting", json=body).status_code for _ in range(2)] == [200, 200]
+        third = client.post("/siting", json=body)
+        assert third.status_code == 429 and 1 <= int(third.headers["Retry-After"]) <= 61
+        assert "2 a minute" in third.json()["detail"]
+
+
+def test_no_server_path_appears_in_an_answer():
+    exc = InputError("/srv/circle15/data/district.osm.pbf",
+                     "no gathering place in /srv/circle15/data/district.osm.pbf; see "
+                     "https://wiki.openstreetmap.org/wiki/Key:opening_hours")
+    text = message_of(exc)
+    assert "/srv" not in text and "district.osm.pbf" in text
+    assert "https://wiki.openstreetmap.org/wiki/Key:opening_hours" in text
