@@ -48,6 +48,8 @@ class BusyError(Circle15Error):
         self.retry_after_s = retry_after_s
 
 
+#: problems an error answer lists (the rest are counted in ``more_problems``)
+MAX_PROBLEMS = 100
 #: the HTTP status of each kind of error (the nearest class in an error's ancestry wins)
 STATUS: dict[type[Circle15Error], int] = {
     InputError: 422, NetworkError: 422, SettingsError: 422, SitingError: 422,
@@ -103,6 +105,8 @@ class ErrorBody(BaseModel):
         None, description="each problem (bad request fields, or rows of an upload)")
     source: str | None = Field(None, description="what was being read: a file or layer name")
     ids: list[str] | None = Field(None, description="station ids that already exist (409)")
+    more_problems: int | None = Field(
+        None, description="problems found beyond those listed (at most 100 are listed)")
 
 
 def status_of(exc: BaseException) -> int:
@@ -121,7 +125,9 @@ def _body(exc: BaseException) -> dict[str, Any]:
         body["source"] = no_paths(exc.source)
         body["problems"] = [{"row": p.row, "id": p.ident, "column": p.column,
                              "message": no_paths(spell_fields(p.message, spell))}
-                            for p in exc.problems]
+                            for p in exc.problems[:MAX_PROBLEMS]]
+        if exc.total > MAX_PROBLEMS:
+            body["more_problems"] = exc.total - MAX_PROBLEMS
     return body
 
 

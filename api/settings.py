@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     speed_kmh: float | None = Field(
         None, description="travel speed, km/h (default: walk 4, ebike 15, bike 12)")
     max_upload_bytes: int = 5_000_000
+    max_stations: int = Field(
+        vocab.MAX_STATIONS, ge=1, description="stations the register may hold: a write or "
+                                              "import past it is refused (422)")
     expensive_workers: int = Field(
         1, ge=1, le=8, description="siting, what-if and whole-area isochrones running at once")
     expensive_queue: int = Field(

@@ -29,7 +29,7 @@ from circle15.api.settings import Settings
 from circle15.api.store import StationStore
 from circle15.geo.courier.nearest import NearestIndex
 from circle15.geo.coverage.count import Areas, Coverage
-from circle15.geo.errors import InputError
+from circle15.geo.errors import InputError, ref
 from circle15.geo.inputs.stations import Stations
 from circle15.geo.network.graph import Network
 from circle15.geo.population.points import Population
@@ -334,6 +334,10 @@ def _seed(store: StationStore, settings: Settings, area: Area) -> None:
                 area, write_demo_inputs(area.network, Path(tmp)).stations_csv)
     else:
         return
+    if len(stations) > settings.max_stations:
+        raise InputError(str(settings.stations_seed), f"{len(stations):,} stations, more than "
+                         f"the {settings.max_stations:,} this service holds "
+                         f"({ref('max_stations')})")
     store.insert_many(records_of(stations))
 
 

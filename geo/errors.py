@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 #: how many row problems an error message lists before it summarises the rest
 _MAX_LISTED = 20
+#: how many an error keeps
+_MAX_KEPT = 1_000
 
 
 _FIELD = re.compile(r"\{field:(\w+)\}")
@@ -90,19 +92,23 @@ class InputError(Circle15Error, ValueError):
     """
 
 
-    def __init__(self, source: str, problems: Sequence[Problem] | str) -> None:
+    def __init__(self, source: str, problems: Sequence[Problem] | str, *,
+                 total: int | None = None) -> None:
         if isinstance(problems, str):
             problems = [Problem(problems)]
         self.source = source
-        self.problems = list(problems)
+        #: every problem found, up to _MAX_KEPT (a million empty rows are one message, not
+        #: a million objects); ``total`` counts them all
+        self.total = max(len(problems), total or 0)
+        self.problems = list(problems[:_MAX_KEPT])
         lines = [str(p) for p in self.problems[:_MAX_LISTED]]
-        more = len(self.problems) - _MAX_LISTED
+        more = self.total - _MAX_LISTED
         if more > 0:
             lines.append(f"... and {more} more")
         if len(lines) == 1:
             msg = f"{source}: {lines[0]}"
         else:
-            msg = f"{source}: {len(self.problems)} problems\n  " + "\n  ".join(lines)
+            msg = f"{source}: {self.total:,} problems\n  " + "\n  ".join(lines)
         super().__init__(msg)
 
 

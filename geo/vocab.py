@@ -151,3 +151,7 @@ SITING_MAX_CANDIDATES = 5_000
 #: candidate-person pairs within the limit one siting model may hold (about 40 bytes each
 #: through the reduction and the solver: 10 million is about 0.4 GB)
 SITING_MAX_PAIRS = 10_000_000
+#: stations one area's register may hold (the service refuses writes past it): 4 times
+#: the district's 500; coverage of 2,000 stations on the district city takes seconds and
+#: well under 2 GB (bench/README.md), where 40,000 ran a 24 GB machine out of memory
+MAX_STATIONS = 2_000

@@ -15,10 +15,15 @@ from starlette.concurrency import run_in_threadpool
 from circle15.api.deps import PlannerDep, StateDep
 from circle15.api.routers.common import geojson_response
 from circle15.api.schemas import CRS, StationBody, StationIn
+from circle15.api.settings import Settings
 from circle15.api.state import AppState, records_of
-from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError
+from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError, ref
+from circle15.geo.inputs.limits import TableLimits, reading
 from circle15.geo.inputs.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from circle15.usecases.area import read_station_file, stations_of_records
+
+#: columns a station upload may have (a station table has about ten)
+MAX_UPLOAD_COLUMNS = 64
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -33,6 +38,16 @@ def _feature_collection(rows: list[dict[str, Any]]) -> Response:
 
 TrustCRS = Annotated[bool, Query(description="skip the check that the coordinates are in "
                                             "the declared system (e.g. GCJ-02 sent as WGS84)")]
+
+
+def _room_for(state: AppState, n_new: int, source: str) -> None:
+    """Refuse, before storing anything, a write that would take the register past
+    ``max_stations``."""
+    limit, have = state.settings.max_stations, state.store.count()
+    if have + n_new > limit:
+        raise InputError(source, f"{n_new:,} new station(s) would make {have + n_new:,}, more "
+                                 f"than the {limit:,} this service holds "
+                                 f"({ref('max_stations')}); nothing was stored")
 
 
 def _validated(state: AppState, rows: list[dict[str, Any]], crs: str, source: str, *,
@@ -65,6 +80,7 @@ def get_station(station_id: str, state: StateDep) -> dict[str, Any]:
 def create_station(body: StationIn, state: StateDep,
                    crs: Annotated[CRS, Query(description="coordinate system of lon/lat")]
                    = CRS.WGS84, trust_crs: TrustCRS = False) -> dict[str, Any]:
+    _room_for(state, 1, "station")
     rec = _validated(state, [body.model_dump()], crs, "station", trust_crs=trust_crs)[0]
     state.store.insert_many([rec])
     state.changed()
@@ -116,9 +132,19 @@ async def import_stations(
         raise PayloadTooLargeError(f"{name}: the upload is over the {limit:,} byte limit")
     # parsing a large file takes seconds: off the event loop, so the service keeps answering
     recs = await run_in_threadpool(_parse_upload, state, data, name, suffix, crs, trust_crs)
+    _room_for(state, len(recs), name)
     await run_in_threadpool(state.store.insert_many, recs)
     await run_in_threadpool(state.changed)
     return {"imported": len(recs), "crs_in": crs, "ids": [r["id"] for r in recs]}
+
+
+def upload_limits(settings: Settings) -> TableLimits:
+    """What a station upload may hold: no more rows than the register may hold stations,
+    a station table's width, and an XLSX that unpacks to at most 64 MB."""
+    rows = settings.max_stations
+    return TableLimits(max_rows=rows, max_columns=MAX_UPLOAD_COLUMNS,
+                       max_cells=rows * MAX_UPLOAD_COLUMNS, max_header_bytes=16 * 1024,
+                       max_inflated_bytes=64 * 1024 * 1024)
 
 
 def _parse_upload(state: AppState, data: bytes, name: str, suffix: str, crs: str,
@@ -129,8 +155,10 @@ def _parse_upload(state: AppState, data: bytes, name: str, suffix: str, crs: str
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            stations = read_station_file(state.area, path, crs=crs, check_crs=not trust_crs)
+            with reading(upload_limits(state.settings)):
+                stations = read_station_file(state.area, path, crs=crs,
+                                             check_crs=not trust_crs)
         except InputError as exc:
             raise InputError(name, [replace(p, message=p.message.replace(str(path), name))
-                                    for p in exc.problems]) from exc
+                                    for p in exc.problems], total=exc.total) from exc
     return records_of(stations)

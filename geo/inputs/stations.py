@@ -16,7 +16,13 @@ from numpy.typing import NDArray
 from circle15.geo.crs import check_input_crs, to_wgs84
 from circle15.geo.errors import InputError, Problem
 from circle15.geo.inputs.station_hours import OpeningHoursError, check_opening_hours
-from circle15.geo.inputs.tables import RawTable, find_column, parse_numbers, read_table
+from circle15.geo.inputs.tables import (
+    RawTable,
+    columns_text,
+    find_column,
+    parse_numbers,
+    read_table,
+)
 from circle15.geo.network.graph import Network
 from circle15.geo.snapping.placement import check_declared_crs, place_points
 from circle15.geo.snapping.snap import DEFAULT_RULE, Snapped, SnapRule
@@ -164,7 +170,7 @@ def stations_from_table(
     missing = [n for n, c in (("id", id_col), ("name", name_col)) if c is None]
     if missing:
         msg = (f"missing required column(s) {', '.join(missing)}; "
-               f"the file has {', '.join(map(str, frame.columns))}")
+               f"the file has {columns_text(frame.columns)}")
         raise InputError(source, msg)
     ids = _text_column(frame, id_col)
     names = _text_column(frame, name_col)

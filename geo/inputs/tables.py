@@ -7,6 +7,7 @@ error messages count data rows from 1.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,14 @@ import shapely
 from numpy.typing import NDArray
 
 from circle15.geo.errors import InputError, Problem
+from circle15.geo.inputs.limits import (
+    check_shape,
+    check_xlsx,
+    decode,
+    header_of,
+    separator_name,
+)
+from circle15.geo.inputs.limits import current as current_limits
 
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
@@ -58,6 +67,13 @@ class RawTable:
                         None if self.geometry is None else self.geometry[index])
 
 
+def columns_text(columns: Iterable[object], most: int = 30) -> str:
+    """Column names for a message: the first ``most`` and how many more."""
+    names = [str(c) for c in columns]
+    more = len(names) - most
+    return ", ".join(names[:most]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def _norm(name: object) -> str:
     return str(name).strip().lower().replace(" ", "").replace("_", "")
 
@@ -69,7 +85,7 @@ def find_column(
     if explicit is not None:
         if explicit in frame.columns:
             return explicit
-        msg = f"no column {explicit!r}; the file has {', '.join(map(str, frame.columns))}"
+        msg = f"no column {explicit!r}; the file has {columns_text(frame.columns)}"
         raise InputError(source, msg)
     by_norm = {_norm(c): c for c in frame.columns}
     for name in names:
@@ -98,18 +114,22 @@ def parse_numbers(
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    last: Exception | None = None
-    # Chinese spreadsheets are often saved as GB18030/GBK rather than UTF-8
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=True
-            )
-        except UnicodeDecodeError as exc:
-            last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(str(path), f"not a readable CSV table ({exc})") from exc
-    raise InputError(str(path), f"cannot decode the text as UTF-8 or GB18030 ({last})")
+    """A CSV as text cells, its encoding (UTF-8 with or without a byte-order mark, or
+    GB18030/GBK) and separator (comma, semicolon, tab, vertical bar) found first, and
+    its shape checked against the reading limits before pandas builds it."""
+    source = str(path)
+    limits = current_limits()
+    text, encoding = decode(path.read_bytes(), source)
+    _, sep, columns = header_of(text, source, limits)
+    check_shape(source, text.count("\n"), columns, limits)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(source, f"not a readable CSV table ({exc}; read as {encoding}, "
+                                 f"{separator_name(sep)}-separated)") from exc
+    frame.attrs["read_as"] = f"{encoding}, {separator_name(sep)}-separated"
+    return frame
 
 
 def check_size(path: Path) -> None:
@@ -174,6 +194,7 @@ def read_table(
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(path)
     if suffix in (".xlsx", ".xlsm"):
+        check_xlsx(path, source, current_limits())
         try:
             frame = pd.read_excel(path, dtype=object)
         except Exception as exc:  # openpyxl raises many kinds on bad files
@@ -194,7 +215,8 @@ def read_table(
         msg = (
             f"missing {' and '.join(missing)} column(s); expected one of "
             f"{'/'.join(LON_NAMES)} and {'/'.join(LAT_NAMES)}; "
-            f"the file has {', '.join(map(str, frame.columns))}"
+            f"the file has {columns_text(frame.columns)}"
+            + (f" (read as {frame.attrs['read_as']})" if "read_as" in frame.attrs else "")
         )
         raise InputError(source, msg)
     assert lon_col is not None and lat_col is not None
@@ -232,6 +254,13 @@ def _read_vector(path: Path) -> RawTable:
 
     source = str(path)
     try:
+        import pyogrio
+
+        features = int(pyogrio.read_info(path).get("features") or 0)
+    except Exception:  # unreadable: said below, by the reader itself
+        features = 0
+    check_shape(source, features, 1, current_limits())
+    try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio/GDAL raise DataSourceError and friends
         reason = str(exc).replace(str(path), path.name)
@@ -245,6 +274,14 @@ def _read_vector(path: Path) -> RawTable:
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
         problems.append(Problem("feature has no geometry", row=int(i) + 1))
+    many = np.flatnonzero(~missing & (shapely.get_type_id(geoms) == 4)
+                          & (shapely.get_num_geometries(geoms) > 1))
+    for j in many.tolist():  # a MultiPoint is many places, not one
+        problems.append(Problem(f"a MultiPoint of {shapely.get_num_geometries(geoms[j]):,} "
+                                "points is not one place: give one Point feature per "
+                                "place", row=int(j) + 1))
+    missing = missing.copy()
+    missing[many] = True
     points = np.array([None] * len(geoms), dtype=object)
     have = ~missing
     if have.any():

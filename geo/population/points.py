@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.crs import check_input_crs, to_wgs84
 from circle15.geo.errors import InputError, Problem, SettingsError, ref
-from circle15.geo.inputs.tables import find_column, parse_numbers, read_table
+from circle15.geo.inputs.tables import columns_text, find_column, parse_numbers, read_table
 from circle15.geo.network.graph import Network
 from circle15.geo.snapping.placement import place_points
 from circle15.geo.snapping.snap import DEFAULT_RULE, Snapped, SnapRule
@@ -189,7 +189,7 @@ def read_population_table(path: str | Path, *, column: str | None = None,
     if col is None:
         msg = (f"no {what} count column; name it one of {', '.join(names)} or pass "
                f"{option}; the file has "
-               f"{', '.join(map(str, raw.frame.columns))}")
+               f"{columns_text(raw.frame.columns)}")
         raise InputError(source, msg)
     count, p_count = parse_numbers(raw.frame, col, what=what)
     id_col = find_column(raw.frame, ("unit", "id", "h3", "id_hex", "cell", "编号"), source=source)

@@ -70,3 +70,21 @@ def test_no_server_path_appears_in_an_answer():
     text = message_of(exc)
     assert "/srv" not in text and "district.osm.pbf" in text
     assert "https://wiki.openstreetmap.org/wiki/Key:opening_hours" in text
+
+
+def test_the_register_holds_at_most_max_stations(area, tmp_path):
+    from tests.api.conftest import AUTH
+
+    with make_client(area, tmp_path, None, max_stations=7) as client:
+        spare = area["spare"]
+        one = {"id": "NEW-1", "name": "n", "lon": float(spare[0, 0]), "lat": float(spare[0, 1])}
+        assert client.post("/stations", json=one, headers=AUTH).status_code == 201
+        two = {**one, "id": "NEW-2", "lon": float(spare[1, 0]), "lat": float(spare[1, 1])}
+        r = client.post("/stations", json=two, headers=AUTH)
+        assert r.status_code == 422 and "more than the 7 this service holds" in r.text
+        assert "CIRCLE15_MAX_STATIONS" in r.json()["detail"]
+        rows = "\n".join(f"I{i},i,{spare[i, 0]},{spare[i, 1]}" for i in range(2, 5))
+        r = client.post("/stations/import", headers=AUTH, files={
+            "file": ("s.csv", f"id,name,lon,lat\n{rows}\n".encode(), "text/csv")})
+        assert r.status_code == 422 and "3 new station(s) would make 10" in r.text
+        assert len(client.get("/stations").json()["features"]) == 7

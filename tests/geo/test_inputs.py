@@ -228,3 +228,31 @@ def test_people_far_from_streets_fail_or_are_dropped_and_counted(tmp_path, longg
     # empty cells off the streets (water, fields) are no error
     path0 = _write_population(tmp_path / "p0.csv", ll, [1, 2, 3, 0])
     assert read_population(path0, longgang, max_snap_m=limit).total == 6
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"),
+                                               ("gbk", b""), ("gbk", b"\xef\xbb\xbf"),
+                                               ("gb18030", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_encoding_and_separator_are_found(tmp_path, encoding, bom, sep):
+    # a GBK file saved with a UTF-8 byte-order mark read as "锘縤d" before
+    from circle15.geo.inputs.tables import read_table
+
+    text = sep.join(["id", "名称", "lon", "lat"]) + "\n" + sep.join(
+        ["S1", "顺义驿站", "116.65", "40.13"]) + "\n"
+    path = tmp_path / "s.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    raw = read_table(path)
+    assert list(raw.frame.columns) == ["id", "名称", "lon", "lat"]
+    assert raw.frame["名称"].iloc[0] == "顺义驿站"
+    assert raw.lon[0] == pytest.approx(116.65)
+
+
+def test_a_table_without_coordinates_says_how_it_was_read(tmp_path):
+    from circle15.geo.errors import InputError
+    from circle15.geo.inputs.tables import read_table
+
+    path = tmp_path / "s.csv"
+    path.write_bytes("编号;名称\nS1;驿站\n".encode("gbk"))
+    with pytest.raises(InputError, match="GB18030/GBK, semicolon-separated"):
+        read_table(path)
