@@ -7,7 +7,6 @@ from typing import Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 
 from circle15.geo import vocab
-from circle15.geo.inputs.stations import ID_PATTERN
 from circle15.geo.vocab import CoordSystem, Objective
 
 CRS: TypeAlias = CoordSystem
@@ -43,8 +42,10 @@ class StationIn(StationBody):
 
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [_EXAMPLE]})
 
-    id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN,
-                    description="letters, digits and _ . : - (the rule every import obeys)")
+    id: str = Field(min_length=1, max_length=80,
+                    description="ASCII letters and digits, Chinese characters and _ . : -, at "
+                                "most 64, after NFKC normalisation (full-width Ａ１ is stored as "
+                                "A1): the rule every import obeys, checked by the same code")
 
 
 class SitingRequest(BaseModel):

@@ -19,6 +19,7 @@ from circle15.api.settings import Settings
 from circle15.api.state import AppState, records_of
 from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError, ref
 from circle15.geo.inputs.limits import TableLimits, reading
+from circle15.geo.inputs.stations import normal_id
 from circle15.geo.inputs.tables import TABLE_SUFFIXES, VECTOR_SUFFIXES
 from circle15.usecases.area import read_station_file, stations_of_records
 
@@ -69,6 +70,7 @@ def list_stations(state: StateDep) -> Response:
 
 @router.get("/{station_id}", summary="One station")
 def get_station(station_id: str, state: StateDep) -> dict[str, Any]:
+    station_id = normal_id(station_id)  # Ａ１ asks for A1, as it was stored
     row = state.store.get(station_id)
     if row is None:
         raise NotFoundError(f"no station with id {station_id!r}")
@@ -92,6 +94,7 @@ def create_station(body: StationIn, state: StateDep,
 def update_station(station_id: str, body: StationBody, state: StateDep,
                    crs: Annotated[CRS, Query()] = CRS.WGS84,
                    trust_crs: TrustCRS = False) -> dict[str, Any]:
+    station_id = normal_id(station_id)
     if state.store.get(station_id) is None:
         raise NotFoundError(f"no station with id {station_id!r}")
     rec = _validated(state, [{**body.model_dump(), "id": station_id}], crs, "station",
@@ -104,6 +107,7 @@ def update_station(station_id: str, body: StationBody, state: StateDep,
 @router.delete("/{station_id}", status_code=204, summary="Remove a station (planner token)",
                dependencies=[PlannerDep])
 def delete_station(station_id: str, state: StateDep) -> Response:
+    station_id = normal_id(station_id)
     if not state.store.delete(station_id):
         raise NotFoundError(f"no station with id {station_id!r}")
     state.changed()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,10 +111,27 @@ class Stations:
         return self.select(self.frame["status"].isin(allowed).to_numpy())
 
 
-#: what a station id may be: letters (any script), digits and _ . : - (so that it can
-#: stand in a URL path), at most 64 characters, not dots alone
-ID_PATTERN = r"^[\w.:\-]{1,64}$"
+#: what a station id may be, after NFKC normalisation (full-width Ａ１ is A1, the Kelvin
+#: sign is K, the ligature ﬁ is fi): ASCII letters and digits, Chinese characters and
+#: _ . : - (so that it stands in a URL path and no two ids look alike: Cyrillic А, Greek
+#: Α and Arabic-Indic digits are refused), at most 64 characters, not dots alone
+ID_PATTERN = r"^[A-Za-z0-9_.:\-\u3400-\u4dbf\u4e00-\u9fff]{1,64}$"
 _ID_RE = re.compile(ID_PATTERN)
+#: characters that reorder text (bidirectional embeddings, overrides and isolates): a
+#: name that shows one thing and stores another
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def normal_id(sid: str) -> str:
+    """A station id as it is stored and compared: NFKC-normalised and stripped."""
+    return unicodedata.normalize("NFKC", sid).strip()
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` has a character one can see (not only spaces, zero-width or
+    formatting characters, or combining marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch)[0] not in ("C", "M", "Z")
+               for ch in text)
 #: the longest text each field may hold (characters), as the database stores them
 TEXT_LIMITS = {"name": 200, "address": 500, "amenities": 500, "opening_hours": 200}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -122,8 +140,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def id_problem(sid: str) -> str | None:
     """Why ``sid`` cannot be a station id (None when it can): one rule for every path."""
     if not _ID_RE.match(sid) or set(sid) == {"."}:
-        return (f"station id {sid[:80]!r} is not allowed: use at most 64 letters, digits and "
-                "_ . : - (no spaces or slashes)")
+        odd = [ch for ch in sid if not _ID_RE.match(ch) and ch not in ".:-_"][:3]
+        named = ", ".join(f"{ch!r} ({unicodedata.name(ch, f'U+{ord(ch):04X}')})"
+                          for ch in odd)
+        return (f"station id {sid[:80]!r} is not allowed: use at most 64 ASCII letters and "
+                "digits, Chinese characters and _ . : - (no spaces or slashes)"
+                + (f"; it has {named}" if named else ""))
     return None
 
 
@@ -139,6 +161,10 @@ def text_problems(field: str, values: list[str], *, column: str | None,
         if _CONTROL.search(v):
             problems.append(Problem(f"{field} contains a control character (such as NUL)",
                                     row=i + 1, column=column, ident=ids[i] or None))
+        if _BIDI.search(v):
+            problems.append(Problem(f"{field} contains a character that reverses or reorders "
+                                    "text (a bidirectional override)", row=i + 1,
+                                    column=column, ident=ids[i] or None))
     return problems
 
 
@@ -172,7 +198,7 @@ def stations_from_table(
         msg = (f"missing required column(s) {', '.join(missing)}; "
                f"the file has {columns_text(frame.columns)}")
         raise InputError(source, msg)
-    ids = _text_column(frame, id_col)
+    ids = [normal_id(s) for s in _text_column(frame, id_col)]
     names = _text_column(frame, name_col)
     problems = list(raw.problems)
     for i, (sid, name) in enumerate(zip(ids, names, strict=True)):
@@ -180,9 +206,10 @@ def stations_from_table(
             problems.append(Problem("station id is empty", row=i + 1, column=id_col))
         elif (why := id_problem(sid)) is not None:
             problems.append(Problem(why, row=i + 1, column=id_col))
-        if not name:
-            problems.append(Problem("station name is empty", row=i + 1, column=name_col,
-                                    ident=sid or None))
+        if not _visible(name):
+            problems.append(Problem("station name is empty" if not name else
+                                    "station name has no visible character", row=i + 1,
+                                    column=name_col, ident=sid or None))
     seen: dict[str, int] = {}
     for i, sid in enumerate(ids):
         if sid and sid in seen:

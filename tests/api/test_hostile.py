@@ -331,3 +331,52 @@ def test_upload_oddities_are_named_plainly(client, area):
         assert r.status_code == 422, (name, r.text)
         assert says in r.text and name in r.text, (name, r.text)
         assert "/tmp" not in r.text, (name, r.text)  # no server paths in answers
+
+
+@pytest.mark.parametrize(("given", "stored_as"), [
+    ("Ａ１", "A1"), ("\u212a1", "K1"), ("\ufb01x", "fix"), ("S\uff10\uff11", "S01")])
+def test_look_alike_ids_are_one_id(given, stored_as, area, tmp_path):
+    # NFKC normalisation: full-width letters, the Kelvin sign and ligatures are the ASCII
+    # id they look like, by POST, by import and in the URL
+    with make_client(area, tmp_path, None) as client:
+        spare = area["spare"]
+        first = {"id": stored_as, "name": "a", "lon": float(spare[0, 0]),
+                 "lat": float(spare[0, 1])}
+        assert client.post("/stations", json=first, headers=AUTH).status_code == 201
+        again = {**first, "id": given, "lon": float(spare[1, 0]), "lat": float(spare[1, 1])}
+        assert client.post("/stations", json=again, headers=AUTH).status_code == 409
+        r = client.post("/stations/import", headers=AUTH, files={"file": (
+            "s.csv", f"id,name,lon,lat\n{given},b,{spare[2, 0]},{spare[2, 1]}\n".encode(),
+            "text/csv")})
+        assert r.status_code == 409
+        assert client.get(f"/stations/{given}").json()["id"] == stored_as
+
+
+@pytest.mark.parametrize("sid", ["\u04101", "\u03911", "S\u0661\u0662", "A\u200b1", "A 1"])
+def test_ids_in_other_scripts_are_refused_by_every_way_in(sid, area, tmp_path):
+    # Cyrillic А, Greek Α, Arabic-Indic digits, a zero-width space: one rule for all
+    with make_client(area, tmp_path, None) as client:
+        spare = area["spare"]
+        body = {"id": sid, "name": "a", "lon": float(spare[0, 0]), "lat": float(spare[0, 1])}
+        r = client.post("/stations", json=body, headers=AUTH)
+        assert r.status_code == 422 and "is not allowed" in r.text
+        r = client.post("/stations/import", headers=AUTH, files={"file": (
+            "s.csv", f"id,name,lon,lat\n{sid},b,{spare[0, 0]},{spare[0, 1]}\n".encode(),
+            "text/csv")})
+        assert r.status_code == 422 and "is not allowed" in r.text
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("\u200b\u200c\u200d", "no visible character"), ("\u2060\ufeff ", "no visible character"),
+    ("\u0301\u0308", "no visible character"), ("站\u202e点", "reorders text"),
+    ("A\u2067B\u2069", "reorders text")])
+def test_names_must_be_visible_and_in_order(name, why, area, tmp_path):
+    with make_client(area, tmp_path, None) as client:
+        spare = area["spare"]
+        body = {"id": "V1", "name": name, "lon": float(spare[0, 0]), "lat": float(spare[0, 1])}
+        r = client.post("/stations", json=body, headers=AUTH)
+        assert r.status_code == 422 and why in r.text
+        r = client.post("/stations/import", headers=AUTH, files={"file": (
+            "s.csv", f"id,name,lon,lat\nV1,{name},{spare[0, 0]},{spare[0, 1]}\n".encode(),
+            "text/csv")})
+        assert r.status_code == 422 and why in r.text
