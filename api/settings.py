@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -19,6 +20,9 @@ from circle15.usecases.area import AreaSpec
 
 if TYPE_CHECKING:
     from circle15.usecases.demand import DemandSpec
+
+
+log = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
@@ -126,6 +130,20 @@ class Settings(BaseSettings):
                                description="weight of workers in the mix")
     max_load: float | None = Field(
         None, gt=0, description="flag stations that are the nearest for more people")
+
+    @field_validator("planner_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        """An empty token is a mistake, not a choice: refused, so that the service never
+        starts believing writes are protected (unset it to disable writes)."""
+        if value is not None and not value.get_secret_value().strip():
+            msg = ("set but empty: unset it to disable writes, or "
+                   "set a long random token")
+            raise ValueError(msg)
+        if value is not None and len(value.get_secret_value()) < 16:
+            log.warning("CIRCLE15_PLANNER_TOKEN is shorter than 16 characters: anyone who "
+                        "guesses it can change the stations")
+        return value
 
     @field_validator("bands", mode="before")
     @classmethod

@@ -248,8 +248,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from circle15.api.settings import Settings
     from circle15.api.store import StationStore
 
-    # the database first: a store that cannot be opened is one clear line, not a traceback
-    settings = Settings()
+    from pydantic import ValidationError
+
+    # the settings and the database first: each mistake is one clear line, not a traceback
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        lines = [f"CIRCLE15_{'_'.join(map(str, e['loc'])).upper()}: "
+                 f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        raise SystemExit("circle15 serve: " + "; ".join(lines)) from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     StationStore(settings.sqlalchemy_url()).close()
 

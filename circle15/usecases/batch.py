@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -246,21 +248,39 @@ def manifest_tasks(path: str | Path, *, spec: AreaSpec, attempts_dir: str | None
     return tasks
 
 
+def local_cluster(workers: int, *, threads_per_worker: int = 1, memory_limit: str = "auto",
+                  local_directory: str | None = None) -> Any:
+    """A Dask cluster on this machine that serves nothing over HTTP: its scheduler's HTTP
+    server (which Dask always starts, dashboard or not) has no routes (no /info, no
+    /eventstream) and listens on loopback only, on a free port; its workers likewise."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.http.routes": [],
+                          "distributed.worker.http.routes": []}):
+        return LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
+                            memory_limit=memory_limit, processes=True, host="127.0.0.1",
+                            dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
+                            scheduler_kwargs={"dashboard": False},
+                            local_directory=local_directory,
+                            silence_logs=logging.WARNING)
+
+
 def run_batch(tasks: list[AreaTask], *, scheduler: str | None = None, workers: int = 2,
               threads_per_worker: int = 1, memory_limit: str = "auto", retries: int = 2,
               progress: Callable[[str], None] | None = None, outside_people: float = 0.0,
               ) -> BatchResult:
     """Run every area on Dask: a LocalCluster, or the cluster at ``scheduler``."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
-    cluster = None
+    cluster, scratch = None, ""
     logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
-                               memory_limit=memory_limit, processes=True,
-                               dashboard_address=None, silence_logs=logging.WARNING)
+        scratch = tempfile.mkdtemp(prefix="circle15-dask-")  # spill space, removed after
+        cluster = local_cluster(workers, threads_per_worker=threads_per_worker,
+                                memory_limit=memory_limit, local_directory=scratch)
         client = Client(cluster)
     results, failed = [], {}
     try:
@@ -282,6 +302,7 @@ def run_batch(tasks: list[AreaTask], *, scheduler: str | None = None, workers: i
         client.close()
         if cluster is not None:
             cluster.close()
+            shutil.rmtree(scratch, ignore_errors=True)
     order = {t.name: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r.name])
     attempts = _count_attempts(tasks)

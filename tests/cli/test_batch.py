@@ -145,7 +145,7 @@ def test_a_killed_worker_is_retried_and_the_batch_completes(district_spec, clust
                           stations=str(shared("district/stations-50.csv")),
                           attempts_dir=str(attempts))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=None, local_directory=str(tmp_path)) as cluster:
         # the workers' pids, asked before the batch: a second client calling into the
         # scheduler while the batch's client waits on results can trip distributed's
         # shared event loop, which is not what this test is about
@@ -234,3 +234,21 @@ def test_batch_of_every_town_adds_up_to_the_district_from_a_geotiff(cluster_env,
     summary = pd.read_csv(tmp_path / "whole" / "summary.csv")
     assert summary["at"].iloc[0].endswith("02:00:00+08:00")  # the moment was taken
     assert towns["covered"].sum() == pytest.approx(summary["covered"].iloc[-1], abs=1.0)
+
+
+def test_the_batch_cluster_serves_nothing_over_http():
+    # the scheduler's HTTP server (Dask starts one, dashboard or not) answered /info and
+    # /eventstream on 127.0.0.1:8787; now it has no routes, on loopback, on a free port
+    import httpx
+
+    from circle15.usecases.batch import local_cluster
+
+    cluster = local_cluster(1)
+    try:
+        server = cluster.scheduler.http_server
+        assert server.address == "127.0.0.1"
+        for path in ("/info", "/eventstream", "/json/identity.json", "/health", "/metrics",
+                     "/status"):
+            assert httpx.get(f"http://127.0.0.1:{server.port}{path}").status_code == 404, path
+    finally:
+        cluster.close()

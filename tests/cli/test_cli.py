@@ -150,3 +150,16 @@ def test_gaps_and_site_commands(tmp_path, liechtenstein, capsys, monkeypatch, ca
     assert code == 2
     assert "more than the" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def test_serve_says_a_bad_setting_in_one_line(monkeypatch, capsys):
+    # an empty token used to start a service whose writes nobody could make, silently
+    monkeypatch.setenv("CIRCLE15_PLANNER_TOKEN", " ")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    assert str(exit_.value) == ("circle15 serve: CIRCLE15_PLANNER_TOKEN: set but empty: unset "
+                                "it to disable writes, or set a long random token")
+    monkeypatch.setenv("CIRCLE15_PLANNER_TOKEN", "x" * 20)
+    monkeypatch.setenv("CIRCLE15_MINUTES", "fifteen")
+    with pytest.raises(SystemExit, match="CIRCLE15_MINUTES: Input should be a valid number"):
+        main(["serve"])
