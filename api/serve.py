@@ -280,13 +280,15 @@ def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
         import uvicorn
 
         from circle15.api.app import create_app
+        from circle15.api.http_limits import LimitedHttp
 
         # pooled connections are the parent's; this process opens its own
         state.store.engine.dispose(close=False)
         state.serve_pages_drawn_elsewhere()
         state.nearest_may_lag = True  # the next fork brings the new index, shared
         app = create_app(state.settings, state=state)
-        config = uvicorn.Config(app, log_level="info", access_log=access_log, lifespan="on")
+        config = uvicorn.Config(app, log_level="info", access_log=access_log, lifespan="on",
+                                http=LimitedHttp)
 
         class Worker(uvicorn.Server):
             """SIGUSR1: accept no more connections (those taken are still answered)."""

@@ -245,10 +245,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from circle15.api.settings import Settings
     from circle15.api.store import StationStore
-
-    from pydantic import ValidationError
 
     # the settings and the database first: each mistake is one clear line, not a traceback
     try:
@@ -272,7 +272,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "uvicorn", "circle15.api.app:create_app", "--factory",
             "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
             "--log-level", "info", "--access-log" if args.access_log else "--no-access-log",
-            "--timeout-worker-healthcheck", str(args.worker_timeout)]
+            "--timeout-worker-healthcheck", str(args.worker_timeout),
+            "--http", "circle15.api.http_limits:LimitedHttp"]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)

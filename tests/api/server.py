@@ -12,6 +12,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from circle15.api.http_limits import LimitedHttp
+
 
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
@@ -19,7 +21,8 @@ def serving(app: FastAPI) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
+                                           http=LimitedHttp))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
