@@ -134,6 +134,11 @@ class StationStore:
                    "running; writes are refused so that none is lost. Restore the file or "
                    "restart the service")
             raise StorageError(msg)
+        for name, what in _side_files_tampered(self.path):
+            msg = (f"the station database's {name} file was {what} while the service was "
+                   "running (SQLite keeps recent writes there); writes are refused so that "
+                   "none is lost. Restart the service")
+            raise StorageError(msg)
 
     @contextmanager
     def _writing(self) -> Iterator[Any]:
@@ -142,6 +147,11 @@ class StationStore:
         try:
             with self.engine.begin() as conn:
                 yield conn
+            if self.path is not None:
+                # the write moved from the write-ahead log into the database file before it
+                # is acknowledged: a log deleted afterwards takes no acknowledged write along
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
         except (DuplicateIdError, InputError, StorageError):
             raise
         except IntegrityError as exc:
@@ -247,6 +257,39 @@ class StationStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _side_files_tampered(path: Path) -> list[tuple[str, str]]:
+    """The database's files this process holds open that were since deleted or replaced
+    on disk (its write-ahead log and shared memory above all): SQLite would go on
+    writing into them and the writes would vanish with the process. Read from
+    /proc/self/fd (Linux); elsewhere nothing is found."""
+    wanted = {f"{path}-wal": "-wal", f"{path}-shm": "-shm", f"{path}-journal": "-journal"}
+    found = []
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return []
+    for fd in fds:
+        link = f"/proc/self/fd/{fd}"
+        try:
+            target = os.readlink(link)
+        except OSError:
+            continue
+        name = target.removesuffix(" (deleted)")
+        if name not in wanted:
+            continue
+        if target.endswith(" (deleted)"):
+            found.append((wanted[name], "deleted"))
+            continue
+        try:
+            held, on_disk = os.stat(link), os.stat(name)
+        except OSError:
+            found.append((wanted[name], "deleted"))
+            continue
+        if (held.st_dev, held.st_ino) != (on_disk.st_dev, on_disk.st_ino):
+            found.append((wanted[name], "replaced"))
+    return found
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

@@ -112,10 +112,8 @@ def quick_nearest(state: AppState | None, query: str) -> bytes | None:
     lon, lat, k = float(lon_s), float(lat_s), int(k_s)
     if not within_bounds(lon, lat, k):
         return None
-    index = state.current_nearest()
-    if index is None:
-        return None
-    try:
-        return answer_json(state, index, lon, lat, k=k, crs=crs)
-    except Exception:  # said properly by the documented way
+    try:  # anything wrong (storage down, a position refused) is said by the route
+        index = state.current_nearest()
+        return None if index is None else answer_json(state, index, lon, lat, k=k, crs=crs)
+    except Exception:
         return None

@@ -109,3 +109,57 @@ def test_kill9_during_import_is_all_or_nothing_postgres(tmp_path, longgang, cach
     with postgres_database() as url:
         seen = _kill_during_imports(url, tmp_path, longgang, cache_dir, tries=2)
     assert len(seen) == 2
+
+
+@pytest.mark.parametrize("tamper", ["delete-wal", "delete-shm", "delete-both", "replace-wal"])
+def test_tampering_with_the_log_then_kill9_loses_no_acknowledged_write(tamper, tmp_path,
+                                                                       longgang, cache_dir):
+    # deleting -wal and -shm used to leave writes answering 201 while they went into a
+    # file nobody would read again: after kill -9 the database held 0 of 53 rows
+    url = f"sqlite:///{tmp_path / 'circle15.db'}"
+    env = {**os.environ, "CIRCLE15_NETWORK": str(shared("osm/shenzhen-longgang.osm")),
+           "CIRCLE15_BUILDINGS_TOTAL": "10000", "CIRCLE15_DATABASE_URL": url,
+           "CIRCLE15_DATA_DIR": str(tmp_path), "CIRCLE15_PLANNER_TOKEN": TOKEN,
+           "CIRCLE15_CACHE_DIR": str(cache_dir)}
+    rng = np.random.default_rng(5)
+    pts = points_near_streets(longgang, 400, rng, spread_m=3)
+    placed = place_points(longgang, pts[:, 0], pts[:, 1], max_snap_m=200.0, strict=True)
+    refused = {p.row - 1 for p in placed.problems if p.row is not None}
+    ok = [p for i, p in enumerate(pts) if i not in refused]
+    proc, base = _start(env)
+    acknowledged: list[str] = []
+
+    def post(i: int) -> int:
+        r = httpx.post(f"{base}/stations", headers=AUTH, timeout=30, json={
+            "id": f"T{i}", "name": "t", "lon": float(ok[i][0]), "lat": float(ok[i][1])})
+        if r.status_code == 201:
+            acknowledged.append(f"T{i}")
+        return r.status_code
+
+    try:
+        codes = [post(i) for i in range(20)]
+        assert codes == [201] * 20
+        db = tmp_path / "circle15.db"
+        for suffix in (["-wal"] if tamper in ("delete-wal", "replace-wal") else
+                       ["-shm"] if tamper == "delete-shm" else ["-wal", "-shm"]):
+            side = Path(f"{db}{suffix}")
+            if side.exists():
+                side.unlink()
+            if tamper == "replace-wal":
+                side.write_bytes(b"")
+        after = [post(i) for i in range(20, 40)]
+        # refused, plainly, not acknowledged into nowhere
+        assert set(after) <= {201, 503}
+        assert 503 in after
+        health = httpx.get(f"{base}/health", timeout=10).json()
+        assert health["status"] == "degraded" and "file was" in health["storage"]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    store = StationStore(url)
+    try:
+        stored = {r["id"] for r in store.all()}
+    finally:
+        store.close()
+    lost = [i for i in acknowledged if i not in stored]
+    assert lost == [], f"{len(lost)} acknowledged writes lost after {tamper} and kill -9"

@@ -380,3 +380,30 @@ def test_names_must_be_visible_and_in_order(name, why, area, tmp_path):
             "s.csv", f"id,name,lon,lat\nV1,{name},{spare[0, 0]},{spare[0, 1]}\n".encode(),
             "text/csv")})
         assert r.status_code == 422 and why in r.text
+
+
+def test_nearest_says_503_like_the_writes_while_postgres_is_unreachable(area, tmp_path,
+                                                                         monkeypatch,
+                                                                         cache_dir):
+    # the quick path's storage error escaped every handler as a 500
+    from tests.pg import _psql
+
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    lon, lat = area["spare"][4]
+    with postgres_database() as url, make_client(area, tmp_path, url) as c:
+        assert c.get(f"/nearest?lon={lon}&lat={lat}").status_code == 200
+        name = url.rsplit("/", 1)[1]
+        _psql(f"ALTER ROLE {name} NOLOGIN")
+        _psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+              f"'{name}'")
+        try:
+            time.sleep(0.6)  # past the revision's polling interval
+            for url_ in (f"/nearest?lon={lon}&lat={lat}", f"/nearest?lon={lon}&lat={lat}&k=2"):
+                r = c.get(url_)
+                assert r.status_code == 503, r.text
+                assert "station database" in r.json()["detail"]
+            r = c.post("/stations", json={"id": "PG-1", "name": "x", "lon": lon, "lat": lat},
+                       headers=AUTH)
+            assert r.status_code == 503
+        finally:
+            _psql(f"ALTER ROLE {name} LOGIN")
