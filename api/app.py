@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 
 from circle15.api.docs import install_docs
 from circle15.api.errors import install_handlers
-from circle15.api.middleware import (
+from circle15.api.guards.middleware import (
     MAX_JSON_BYTES,
     BodyLimitMiddleware,
     QuickGetMiddleware,

@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 import circle15.maps
 from circle15.api.errors import ErrorBody
-from circle15.api.middleware import page_policy
+from circle15.api.guards.middleware import page_policy
 from circle15.geo.errors import MissingAssetsError, NotFoundError
 
 NODE_MODULES = Path(circle15.maps.__file__).resolve().parent / "node_modules"
@@ -47,6 +47,8 @@ ERROR_STATUSES: dict[int, str] = {
     409: "Station ids that already exist, listed in `ids`",
     413: "The body is over the size limit; it was not read",
     422: "Bad input: every problem, naming the field, or the row and column of a file",
+    429: "Busy (the pool for expensive requests is full) or too many from this client: "
+         "try again after `Retry-After` seconds",
     503: "The station store or the map assets are unavailable",
 }
 #: statuses an operation answers beyond those its signature implies (a path id: 404;
@@ -55,7 +57,10 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/stations"): (409,),
     ("post", "/stations/import"): (409,),
     ("get", "/coverage/areas"): (404,),
-    ("get", "/isochrones"): (404,),
+    ("get", "/isochrones"): (404, 429),
+    # the bounded pool for expensive requests, and siting's per-client rate
+    ("post", "/siting"): (429,),
+    ("post", "/whatif"): (429,),
 }
 #: operations under these tags work on coverage, which needs stations: 422 until some exist
 COVERAGE_TAGS = {"planner", "courier", "maps"}
@@ -135,6 +140,9 @@ def _error_response(status: int) -> dict[str, Any]:
     if status == 401:
         response["headers"] = {"WWW-Authenticate": {
             "description": "`Bearer`", "schema": {"type": "string"}}}
+    if status == 429:
+        response["headers"] = {"Retry-After": {
+            "description": "seconds to wait", "schema": {"type": "integer"}}}
     return response
 
 

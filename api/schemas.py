@@ -55,7 +55,8 @@ class SitingRequest(BaseModel):
         {"k": 5, "objective": "coverage", "candidates": ["nodes"], "node_spacing_m": 200}]})
 
     k: int = Field(vocab.SERVICE_SITES_K, ge=1, le=vocab.SITING_MAX_K)
-    objective: Objective = Objective.COVERAGE
+    # strict models take JSON's strings for the vocabulary's words
+    objective: Objective = Field(Objective.COVERAGE, strict=False)
     target: float = Field(0.9, gt=0, le=1, description="share of the coverable population")
     first_weight: float = Field(0.0, ge=0, le=1)
     candidates: list[Literal["nodes", "shops"]] = Field(
@@ -77,6 +78,6 @@ class WhatIfRequest(BaseModel):
 
     add: list[StationIn] = Field(default_factory=list, max_length=500)
     remove: list[str] = Field(default_factory=list, max_length=500)
-    crs: CRS = CoordSystem.WGS84
+    crs: CRS = Field(CoordSystem.WGS84, strict=False)
     trust_crs: bool = Field(False, description="skip the check that the coordinates are in "
                                                "the declared system")

@@ -280,7 +280,7 @@ def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
         import uvicorn
 
         from circle15.api.app import create_app
-        from circle15.api.http_limits import LimitedHttp
+        from circle15.api.guards.http_limits import LimitedHttp
 
         # pooled connections are the parent's; this process opens its own
         state.store.engine.dispose(close=False)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from circle15.api.budget import Gate, RateLimit
+from circle15.api.guards.budget import Gate, RateLimit
 from circle15.api.pages import Key, PageKeeper
 from circle15.api.settings import Settings
 from circle15.api.store import StationStore

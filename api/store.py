@@ -12,6 +12,7 @@ was committed to the database the service opened.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
 from circle15.geo.errors import DuplicateIdError, InputError, StorageError
+
+log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
 
@@ -147,11 +150,6 @@ class StationStore:
         try:
             with self.engine.begin() as conn:
                 yield conn
-            if self.path is not None:
-                # the write moved from the write-ahead log into the database file before it
-                # is acknowledged: a log deleted afterwards takes no acknowledged write along
-                with self.engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
         except (DuplicateIdError, InputError, StorageError):
             raise
         except IntegrityError as exc:
@@ -161,6 +159,20 @@ class StationStore:
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot write to the station database {self._where()}: "
                                f"{_plain(exc)}") from exc
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Move a committed write from the write-ahead log into the database file before
+        it is acknowledged, so that a log deleted afterwards takes no acknowledged write
+        along. The write is committed either way: a checkpoint that fails (a full disk)
+        leaves it in the log, where SQLite finds it, and is only logged."""
+        if self.path is None:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("checkpoint of %s after a write failed: %s", self.path, _plain(exc))
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:

@@ -273,7 +273,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
             "--log-level", "info", "--access-log" if args.access_log else "--no-access-log",
             "--timeout-worker-healthcheck", str(args.worker_timeout),
-            "--http", "circle15.api.http_limits:LimitedHttp"]
+            "--http", "circle15.api.guards.http_limits:LimitedHttp"]
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)

@@ -29,6 +29,7 @@ from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as _tqdm_base
 
+from circle15.geo.coverage.pairs import merge_pairs, min_per_pair, sinks_only
 from circle15.geo.coverage.reach_window import windows
 from circle15.geo.network.graph import MIN_LENGTH_M, Network
 from circle15.geo.snapping.snap import JoinEnds, Joins, Snapped
@@ -281,24 +282,6 @@ class Reach:
         )
 
 
-def _min_per_pair(
-    src: NDArray[np.int64], tgt: NDArray[np.int64], dist: NDArray[np.float64], n_targets: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Keep the shortest distance of each (source, target) pair, sorted by pair."""
-    key = src * np.int64(n_targets) + tgt
-    order = np.argsort(key, kind="stable")
-    key, d = key[order], dist[order]
-    # one sort by pair; the minimum of each run of equal keys is picked below
-    first = np.ones(key.size, dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    if starts.size == key.size:
-        return src[order], tgt[order], d
-    mins = np.minimum.reduceat(d, starts)
-    pick = order[starts]
-    return src[pick], tgt[pick], mins
-
-
 def reach_within(
     net: Network,
     sources: Snapped,
@@ -309,6 +292,7 @@ def reach_within(
     progress: bool = False,
     graph: sp.csr_matrix | None = None,
     pairs: Pairs | None = None,
+    keep_nodes: bool = True,
 ) -> tuple[Reach, NDArray[np.int64], Reach]:
     """Per-source bounded searches, batched: who each source reaches within ``limit_m``.
 
@@ -316,7 +300,9 @@ def reach_within(
     within the limit, the shortest way), for each limit in ``node_limits_m``
     how many sources reach each network node (shape (len(node_limits_m), n)),
     and the node reach (every (source, node, metres) with the previous node on
-    the way, for isochrones and courier routes).
+    the way, for isochrones and courier routes). With ``keep_nodes=False`` the node
+    reach is not kept (empty): siting needs only the targets, and 48,000 candidates'
+    node reach was most of a 4 GB run.
     """
     n, m, k = net.n_nodes, len(sources), len(targets)
     node_counts = np.zeros((len(node_limits_m), n), dtype=np.int64)
@@ -329,8 +315,16 @@ def reach_within(
     parts_s, parts_n, parts_d, parts_p = [], [], [], []
     tgt_s, tgt_t, tgt_d = [], [], []
     ends = directed_ends(net, sources.all_joins(), "source")
-    batches = list(windows(net, graph, ends, m, limit_m, max_cells=_BATCH_CELLS))
+    # one window at a time (each holds its own piece of the graph)
+    batches = windows(net, graph, ends, m, limit_m, max_cells=_BATCH_CELLS)
+    nodes_too = keep_nodes or bool(node_limits_m)
     for w in tqdm(batches, desc="reach", unit="batch", disable=not progress, leave=False):
+        if not nodes_too:  # the targets alone: their sink columns, no predecessors
+            s32, t32, d64 = sinks_only(w, limit_m, n, m, k)
+            tgt_s.append(s32)
+            tgt_t.append(t32)
+            tgt_d.append(d64)
+            continue
         dist, pred = csgraph.dijkstra(w.graph, directed=True, indices=w.starts,
                                       limit=limit_m, return_predecessors=True)
         size = w.index.size
@@ -344,9 +338,14 @@ def reach_within(
         parts_d.append(dist.ravel()[flat[on_net]])
         parts_p.append(w.index[pred.ravel()[flat[on_net]]].astype(np.int32))
         sink = c >= w.n_net + w.sources.size
-        tgt_s.append(src[sink])
-        tgt_t.append(w.index[c[sink]] - n - m)
-        tgt_d.append(dist.ravel()[flat[sink]])
+        # a source is searched in one batch only: its pairs are settled here, and kept
+        # compact (the district's 48,000 candidate sites hold 12 million of them)
+        s_b, t_b, d_b = min_per_pair(src[sink], w.index[c[sink]] - n - m,
+                                      dist.ravel()[flat[sink]], k)
+        tgt_s.append(s_b.astype(np.int32))
+        tgt_t.append(t_b.astype(np.int32))
+        tgt_d.append(d_b)
+        del dist, pred, flat, r, c, src, s_b, t_b, d_b
     # the batches follow the map, not the source numbers: back to source order
     by_source = np.argsort(np.concatenate([*parts_s, empty_i]), kind="stable")
     nodes = Reach(m, n, limit_m, *(np.concatenate([*p, empty])[by_source] for p, empty in (
@@ -356,10 +355,10 @@ def reach_within(
     s_pair, t_pair, d_pair, _ = (pairs if pairs is not None
                                  else same_edge_pairs(sources, targets, net))
     keep = d_pair <= limit_m
-    src = np.concatenate([*tgt_s, s_pair[keep].astype(np.int64)])
-    tgt = np.concatenate([*tgt_t, t_pair[keep]])
-    dst = np.concatenate([*tgt_d, d_pair[keep]])
-    src, tgt, dst = _min_per_pair(src, tgt, dst, k)
-    reach = Reach(n_sources=m, n_targets=k, limit_m=limit_m, source=src.astype(np.int32),
-                  target=tgt.astype(np.int32), dist_m=dst)
+    src, tgt, dst = merge_pairs(tgt_s, tgt_t, tgt_d, s_pair[keep], t_pair[keep],
+                                 d_pair[keep], k)
+    reach = Reach(n_sources=m, n_targets=k, limit_m=limit_m, source=src, target=tgt,
+                  dist_m=dst)
     return reach, node_counts, nodes
+
+

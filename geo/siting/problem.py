@@ -62,14 +62,23 @@ def build_problem(cov: Coverage, candidates: Candidates, *, progress: bool = Fal
     """Search from every candidate (bounded by the coverage limit) and set up the models."""
     if len(candidates) == 0:
         raise SitingError("there are no candidate sites")
-    reach, _, _ = reach_within(cov.network, candidates.snapped, cov.population.snapped,
-                            limit_m=cov.settings.limit_m, progress=progress)
     n_units = len(cov.population)
+    existing = cov.unit_count[-1].astype(np.int64)
+    # only people a new site can change anything for: those with no station or one within
+    # the limit (two or more are covered and cross-covered whatever is added); searched
+    # as targets, the others cost memory for nothing
+    open_units = np.flatnonzero(existing <= 1)
+    found, _, _ = reach_within(cov.network, candidates.snapped,
+                               cov.population.snapped.take(open_units),
+                               limit_m=cov.settings.limit_m, progress=progress,
+                               keep_nodes=False)
+    reach = Reach(found.n_sources, n_units, found.limit_m, found.source,
+                  open_units[found.target].astype(np.int32), found.dist_m)
     matrix = sp.csr_matrix(
         (np.ones(reach.source.size, dtype=np.float64), (reach.target, reach.source)),
         shape=(n_units, len(candidates)),
     )
-    return SitingProblem(cov, candidates, reach, cov.unit_count[-1].astype(np.int64), matrix,
+    return SitingProblem(cov, candidates, reach, existing, matrix,
                          cov.population.count.astype(float))
 
 

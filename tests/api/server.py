@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from circle15.api.http_limits import LimitedHttp
+from circle15.api.guards.http_limits import LimitedHttp
 
 
 @contextmanager

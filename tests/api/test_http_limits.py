@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from circle15.api.http_limits import MAX_FIELDS, MAX_HEAD_BYTES, MAX_TARGET_BYTES
+from circle15.api.guards.http_limits import MAX_FIELDS, MAX_HEAD_BYTES, MAX_TARGET_BYTES
 from tests.api.conftest import make_client
 from tests.api.server import serving
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from circle15.api.app import create_app
-from circle15.api.middleware import MAX_JSON_BYTES, MULTIPART_FRAMING_BYTES
+from circle15.api.guards.middleware import MAX_JSON_BYTES, MULTIPART_FRAMING_BYTES
 from circle15.api.settings import Settings
 
 MB = 1_000_000

@@ -9,7 +9,7 @@ and closes the connection the moment one passes its limit:
 - header fields: ``MAX_FIELDS``, 100;
 - the request target (path and query): ``MAX_TARGET_BYTES``, 8 KiB.
 
-``circle15 serve`` runs uvicorn with it (``--http circle15.api.http_limits:LimitedHttp``).
+``circle15 serve`` runs uvicorn with it (``--http circle15.api.guards.http_limits:LimitedHttp``).
 """
 
 from __future__ import annotations
