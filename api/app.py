@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +25,7 @@ from circle15.api.guards.middleware import (
 from circle15.api.routers import courier, hours, maps, planner, stations
 from circle15.api.settings import Settings, get_settings
 from circle15.api.state import AppState, load_state
+from circle15.geo.errors import Circle15Error
 from circle15.maps.planner import TILES
 
 DESCRIPTION = """
@@ -52,6 +56,22 @@ class _Service(FastAPI):
         return SecurityHeadersMiddleware(quick, page_csp=self.page_csp)
 
 
+def setting_name(field: str) -> str:
+    """A field the core names, as the service's operator sets it."""
+    return f"CIRCLE15_{field.upper()}"
+
+
+def stop_serving(exc: Circle15Error) -> None:
+    """Under ``circle15 serve``, a start-up failure is one line naming the setting and the
+    problem (the traceback with ``circle15 -v serve``), and the process ends; elsewhere
+    (tests, an embedding application) the error is raised as usual."""
+    if os.environ.get("CIRCLE15_SERVE") != "1" or os.environ.get("CIRCLE15_TRACEBACK") == "1":
+        return
+    print(f"circle15 serve: {exc.worded(setting_name)}", file=sys.stderr, flush=True)
+    logging.shutdown()
+    os._exit(3)
+
+
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
     """The service; heavy state loads once, at start-up (or is handed in)."""
     settings = settings or get_settings()
@@ -59,7 +79,11 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "circle15", None) is None:
-            app.state.circle15 = load_state(settings)
+            try:
+                app.state.circle15 = load_state(settings)
+            except Circle15Error as exc:
+                stop_serving(exc)
+                raise
         st = app.state.circle15
         # the maps take long to draw at district scale: drawn now, served when asked
         if isinstance(st, AppState):  # (a bare state for the docs has no area to draw)
@@ -91,8 +115,12 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     def health(request: Request) -> dict[str, object]:
         st: AppState = request.app.state.circle15
         storage = st.store.health()
-        return {"status": "ok" if storage == "ok" else "degraded", "storage": storage,
-                "network": st.network.summary(), "stations": st.store.count(),
+        stored = st.store.count()
+        # every stored station refused (another area's, or broken): nothing is served
+        all_skipped = stored > 0 and len(st.skipped) >= stored
+        ok = storage == "ok" and not all_skipped
+        return {"status": "ok" if ok else "degraded", "storage": storage,
+                "network": st.network.summary(), "stations": stored,
                 "population_units": len(st.population), "stations_skipped": st.skipped,
                 "pages": st.pages.status()}
 

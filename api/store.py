@@ -120,6 +120,10 @@ class StationStore:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+    def where(self) -> str:
+        """The database as a person can find it: a file path, or the URL without password."""
+        return self._where()
+
     def _where(self) -> str:
         if self.path is not None:
             return str(self.path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from circle15.cli_options import (
     siting_spec,
 )
 from circle15.cli_run import Run, by_hour_tables, load_run, progress_bars, specs_of
+from circle15.cli_serve import cmd_serve
 from circle15.geo import vocab
 from circle15.geo.errors import Circle15Error
 from circle15.geo.modes import TravelMode
@@ -242,42 +242,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nMaps: {args.out / 'coverage-map.html'} (planners), {args.out / 'courier.html'} "
           "(couriers); open them in a browser.")
     return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from circle15.api.settings import Settings
-    from circle15.api.store import StationStore
-
-    # the settings and the database first: each mistake is one clear line, not a traceback
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        lines = [f"CIRCLE15_{'_'.join(map(str, e['loc'])).upper()}: "
-                 f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        raise SystemExit("circle15 serve: " + "; ".join(lines)) from None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    StationStore(settings.sqlalchemy_url()).close()
-
-    if args.workers > 1 and not args.separate_workers:
-        from circle15.api.serve import serve_shared
-
-        return serve_shared(settings, host=args.host, port=args.port, workers=args.workers,
-                            access_log=args.access_log)
-    # uvicorn in a fresh interpreter in this process: the supervisor then holds none of
-    # the libraries imported so far (the service's memory is its workers'). A worker
-    # loading a district is busy for tens of seconds before it answers the supervisor's
-    # health pings: it is given --worker-timeout, not uvicorn's 5 s
-    argv = [sys.executable, "-m", "uvicorn", "circle15.api.app:create_app", "--factory",
-            "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
-            "--log-level", "info", "--access-log" if args.access_log else "--no-access-log",
-            "--timeout-worker-healthcheck", str(args.worker_timeout),
-            "--http", "circle15.api.guards.http_limits:LimitedHttp"]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, argv)
-    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:

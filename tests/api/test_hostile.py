@@ -411,3 +411,37 @@ def test_nearest_says_503_like_the_writes_while_postgres_is_unreachable(area, tm
             assert r.status_code == 503
         finally:
             _psql(f"ALTER ROLE {name} LOGIN")
+
+
+def test_a_database_of_another_area_is_refused_in_one_line(area, tmp_path, cache_dir):
+    # the demo's stations in data/circle15.db silently won over the district's seed file
+    import os
+
+    from tests.conftest import shared
+
+    env = {**os.environ, "CIRCLE15_DATA_DIR": str(tmp_path), "CIRCLE15_CACHE_DIR": str(cache_dir),
+           "CIRCLE15_PLANNER_TOKEN": "x" * 20}
+    env.pop("CIRCLE15_NETWORK", None)
+    # a register of another area: the demo's own Helsinki stations
+    with make_client(area, tmp_path, None) as c:
+        assert c.get("/health").json()["status"] == "ok"
+    store = StationStore(f"sqlite:///{tmp_path / 'circle15.db'}")
+    for rec in store.all():
+        store.delete(rec["id"])
+    store.insert_many([{"id": f"H{i}", "name": "helsinki", "address": "", "amenities": "",
+                        "opening_hours": "", "status": "existing", "lon": 24.94 + i * 1e-3,
+                        "lat": 60.17} for i in range(6)])
+    store.close()
+    env.update({"CIRCLE15_NETWORK": str(shared("osm/shenzhen-longgang.osm")),
+                "CIRCLE15_POPULATION": str(area["folder"] / "pop.csv"),
+                "CIRCLE15_STATIONS_SEED": str(area["folder"] / "seed.csv")})
+    run = subprocess.run([sys.executable, "-m", "circle15", "serve", "--port", "1"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    err = run.stderr.strip().splitlines()
+    line = [ln for ln in err if ln.startswith("circle15 serve:")]
+    assert len(line) == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    text = line[0]
+    assert "CIRCLE15_DATABASE_URL" in text and str(tmp_path / "circle15.db") in text
+    assert "holds 6 stations, none of them in this area" in text
+    assert "seed.csv" in text and "was not imported" in text

@@ -1,0 +1,58 @@
+"""``circle15 serve``: the command line's adapter for the web service."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from circle15.geo.errors import Circle15Error
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from circle15.api.app import setting_name
+    from circle15.api.settings import Settings
+    from circle15.api.store import StationStore
+
+    # the settings and the database first: each mistake is one clear line, not a traceback
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        lines = [f"CIRCLE15_{'_'.join(map(str, e['loc'])).upper()}: "
+                 f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        raise SystemExit("circle15 serve: " + "; ".join(lines)) from None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        StationStore(settings.sqlalchemy_url()).close()
+    except Circle15Error as exc:
+        raise SystemExit(f"circle15 serve: {exc.worded(setting_name)}") from None
+    # the service's start-up errors are one line (circle15.api.app.stop_serving)
+    os.environ["CIRCLE15_SERVE"] = "1"
+    if args.verbose:
+        os.environ["CIRCLE15_TRACEBACK"] = "1"
+
+    if args.workers > 1 and not args.separate_workers:
+        from circle15.api.serve import serve_shared
+
+        try:
+            return serve_shared(settings, host=args.host, port=args.port,
+                                workers=args.workers, access_log=args.access_log)
+        except Circle15Error as exc:
+            if args.verbose:
+                raise
+            raise SystemExit(f"circle15 serve: {exc.worded(setting_name)}") from None
+    # uvicorn in a fresh interpreter in this process: the supervisor then holds none of
+    # the libraries imported so far (the service's memory is its workers'). A worker
+    # loading a district is busy for tens of seconds before it answers the supervisor's
+    # health pings: it is given --worker-timeout, not uvicorn's 5 s
+    argv = [sys.executable, "-m", "uvicorn", "circle15.api.app:create_app", "--factory",
+            "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
+            "--log-level", "info", "--access-log" if args.access_log else "--no-access-log",
+            "--timeout-worker-healthcheck", str(args.worker_timeout),
+            "--http", "circle15.api.guards.http_limits:LimitedHttp"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
