@@ -292,7 +292,7 @@ class Area:
 
         cov = self.coverage(stations, **question)
         gaps = find_gaps(cov.coverage, level=str(level), hex_m=hex_m,
-                         merge=merge)
+                         merge=merge, areas=self.loaded.areas)
         return GapsResult(gaps, cov)
 
     def site(self, stations: Stations, *, k: int = vocab.SITES_K,

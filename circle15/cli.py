@@ -112,7 +112,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     _need(args)
     run = load_run(args, Path(args.stations))
     cov = run.cov
-    gaps = find_gaps(cov, level=args.level, hex_m=args.hex_m, merge=args.merge)
+    gaps = find_gaps(cov, level=args.level, hex_m=args.hex_m, merge=args.merge,
+                     areas=run.area.areas)
     write_frames(args.out, "gaps", {"gaps": gaps}, out_crs=args.out_crs,
                  report={"summary": cov.summary(), "gaps": gaps})
     run.step(f"wrote {args.out / 'gaps.gpkg'} and {args.out / 'gaps.csv'}")
@@ -120,8 +121,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     total = gaps["population"].sum()
     print(f"{len(gaps)} gap areas: {total:,.0f} people reached by {what} within "
           f"{cov.settings.minutes:g} min (hexagons of {args.hex_m:g} m)")
-    cols = ["rank", "population", "units", "area_km2", "nearest_station", "nearest_walk_min",
-            "max_walk_min", "lon", "lat"]
+    cols = ["rank", *(["town"] if run.area.areas is not None else []), "population", "units",
+            "area_km2", "nearest_station", "nearest_walk_min", "max_walk_min", "lon", "lat"]
     print(in_out_crs(args, gaps)[cols].head(args.top).to_string(index=False))
     return 0
 
@@ -278,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="hexagon size, centre to corner, metres (default "
                              f"{vocab.GAP_HEX_M:g})")
     p_gaps.add_argument("--merge", action="store_true",
-                        help="join touching gap hexagons into one area each")
+                        help="join touching gap hexagons into one area each, within one "
+                             "town (--areas) and at most 50 km²")
     p_gaps.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
     p_gaps.set_defaults(func=cmd_gaps)
 

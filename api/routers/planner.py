@@ -114,7 +114,7 @@ def gaps(
     out_crs: OutCrsQ = CoordSystem.WGS84,
 ) -> Response:
     gaps = find_gaps(state.answer(q), level=str(level), hex_m=hex_m,
-                     merge=merge)
+                     merge=merge, areas=state.areas)
     return geojson_in(gaps, out_crs)
 
 

@@ -17,7 +17,7 @@ import shapely
 from numpy.typing import NDArray
 from scipy.sparse import csgraph
 
-from circle15.geo.coverage.count import CROSS_COVERAGE, Coverage
+from circle15.geo.coverage.count import CROSS_COVERAGE, Areas, Coverage, first_area
 from circle15.geo.errors import SettingsError
 
 GapLevel = Literal["covered", "cross"]
@@ -57,26 +57,43 @@ def _key(qr: NDArray[np.int64]) -> NDArray[np.int64]:
     return qr[:, 0] * np.int64(1 << 32) + qr[:, 1]
 
 
-def _touching(keys: NDArray[np.int64], qr: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Cluster label of each hexagon: touching hexagons share a label."""
+#: a merged gap area is at most this large (km²): touching hexagons are joined only
+#: within one town and one square block of about this area, so that a district's
+#: uncovered people are places a new station can serve, not one 900 km² blob
+MERGED_GAP_MAX_KM2 = 50.0
+
+
+def _touching(keys: NDArray[np.int64], qr: NDArray[np.int64],
+              group: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Cluster label of each hexagon: touching hexagons of the same ``group`` share one."""
     nb = (qr[:, None, :] + _NEIGHBOURS[None, :, :]).reshape(-1, 2)
     nb_key = _key(nb)
     pos = np.minimum(np.searchsorted(keys, nb_key), keys.size - 1)
-    hit = keys[pos] == nb_key
+    hit = (keys[pos] == nb_key) & (group[pos] == np.repeat(group, 6))
     src = np.repeat(np.arange(keys.size), 6)[hit]
     adj = sp.csr_matrix((np.ones(src.size), (src, pos[hit])), shape=(keys.size, keys.size))
     return np.asarray(csgraph.connected_components(adj, directed=False)[1])
 
 
+def _blocks(centres: NDArray[np.float64], hex_m: float, max_km2: float) -> NDArray[np.int64]:
+    """A square block number for each hexagon centre, blocks small enough that a cluster
+    inside one (with the hexagons' overhang on each side) stays under ``max_km2``."""
+    side = max(np.sqrt(max_km2) * 1000.0 - 2.0 * hex_m, 2.0 * hex_m)
+    return np.floor(centres / side).astype(np.int64)
+
+
 def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.0,
-              merge: bool = False) -> gpd.GeoDataFrame:
+              merge: bool = False, areas: Areas | None = None,
+              max_km2: float = MERGED_GAP_MAX_KM2) -> gpd.GeoDataFrame:
     """Gap areas, largest first.
 
     ``level="covered"`` finds people reached by no station within the limit;
     ``"cross"`` people reached by fewer than two. Each row is a hexagon
     (``hex_m`` centre to corner; 300 m gives 0.23 km², about what one new
     station's nearest streets serve) or, with ``merge``, a cluster of touching
-    hexagons, with ``population`` (people in the gap), ``units``, ``area_km2``,
+    hexagons within one town (of ``areas``) and one block of at most ``max_km2``,
+    with ``town`` (the area holding the hexagons' centres; "" outside every
+    area), ``population`` (people in the gap), ``units``, ``area_km2``,
     the nearest existing station to any of its people (``nearest_station``,
     ``nearest_walk_min``) and the longest walk anyone in it has to a station
     (``max_walk_min``), in the network CRS.
@@ -87,7 +104,7 @@ def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.
         raise SettingsError(f"level must be 'covered' or 'cross', not {level!r}")
     need = 1 if level == "covered" else CROSS_COVERAGE
     gap = np.flatnonzero(cov.unit_count[-1] < need)
-    columns = ["rank", "population", "units", "hexes", "area_km2", "nearest_station",
+    columns = ["rank", "town", "population", "units", "hexes", "area_km2", "nearest_station",
                "nearest_walk_min", "max_walk_min", "lon", "lat", "geometry"]
     if gap.size == 0:
         return gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry",
@@ -97,7 +114,18 @@ def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.
     keys = _key(qr)
     uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     hex_qr = qr[first]
-    cluster_of_hex = _touching(uniq, hex_qr) if merge else np.arange(uniq.size)
+    polys = hex_polygons(hex_qr, hex_m)
+    centres = shapely.get_coordinates(shapely.centroid(polys))
+    town_of_hex = np.full(uniq.size, -1, dtype=np.int64)
+    if areas is not None:
+        h_idx, a_idx = first_area(shapely.points(centres), areas.frame.geometry.to_numpy())
+        town_of_hex[h_idx] = a_idx
+    if merge:
+        cells = np.column_stack([town_of_hex, _blocks(centres, hex_m, max_km2)])
+        group = np.unique(cells, axis=0, return_inverse=True)[1].ravel()
+        cluster_of_hex = _touching(uniq, hex_qr, group)
+    else:
+        cluster_of_hex = np.arange(uniq.size)
     cluster = cluster_of_hex[inverse]
     pop = cov.population.count[gap]
     minutes = cov.unit_time_min[gap]
@@ -105,14 +133,18 @@ def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.
     ids = np.asarray(cov.stations.ids, dtype=object)
     frame = pd.DataFrame({"cluster": cluster, "pop": pop, "min": minutes, "st": src_station})
     grouped = frame.groupby("cluster")
-    polys = hex_polygons(hex_qr, hex_m)
     if merge:
         geoms = [shapely.union_all(polys[cluster_of_hex == c])
                  for c in range(cluster_of_hex.max() + 1)]
     else:
         geoms = list(polys)
     best = frame.loc[grouped["min"].idxmin()].set_index("cluster")
+    names = (np.asarray([str(n) for n in areas.frame["name"]] + [""], dtype=object)
+             if areas is not None else np.asarray([""], dtype=object))
+    town_of_cluster = np.full(int(cluster_of_hex.max()) + 1, -1, dtype=np.int64)
+    town_of_cluster[cluster_of_hex] = town_of_hex
     out = pd.DataFrame({
+        "town": names[town_of_cluster],
         "population": grouped["pop"].sum(),
         "units": grouped.size(),
         "hexes": pd.Series(np.bincount(cluster_of_hex)),
