@@ -78,6 +78,8 @@ def _print_coverage(args: argparse.Namespace, run: Run) -> None:
     print(format_summary(cov.summary(), title=f"Coverage by {len(cov.stations)} stations "
                          f"({TravelMode.of(settings.mode, settings.speed_kmh).describe()}; "
                          "cross = 2+ stations)"))
+    if args.quiet:  # the result table only; the files hold the rest
+        return
     if area.areas is not None:
         print()
         print(format_summary(cov.by_area(area.areas),

@@ -107,7 +107,9 @@ def add_area_options(p: argparse.ArgumentParser, *, out_default: Path | None = N
     add_output_options(s)
     p.add_argument("--out", type=Path, required=out_default is None, default=out_default,
                    help=out_help + (f" (default {out_default})" if out_default else ""))
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the result table")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print only the result table (no progress, per-area table, counting "
+                        "rule or station load; the files hold them all)")
 
 
 def add_candidate_options(g: argparse._ArgumentGroup) -> None:

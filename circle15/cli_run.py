@@ -74,7 +74,7 @@ def load_run(args: argparse.Namespace, stations: Path, specs: Specs | None = Non
     step = steps(args.quiet)
     loaded = load_area(specs.area, step=step)
     demand = load_demand(loaded, specs.demand, step=step)
-    if len(demand.layers) > 1:
+    if len(demand.layers) > 1 and not args.quiet:
         print("\n".join(demand.lines()), end="\n\n")
     area = demand.area_for(loaded)
     all_stations = read_station_file(area, stations, crs=args.stations_crs)
@@ -86,7 +86,7 @@ def load_run(args: argparse.Namespace, stations: Path, specs: Specs | None = Non
     step(f"computing coverage ({settings.minutes:g} min {settings.mode} at "
          f"{settings.speed_kmh:g} km/h = {settings.limit_m:,.0f} m)")
     answer = coverage_for(area, all_stations, demand, q, progress=progress_bars(args))
-    if answer.moment is not None:
+    if answer.moment is not None and not args.quiet:
         print(f"Stations open at {answer.moment.note()}.")
         step(f"--at {q.at}: {answer.moment.opened.n_open} of {len(all_stations)} stations open")
     return Run(area, demand, all_stations, answer.coverage, answer.moment, step)

@@ -81,7 +81,10 @@ def test_demo_runs_offline(tmp_path, capsys, monkeypatch):
     stations = pd.read_csv(tmp_path / "demo" / "inputs" / "example-stations.csv")
     assert stations["address"].str.contains("not a real station").all()
     out = capsys.readouterr().out
-    assert "Example district" in out and "do not join edges of these kinds" in out
+    # -q: the result table only (the per-area table and the counting rule are in the files)
+    assert out.startswith("Coverage by") and "Example district" not in out
+    assert "do not join edges of these kinds" not in out and "Station load" not in out
+    assert "do not join edges of these kinds" in summary["counting_rule"].iloc[0]
     # people are estimated from buildings: no unused synthetic population file is left
     assert not (tmp_path / "demo" / "inputs" / "synthetic-population.csv").exists()
     # nobody joins the network in a tunnel or underground (read from the extract itself)

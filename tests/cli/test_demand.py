@@ -32,7 +32,7 @@ def inputs(tmp_path, longgang, monkeypatch, cache_dir):
 
 def _common(inputs) -> list[str]:
     return ["--network", str(shared(LONGGANG)), "--stations", str(inputs / "st.csv"),
-            "--population", str(inputs / "pop.csv"), "-q"]
+            "--population", str(inputs / "pop.csv")]  # not -q: what a planner reads
 
 
 def test_coverage_for_estimated_workers(inputs, capsys):

@@ -46,7 +46,7 @@ def inputs(tmp_path_factory, longgang):
 def _run(inputs, out, *extra: str) -> int:
     return main(["coverage", "--network", str(shared("osm/shenzhen-longgang.osm")),
                  "--stations", str(inputs / "st.csv"), "--population", str(inputs / "pop.csv"),
-                 "--areas", str(inputs / "towns.geojson"), "--out", str(out), "-q", *extra])
+                 "--areas", str(inputs / "towns.geojson"), "--out", str(out), *extra])
 
 
 def test_by_hour_in_gcj02_writes_table_chart_and_workbook(inputs, tmp_path, capsys,

@@ -23,7 +23,7 @@ def test_the_readme_sample_is_what_the_demo_prints(tmp_path, capsys):
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- demo-output -->\n```\n(.*?)```\n<!-- /demo-output -->", text,
                       re.S).group(1).rstrip("\n").splitlines()
-    assert main(["demo", "--out", str(tmp_path / "demo"), "-q"]) == 0
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert len(block) >= 5
     assert printed[:len(block)] == block, (
