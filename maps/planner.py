@@ -233,7 +233,7 @@ def planner_page(
         "lang": lang_, "colours": {"station": STATION_COLOUR, "site": SITE_COLOUR,
                                    "gap": GAP_COLOUR, "picked": PICKED_COLOUR},
         "tiles": None, "stations": st, "sites": _sites(sites, shift),
-        "towns": pdata.towns(cov, areas, shift) if areas is not None else None,
+        "towns": pdata.towns(cov, areas, shift, lang_) if areas is not None else None,
         "bands": pdata.bands(iso, shift, settings.minutes, lang_, show=areas is None),
         "surface": pdata.surface(cov, shift, lang_),
         "density": pdata.density(cov, shift, lang_),

@@ -87,8 +87,9 @@ def share_legend(lang: Lang) -> list[tuple[str, str]]:
     return out
 
 
-def towns(cov: Coverage, areas: Areas, shift: Shift) -> dict[str, Any]:
+def towns(cov: Coverage, areas: Areas, shift: Shift, lang: Lang = "zh") -> dict[str, Any]:
     stats = cov.by_area(areas)
+    stats["name"] = areas.labels(lang)  # by_area keeps the areas' order
     share = np.round(stats["covered_share"].fillna(0).to_numpy(float) * 100, 1)
     cross = np.round(stats["cross_share"].fillna(0).to_numpy(float) * 100, 1)
     geoms = stats.geometry.to_numpy()

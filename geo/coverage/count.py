@@ -348,7 +348,18 @@ class Areas:
     frame: gpd.GeoDataFrame
     source: str = ""
 
+    def labels(self, lang: str = "zh") -> list[str]:
+        """The areas' names in ``lang``: the English ones (a ``name_en`` column) for
+        ``en`` where the file has them, else the names as given."""
+        names = [str(n) for n in self.frame["name"]]
+        if lang != "en" or "name_en" not in self.frame:
+            return names
+        return [str(e).strip() or n if isinstance(e, str) else n
+                for e, n in zip(self.frame["name_en"], names, strict=True)]
 
+
+#: columns that hold an area's English name, beside its own
+AREA_NAME_EN_NAMES = ("name_en", "name:en", "english", "英文名")
 AREA_NAME_NAMES = ("name", "名称", "town", "street", "街道", "乡镇", "district", "区县", "NAME")
 
 
@@ -392,6 +403,9 @@ def read_areas(
     geoms = shapely.make_valid(geometries_to_wgs84(geoms, kind))
     frame = gpd.GeoDataFrame({"name": gdf[col].astype(str).to_numpy()},
                              geometry=list(geoms), crs=4326).to_crs(net.crs)
+    col_en = find_column(gdf, AREA_NAME_EN_NAMES, source=source)
+    if col_en is not None and col_en != col:
+        frame["name_en"] = gdf[col_en].fillna("").astype(str).to_numpy()
     if not frame.geometry.intersects(net.hull).any():
         raise InputError(source, "no area overlaps the network (wrong file or wrong crs?)")
     return Areas(frame, source)

@@ -19,6 +19,10 @@ the grid's box take the numpy path. numba is only worth loading for many points:
 
 from __future__ import annotations
 
+import circle15.geo.snapping._numba_cache  # noqa: F401  (numba's cache folder, first)
+
+# isort: split
+
 import math
 
 import numba

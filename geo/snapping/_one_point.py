@@ -20,6 +20,10 @@ loops compile once and are cached on disk beside this file.
 
 from __future__ import annotations
 
+import circle15.geo.snapping._numba_cache  # noqa: F401  (numba's cache folder, first)
+
+# isort: split
+
 import math
 import weakref
 from dataclasses import dataclass

@@ -231,3 +231,22 @@ def test_installed_wheel_runs_the_demo_from_anywhere(venv: Path, tmp_path: Path)
     assert list(cache_home.rglob("*.npz")), f"no network cache under {cache_home}"
     left = list(work.iterdir())
     assert not left, f"the demo wrote into its working folder: {left}"
+
+
+def test_an_installed_wheel_compiles_its_loops_once_into_the_user_cache(venv: Path,
+                                                                        tmp_path: Path):
+    # from a wheel nothing compiled the numba loops: every district run paid 15 s for them
+    py = venv / "bin" / "python"
+    venv_site = next(venv.glob("lib/python3*/site-packages"))
+    cache_home = tmp_path / "xdg-cache"
+    env = _clean_env(XDG_CACHE_HOME=str(cache_home))
+    env.pop("CIRCLE15_CACHE_DIR", None)
+    first = _run([str(py), "-m", "circle15.geo.snapping.compiled"], timeout=600,
+                 cwd=tmp_path, env=env)
+    assert "compiling the fast loops once" in first.stderr
+    kept = cache_home / "circle15" / "numba"
+    assert any(kept.rglob("*.nbi")) and str(kept) in first.stderr
+    assert not any(venv_site.rglob("*.nbi"))  # never inside site-packages
+    second = _run([str(py), "-m", "circle15.geo.snapping.compiled"], timeout=600,
+                  cwd=tmp_path, env=env)
+    assert "compiling" not in second.stderr and "compiled loops ready" in second.stdout

@@ -196,3 +196,26 @@ def test_towns_shaded_by_share_with_numbers_and_overlays(tmp_path, scenario, lon
     assert "覆盖率" in popup and ("西区" in popup or "东区" in popup)
     assert "< 25%" in state["legend"] and "≥ 90%" in state["legend"]  # graded classes
     assert "人数" in overlay_popup and "12" in overlay_popup
+
+
+def test_english_pages_use_the_towns_english_names(tmp_path):
+    # --lang en left town names in Chinese although the areas file has name_en
+    import geopandas as gpd
+
+    from circle15.geo.coverage.count import read_areas
+    from circle15.maps.planner_data import display_shift, towns
+    from circle15.usecases import AreaSpec, load_area
+    from circle15.usecases.area import cover, read_station_file
+    from tests.conftest import shared
+
+    data = shared("district/subsets/pop-10k.csv").parent
+    area = load_area(AreaSpec(network=str(data / "city-10k.osm.pbf"),
+                              population=str(data / "pop-10k.csv"), drop_far_population=True))
+    areas = read_areas(shared("district/towns.geojson"), area.network)
+    cov = cover(area, read_station_file(area, data / "stations-10k.csv"))
+    source = gpd.read_file(shared("district/towns.geojson")).set_index("name")["name_en"]
+    shift = display_shift(False)
+    en = [row[0] for row in towns(cov, areas, shift, "en")["rows"]]
+    zh = [row[0] for row in towns(cov, areas, shift, "zh")["rows"]]
+    assert zh == [str(n) for n in areas.frame["name"]]
+    assert en == [source[n] for n in zh] and en != zh
