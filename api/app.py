@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
+from circle15.api.deps import ViewerDep
 from circle15.api.docs import install_docs
 from circle15.api.errors import install_handlers
 from circle15.api.guards.middleware import (
@@ -22,7 +23,7 @@ from circle15.api.guards.middleware import (
     page_policy,
     tile_hosts,
 )
-from circle15.api.routers import courier, hours, maps, planner, stations
+from circle15.api.routers import courier, hours, maps, planner, scenarios, stations
 from circle15.api.settings import Settings, get_settings
 from circle15.api.state import AppState, load_state
 from circle15.geo.errors import Circle15Error
@@ -46,13 +47,15 @@ class _Service(FastAPI):
     answer to an unhandled error carries them."""
 
     page_csp = ""
+    public_read = True
 
     def build_middleware_stack(self) -> ASGIApp:
         # /nearest's everyday question is answered before routing (it is asked most, and
         # the framework's per-request work would cost as much as the search)
+        # (only while reads are public: the quick path asks no token)
         quick = QuickGetMiddleware(super().build_middleware_stack(), routes={
             "/nearest": lambda query: courier.quick_nearest(
-                getattr(self.state, "circle15", None), query)})
+                getattr(self.state, "circle15", None), query)} if self.public_read else {})
         return SecurityHeadersMiddleware(quick, page_csp=self.page_csp)
 
 
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                                                   upload_limit=limit),
                    docs_url=None, redoc_url=None)
     # served pages may show tiles from the basemaps' hosts, and nothing else from outside
+    app.public_read = settings.public_read
     app.page_csp = page_policy(img_hosts=tile_hosts(
         [(url, subdomains) for url, _, subdomains in TILES.values()]))
     app.state.circle15 = state  # handed in (tests, benchmarks): no start-up load
@@ -124,6 +128,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
                 "population_units": len(st.population), "stations_skipped": st.skipped,
                 "pages": st.pages.status()}
 
+    # with CIRCLE15_PUBLIC_READ=false every read needs a viewer's token or above
+    reads = [] if settings.public_read else [ViewerDep]
     for r in (stations.router, planner.router, hours.router, courier.router, maps.router):
-        app.include_router(r)
+        app.include_router(r, dependencies=reads)
+    app.include_router(scenarios.router)
     return app

@@ -47,6 +47,8 @@ ERROR_STATUSES: dict[int, str] = {
     409: "Station ids that already exist, listed in `ids`",
     413: "The body is over the size limit; it was not read",
     422: "Bad input: every problem, naming the field, or the row and column of a file",
+    403: "The token's role does not allow this (viewer < planner < admin)",
+    412: "The scenario has moved on since the version named in `If-Match`: reload it",
     429: "Busy (the pool for expensive requests is full) or too many from this client: "
          "try again after `Retry-After` seconds",
     503: "The station store or the map assets are unavailable",
@@ -159,6 +161,9 @@ def _statuses(method: str, path: str, op: dict[str, Any]) -> set[int]:
         statuses.add(401)
     if COVERAGE_TAGS & set(op.get("tags", [])):
         statuses.add(422)
+    if "scenarios" in op.get("tags", []):
+        # roles, scenario ids, and the version every write names
+        statuses |= {401, 403, 404, 422} | ({412} if method == "post" else set())
     return statuses | set(EXTRA_STATUSES.get((method, path), ()))
 
 

@@ -23,10 +23,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from circle15.api.scenario_store import StaleVersionError
 from circle15.geo.errors import (
     AuthError,
     Circle15Error,
     DuplicateIdError,
+    ForbiddenError,
     InputError,
     MissingAssetsError,
     NetworkError,
@@ -53,8 +55,9 @@ MAX_PROBLEMS = 100
 #: the HTTP status of each kind of error (the nearest class in an error's ancestry wins)
 STATUS: dict[type[Circle15Error], int] = {
     InputError: 422, NetworkError: 422, SettingsError: 422, SitingError: 422,
-    NotFoundError: 404, AuthError: 401, PayloadTooLargeError: 413, DuplicateIdError: 409,
-    MissingAssetsError: 503, StorageError: 503, BusyError: 429,
+    NotFoundError: 404, AuthError: 401, ForbiddenError: 403, PayloadTooLargeError: 413,
+    DuplicateIdError: 409,
+    MissingAssetsError: 503, StorageError: 503, BusyError: 429, StaleVersionError: 412,
 }
 #: fields a request can carry (query parameters and body fields); any other field an
 #: error names is one of the service's settings, spelled as its environment variable
@@ -195,6 +198,7 @@ def install_handlers(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         headers = ({"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else
                    {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, BusyError)
+                   else {"ETag": f'"{exc.current}"'} if isinstance(exc, StaleVersionError)
                    else None)
         return JSONResponse(_body(exc), status_code=status_of(exc), headers=headers)
 

@@ -81,3 +81,31 @@ class WhatIfRequest(BaseModel):
     crs: CRS = Field(CoordSystem.WGS84, strict=False)
     trust_crs: bool = Field(False, description="skip the check that the coordinates are in "
                                                "the declared system")
+
+
+class ScenarioIn(BaseModel):
+    """A new scenario: a copy of the register, or of another scenario's stations."""
+
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, max_length=200)
+    from_: str = Field("register", alias="from", max_length=64,
+                       description="'register' or the id of a scenario to copy")
+
+
+class EditIn(BaseModel):
+    """One edit: add a station, remove one, move one, or change its other fields."""
+
+    model_config = _STRICT
+
+    op: Literal["add", "remove", "move", "update"]
+    station: StationIn | None = Field(None, description="the station to add (op add)")
+    station_id: str | None = Field(None, max_length=80, description="ops remove, move, update")
+    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False,
+                              description="where to move it (op move)")
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address: str | None = Field(None, max_length=500)
+    amenities: list[str] | None = Field(None, max_length=20)
+    opening_hours: str | None = Field(None, max_length=200)
+    status: Literal["existing", "planned", "closed"] | None = None

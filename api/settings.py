@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     planner_token: SecretStr | None = Field(
         None, description="bearer token for every write; writes are refused without one")
+    users: Path | None = Field(
+        None, description="users file (circle15 users add): named tokens with a role each")
+    public_read: bool = Field(
+        True, description="anyone may read; false: reads need a viewer's token or above")
     # NoDecode: the environment value reaches the validator as text, not parsed as JSON
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

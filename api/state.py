@@ -28,6 +28,7 @@ import shapely
 
 from circle15.api.guards.budget import Gate, RateLimit
 from circle15.api.pages import Key, PageKeeper
+from circle15.api.scenario_store import ScenarioStore
 from circle15.api.settings import Settings
 from circle15.api.store import StationStore
 from circle15.geo.courier.nearest import NearestIndex
@@ -40,6 +41,7 @@ from circle15.usecases import Area, courier_page_html, cover, load_area, planner
 from circle15.usecases.area import read_station_file, stations_of_records
 from circle15.usecases.demand import Demand, load_demand, station_loads, station_map_fields
 from circle15.usecases.questions import CoverageQuestion, coverage_for
+from circle15.usecases.scenarios import Evaluation, ReachBook, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,11 @@ class AppState:
     #: the pool expensive requests wait for, and siting's per-client rate (api.budget)
     expensive: Gate = field(init=False)
     siting_rate: RateLimit = field(init=False)
+    #: scenarios (in the register's database), each station's kept reach, and the
+    #: evaluations of scenario versions (and of the register, by revision)
+    scenarios: ScenarioStore = field(init=False)
+    _book: ReachBook | None = None
+    _evaluations: dict[tuple[str, int], Evaluation] = field(default_factory=dict)
     #: /nearest answers from the index there is while a newer one is computed elsewhere
     #: (``serve --workers N``: the workers are replaced by forks sharing the new one
     #: within the seconds the coverage takes), instead of each worker computing its own
@@ -105,6 +112,7 @@ class AppState:
         s = self.settings
         self.expensive = Gate(running=s.expensive_workers, waiting=s.expensive_queue)
         self.siting_rate = RateLimit(s.siting_per_minute)
+        self.scenarios = ScenarioStore(self.store)
         self.pages = PageKeeper(self.draw_page, folder=self._pages_folder(),
                                 wait_s=self.settings.page_wait_s)
 
@@ -214,6 +222,37 @@ class AppState:
 
     def coverage(self) -> Coverage:
         return self.snapshot()[1]
+
+    def book(self) -> ReachBook:
+        """Each station's reach, seeded from the register's coverage (kept for good: a
+        position's reach does not change with the other stations)."""
+        if self._book is None:
+            cov = self.coverage()
+            with self._lock:
+                if self._book is None:
+                    self._book = ReachBook(self.area, cov)
+        return self._book
+
+    def evaluation(self, key: tuple[str, int], records: list[dict[str, object]]) -> Evaluation:
+        """The evaluation of a station list known by ``key`` (a scenario and its version,
+        or the register and its revision), computed once."""
+        with self._lock:
+            found = self._evaluations.get(key)
+        if found is not None:
+            return found
+        return self.remember(key, evaluate(self.area, self.book(), records))
+
+    def remember(self, key: tuple[str, int], result: Evaluation) -> Evaluation:
+        """Keep an evaluation for its scenario version (a bounded number of them)."""
+        with self._lock:
+            if len(self._evaluations) > 256:
+                self._evaluations.clear()
+            self._evaluations[key] = result
+        return result
+
+    def register_evaluation(self) -> Evaluation:
+        rev = self.revision()
+        return self.evaluation(("register", rev), self.store.all())
 
     def layers(self, name: str | None = None) -> Demand:
         """The demand layers, with ``name`` among them: a layer the service was not

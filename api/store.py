@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     delete,
     event,
@@ -68,6 +69,30 @@ stations = Table(
                     "AND length(opening_hours) <= 200 AND length(address) <= 500 "
                     "AND length(amenities) <= 500", name="stations_text_length"),
     CheckConstraint("status IN ('existing', 'planned', 'closed')", name="stations_status"),
+)
+#: scenarios: a name, the station records they started from, and a version that every
+#: change moves on (the ETag; a write names the version it saw)
+scenarios = Table(
+    "scenarios", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("origin", String(64), nullable=False),
+    Column("base", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: every change to a scenario, in order: its edits (an undone one stays, marked) and
+#: what happened to it (created, adopted), with who and when: the audit trail
+scenario_log = Table(
+    "scenario_log", metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("scenario_id", String(64), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("payload", Text, nullable=False, default="{}"),
+    Column("user", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("undone", Integer, nullable=False, default=0),
 )
 #: one row counting writes, so that every worker process sees every change
 revisions = Table(
@@ -187,6 +212,10 @@ class StationStore:
             raise StorageError(f"cannot read the station database {self._where()}: "
                                f"{_plain(exc)}") from exc
 
+    #: one write transaction / one read, for the scenario store sharing this database
+    writing = _writing
+    reading = _reading
+
     def health(self) -> str:
         """"ok", or what is wrong with the store."""
         try:
@@ -264,6 +293,16 @@ class StationStore:
     def count(self) -> int:
         with self._reading() as conn:
             return len(conn.execute(select(stations.c.id)).all())
+
+    def replace_all(self, records: list[Record]) -> None:
+        """The register becomes ``records``, in one transaction (adopting a scenario)."""
+        now = datetime.now(UTC)
+        with self._writing() as conn:
+            conn.execute(delete(stations))
+            if records:
+                conn.execute(insert(stations), [{**r, "updated_at": now} for r in records])
+                self._sync_geom(conn, [r["id"] for r in records])
+            self._bump(conn)
 
     def postgis_points(self) -> list[tuple[str, str]]:
         """(id, WKT) of the PostGIS geometry column (PostgreSQL only)."""

@@ -56,3 +56,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     os.execv(sys.executable, argv)
     return 0  # not reached
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """``circle15 users add NAME --role R``: the new user's token, once, as the last line."""
+    from pathlib import Path
+
+    from circle15.api.guards.users import add_user
+
+    path = args.file or os.environ.get("CIRCLE15_USERS")
+    if not path:
+        raise SystemExit("circle15 users: give --file, or set CIRCLE15_USERS to the users file "
+                         "the service reads")
+    token = add_user(Path(path), args.name, args.role)
+    print(f"added {args.name} ({args.role}) to {path}; their token (shown only now, give it "
+          "to them and keep it nowhere else):")
+    print(token)
+    return 0
+
+
+def add_users_parser(sub: argparse._SubParsersAction) -> None:
+    from circle15.api.guards.users import ROLES
+
+    p = sub.add_parser("users", help="the service's users and their roles",
+                       description="Users of the service, each with a role: viewer (reads), "
+                                   "planner (creates and edits scenarios), admin (adopts a "
+                                   "scenario into the register, changes the register). The "
+                                   "service reads the file CIRCLE15_USERS names.")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    add = verbs.add_parser("add", help="add a user and print their token (once)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--file", help="the users file (default: $CIRCLE15_USERS)")
+    add.set_defaults(func=cmd_users)

@@ -137,6 +137,10 @@ class AuthError(Circle15Error, PermissionError):
 
 
 
+class ForbiddenError(Circle15Error, PermissionError):
+    """A valid token whose role does not allow this."""
+
+
 class PayloadTooLargeError(Circle15Error, ValueError):
     """An upload or body over the configured limit."""
 

@@ -212,21 +212,7 @@ class Coverage:
         return hit[1].copy()
 
     def _by_area(self, areas: Areas) -> gpd.GeoDataFrame:
-        units = self.population.frame.geometry.to_numpy()
-        area_geoms = areas.frame.geometry.to_numpy()
-        u_idx, a_idx = first_area(units, area_geoms)
-        rows = []
-        pop = self.population.count
-        for j in range(len(areas.frame)):
-            sel = u_idx[a_idx == j]
-            rows.append(summarise_counts(pop[sel], self.unit_count[:, sel], self.settings)
-                        .iloc[-1].to_dict())
-        stats = pd.DataFrame(rows)
-        out = areas.frame[["name", "geometry"]].copy()
-        for col in stats.columns:
-            if col != "minutes":
-                out[col] = stats[col].to_numpy()
-        return out
+        return counts_by_area(self.population, self.unit_count, self.settings, areas)
 
 
 def first_area(points: NDArray[np.object_], areas: NDArray[np.object_]
@@ -295,6 +281,27 @@ def summarise_counts(
 ) -> pd.DataFrame:
     """The band summaries as a table (one row per band, the fields as columns)."""
     return pd.DataFrame([asdict(b) for b in band_summaries(pop, counts, settings)])
+
+
+def counts_by_area(population: Population, counts: NDArray[np.int64],
+                   settings: CoverageSettings, areas: Areas) -> gpd.GeoDataFrame:
+    """Per-area population, covered and cross-covered, with shares, at the limit, from
+    the stations reaching each unit (``counts``, one row per band): each unit in the
+    first area that holds it."""
+    units = population.frame.geometry.to_numpy()
+    area_geoms = areas.frame.geometry.to_numpy()
+    u_idx, a_idx = first_area(units, area_geoms)
+    rows = []
+    pop = population.count
+    for j in range(len(areas.frame)):
+        sel = u_idx[a_idx == j]
+        rows.append(summarise_counts(pop[sel], counts[:, sel], settings).iloc[-1].to_dict())
+    stats = pd.DataFrame(rows)
+    out = areas.frame[["name", "geometry"]].copy()
+    for col in stats.columns:
+        if col != "minutes":
+            out[col] = stats[col].to_numpy()
+    return out
 
 
 def compute_coverage(

@@ -166,3 +166,16 @@ def test_serve_says_a_bad_setting_in_one_line(monkeypatch, capsys):
     monkeypatch.setenv("CIRCLE15_MINUTES", "fifteen")
     with pytest.raises(SystemExit, match="CIRCLE15_MINUTES: Input should be a valid number"):
         main(["serve"])
+
+
+def test_users_add_prints_the_token_last_and_stores_only_its_hash(tmp_path, capsys):
+    from circle15.api.guards.users import find
+
+    users = tmp_path / "users.json"
+    assert main(["users", "add", "li.ming", "--role", "planner", "--file", str(users)]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert len(token) >= 40 and token not in users.read_text()
+    user = find(users, token)
+    assert user is not None and (user.name, user.role) == ("li.ming", "planner")
+    assert find(users, token + "x") is None
+    assert main(["users", "add", "li.ming", "--role", "admin", "--file", str(users)]) == 2
