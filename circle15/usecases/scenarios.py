@@ -16,6 +16,7 @@ scenario's station list exactly.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import shapely
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from circle15.geo.coverage.count import Coverage, counts_by_area, summarise_counts
+from circle15.geo.coverage.count import Coverage, counts_by_area, first_area, summarise_counts
 from circle15.geo.coverage.reach import reach_within
 from circle15.geo.errors import InputError, NotFoundError
 from circle15.geo.inputs.stations import Stations
@@ -171,15 +172,41 @@ class Evaluation:
     def active(self) -> int:
         return sum(r["status"] == "existing" for r in self.records)
 
-    def summary(self) -> pd.DataFrame:
+    @functools.cached_property
+    def _summary(self) -> pd.DataFrame:
         return summarise_counts(self.area.population.count, self.counts,
                                 self.area.spec.coverage_settings())
 
-    def by_area(self) -> gpd.GeoDataFrame | None:
+    @functools.cached_property
+    def _by_area(self) -> gpd.GeoDataFrame | None:
         if self.area.areas is None:
             return None
         return counts_by_area(self.area.population, self.counts,
-                              self.area.spec.coverage_settings(), self.area.areas)
+                              self.area.spec.coverage_settings(), self.area.areas,
+                              index=_unit_areas(self.area))
+
+    def summary(self) -> pd.DataFrame:
+        """People covered, cross-covered and uncovered per band (worked out once)."""
+        return self._summary.copy()
+
+    def by_area(self) -> gpd.GeoDataFrame | None:
+        """The same per admin area at the limit (worked out once; None without areas)."""
+        return None if self._by_area is None else self._by_area.copy()
+
+
+_AREA_INDEX: dict[int, tuple[Area, tuple[NDArray[np.int64], NDArray[np.int64]]]] = {}
+
+
+def _unit_areas(area: Area) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Which admin area holds each unit, worked out once per loaded area."""
+    hit = _AREA_INDEX.get(id(area))
+    if hit is None or hit[0] is not area:
+        assert area.areas is not None
+        hit = (area, first_area(area.population.frame.geometry.to_numpy(),
+                                area.areas.frame.geometry.to_numpy()))
+        _AREA_INDEX.clear()  # one service, one area
+        _AREA_INDEX[id(area)] = hit
+    return hit[1]
 
 
 def evaluate(area: Area, book: ReachBook, records: Sequence[Record]) -> Evaluation:

@@ -284,13 +284,16 @@ def summarise_counts(
 
 
 def counts_by_area(population: Population, counts: NDArray[np.int64],
-                   settings: CoverageSettings, areas: Areas) -> gpd.GeoDataFrame:
+                   settings: CoverageSettings, areas: Areas,
+                   index: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+                   ) -> gpd.GeoDataFrame:
     """Per-area population, covered and cross-covered, with shares, at the limit, from
     the stations reaching each unit (``counts``, one row per band): each unit in the
-    first area that holds it."""
-    units = population.frame.geometry.to_numpy()
-    area_geoms = areas.frame.geometry.to_numpy()
-    u_idx, a_idx = first_area(units, area_geoms)
+    first area that holds it (``index``: that assignment, (unit, area), if known)."""
+    if index is None:
+        index = first_area(population.frame.geometry.to_numpy(),
+                           areas.frame.geometry.to_numpy())
+    u_idx, a_idx = index
     rows = []
     pop = population.count
     for j in range(len(areas.frame)):
