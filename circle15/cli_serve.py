@@ -27,7 +27,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         StationStore(settings.sqlalchemy_url()).close()
     except Circle15Error as exc:
-        raise SystemExit(f"circle15 serve: {exc.worded(setting_name)}") from None
+        print(f"circle15 serve: {exc.worded(setting_name)}", file=sys.stderr)
+        return 2
     # the service's start-up errors are one line (circle15.api.app.stop_serving)
     os.environ["CIRCLE15_SERVE"] = "1"
     if args.verbose:

@@ -106,6 +106,8 @@ def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.
     gap = np.flatnonzero(cov.unit_count[-1] < need)
     columns = ["rank", "town", "population", "units", "hexes", "area_km2", "nearest_station",
                "nearest_walk_min", "max_walk_min", "lon", "lat", "geometry"]
+    if areas is None:
+        columns.remove("town")
     if gap.size == 0:
         return gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry",
                                 crs=cov.network.crs)
