@@ -63,6 +63,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     # the bounded pool for expensive requests, and siting's per-client rate
     ("post", "/siting"): (429,),
     ("post", "/whatif"): (429,),
+    ("post", "/scenarios/{sid}/suggest"): (429,),
 }
 #: operations under these tags work on coverage, which needs stations: 422 until some exist
 COVERAGE_TAGS = {"planner", "courier", "maps"}

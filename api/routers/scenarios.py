@@ -14,7 +14,7 @@ import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from circle15.api.deps import StateDep, needs
 from circle15.api.guards.users import User
@@ -22,10 +22,12 @@ from circle15.api.routers.common import OutCrsQ, QuestionDep, csv_response, reco
 from circle15.api.scenario_store import etag
 from circle15.api.schemas import CRS, EditIn, ScenarioIn
 from circle15.api.state import AppState
+from circle15.geo import vocab
 from circle15.geo.errors import InputError
 from circle15.geo.output.out_crs import table_in
 from circle15.geo.vocab import CoordSystem
-from circle15.usecases.area import stations_of_records
+from circle15.usecases import CandidateSpec, SitingSpec, build_candidates, site
+from circle15.usecases.area import cover, stations_of_records
 from circle15.usecases.questions import CoverageQuestion, coverage_for
 from circle15.usecases.scenarios import Evaluation, apply_edits, delta, evaluate
 
@@ -81,6 +83,66 @@ def create_scenario(body: ScenarioIn, state: StateDep, user: Planner,
 @router.get("", summary="The scenarios")
 def list_scenarios(state: StateDep, _: Viewer) -> dict[str, Any]:
     return {"scenarios": state.scenarios.all()}
+
+
+@router.get("/compare", summary="Scenarios side by side: totals, the change against the "
+                                "register, and per town")
+def compare_scenarios(
+    state: StateDep, _: Viewer,
+    ids: Annotated[str, Query(max_length=400, description="scenario ids, comma-separated "
+                                                          "(at most 6)")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    wanted = [i for i in ids.split(",") if i.strip()]
+    if not 1 <= len(wanted) <= 6:
+        raise InputError("ids", "name 1 to 6 scenario ids, comma-separated")
+    base = state.register_evaluation()
+    totals, towns = [], None
+    for sid in wanted:
+        sc = state.scenarios.get(sid.strip())
+        ev = _evaluate(state, sc)
+        last = ev.summary().iloc[-1]
+        totals.append({"id": sc["id"], "name": sc["name"], "version": sc["version"],
+                       "stations": ev.active, "population": float(last["population"]),
+                       "covered": float(last["covered"]),
+                       "cross_covered": float(last["cross_covered"]), **{
+                           f"{k}_change": v for k, v in delta(ev, base).items()}})
+        areas = ev.by_area()
+        if areas is not None:
+            if towns is None:
+                towns = pd.DataFrame({"name": areas["name"].to_numpy(),
+                                      "population": areas["population"].to_numpy()})
+            towns[f"{sc['id']}_covered"] = areas["covered"].to_numpy()
+            towns[f"{sc['id']}_cross_covered"] = areas["cross_covered"].to_numpy()
+    if format == "csv":
+        return csv_response(towns if towns is not None else pd.DataFrame(totals),
+                            "scenarios-compared")
+    return {"scenarios": totals, "areas": records(towns) if towns is not None else None}
+
+
+@router.post("/{sid}/suggest", summary="The best sites to add next to a scenario (greedy, "
+                                       "within the siting budget)")
+def suggest_sites(sid: str, state: StateDep, _: Planner, request: Request,
+                  k: Annotated[int, Query(ge=1, le=vocab.SITING_MAX_K)] = 5,
+                  node_spacing_m: Annotated[float, Query(
+                      ge=vocab.SITING_MIN_NODE_SPACING_M, le=5000)]
+                  = vocab.SERVICE_NODE_SPACING_M) -> dict[str, Any]:
+    state.siting_rate.check(request.client.host if request.client else "?", "suggest")
+    sc = state.scenarios.get(sid)
+    s = state.settings
+    spec = SitingSpec(k=k, method="greedy", max_candidates=s.siting_max_candidates,
+                      max_pairs=s.siting_max_pairs)
+    with state.expensive.turn("suggest"):
+        stations = stations_of_records(state.area, _stations_of(sc), source="scenario",
+                                       check_crs=False)
+        cov = cover(state.area, stations)
+        cands, dropped = build_candidates(state.area, CandidateSpec(
+            sources=("nodes",), node_spacing_m=node_spacing_m))
+        outcome = site(cov, cands, spec, dropped_duplicates=dropped)
+    sites = outcome.best.sites_frame()
+    return {"version": sc["version"],
+            "sites": records(sites.drop(columns="geometry")[
+                ["rank", "id", "lon", "lat", "marginal_gain", "cumulative_gain"]])}
 
 
 @router.get("/{sid}", summary="A scenario: its stations (GeoJSON), edits and version")

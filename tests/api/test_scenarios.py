@@ -157,3 +157,32 @@ def test_reads_can_be_private(area, tmp_path, people, cache_dir, monkeypatch):
         for url in ("/coverage/summary", "/stations", f"/nearest?lon={lon}&lat={lat}"):
             assert c.get(url).status_code == 401, url
             assert c.get(url, headers=people["viewer"]).status_code == 200, url
+
+
+def test_compare_and_suggest(client, people):
+    a, tag_a = _new(client, people["planner"], "keep all")
+    b, tag_b = _new(client, people["planner"], "close two")
+    for sid in ("LG-1", "LG-2"):
+        r = client.post(f"/scenarios/{b}/edits", json={"op": "remove", "station_id": sid},
+                        headers={**people["planner"], "If-Match": tag_b})
+        tag_b = r.headers["ETag"]
+    got = client.get("/scenarios/compare", params={"ids": f"{a},{b}"},
+                     headers=people["viewer"]).json()["scenarios"]
+    assert [g["stations"] for g in got] == [6, 4]
+    assert got[0]["covered_change"] == 0 and got[1]["covered_change"] <= 0
+    assert got[1]["covered"] == pytest.approx(got[0]["covered"] + got[1]["covered_change"])
+    r = client.post(f"/scenarios/{b}/suggest", params={"k": 2, "node_spacing_m": 300},
+                    headers=people["planner"])
+    assert r.status_code == 200, r.text
+    sites = r.json()["sites"]
+    assert [s["rank"] for s in sites] == [1, 2] and sites[0]["marginal_gain"] > 0
+    # adding the first suggestion raises the scenario's coverage by its gain
+    before = client.get(f"/scenarios/{b}/coverage", headers=people["viewer"]).json()
+    r = client.post(f"/scenarios/{b}/edits", headers={**people["planner"], "If-Match": tag_b},
+                    json={"op": "add", "station": {"id": "SUG-1", "name": "建议1",
+                                                   "lon": sites[0]["lon"],
+                                                   "lat": sites[0]["lat"]}})
+    gain = r.json()["bands"][-1]["covered"] - before["bands"][-1]["covered"]
+    # (the site is re-joined to the street from its lon/lat, as any added station is)
+    assert gain == pytest.approx(sites[0]["marginal_gain"], rel=0.02)
+    assert client.post(f"/scenarios/{b}/suggest", headers=people["viewer"]).status_code == 403
