@@ -160,7 +160,7 @@ def test_reads_can_be_private(area, tmp_path, people, cache_dir, monkeypatch):
 
 
 def test_compare_and_suggest(client, people):
-    a, tag_a = _new(client, people["planner"], "keep all")
+    a, _ = _new(client, people["planner"], "keep all")
     b, tag_b = _new(client, people["planner"], "close two")
     for sid in ("LG-1", "LG-2"):
         r = client.post(f"/scenarios/{b}/edits", json={"op": "remove", "station_id": sid},
