@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
 from circle15.api.deps import ViewerDep
@@ -133,4 +134,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     for r in (stations.router, planner.router, hours.router, courier.router, maps.router):
         app.include_router(r, dependencies=reads)
     app.include_router(scenarios.router)
+
+    @app.get("/plan", include_in_schema=False)
+    def plan_page(request: Request) -> RedirectResponse:
+        query = request.url.query
+        return RedirectResponse("/maps/plan" + (f"?{query}" if query else ""))
     return app

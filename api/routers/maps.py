@@ -52,3 +52,13 @@ async def planner(state: StateDep, lang: Lang = "zh",
 async def courier(state: StateDep, lang: Lang = "zh",
                   basemap: Annotated[Literal["osm", "blank"], Query()] = "osm") -> HTMLResponse:
     return await _page(state, ("courier", lang, basemap), lang)
+
+
+@router.get("/plan", response_class=HTMLResponse, summary="The planner's workbench page")
+async def plan(lang: Lang = "zh",
+               basemap: Annotated[Literal["osm", "amap", "blank"], Query()] = "osm"
+               ) -> HTMLResponse:
+    """Scenarios on the map: every number it shows is an answer of /scenarios."""
+    from circle15.maps.plan import plan_page
+
+    return HTMLResponse(plan_page(lang=lang, basemap=basemap))
