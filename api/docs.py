@@ -131,7 +131,8 @@ def install_docs(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(fastapi_openapi())
+            app.openapi_schema = document_errors(
+                fastapi_openapi(), public_read=getattr(app, "public_read", True))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way
@@ -173,7 +174,7 @@ def _takes_csv(op: dict[str, Any]) -> bool:
                for p in op.get("parameters", []))
 
 
-def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
+def document_errors(spec: dict[str, Any], *, public_read: bool = True) -> dict[str, Any]:
     """The OpenAPI document with every error status each operation answers, the one
     error body in place of FastAPI's validation error, and CSV where ``format=csv``."""
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
@@ -183,6 +184,9 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
     schemas["ErrorBody"] = body
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
+            if method == "get" and op.get("security") and public_read:
+                # a viewer's token is asked for only when reads are private
+                op["security"] = [*op["security"], {}]
             responses = op.setdefault("responses", {})
             for status in sorted(_statuses(method, path, op)):
                 responses[str(status)] = _error_response(status)

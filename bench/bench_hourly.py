@@ -33,7 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from circle15.geo.coverage.count import compute_coverage, read_areas  # noqa: E402
+from circle15.geo.coverage.areas import read_areas  # noqa: E402
+from circle15.geo.coverage.count import compute_coverage  # noqa: E402
 from circle15.geo.coverage.hourly import (  # noqa: E402
     ALL_AREAS,
     DemandLayer,

@@ -13,10 +13,11 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from circle15.api.deps import PlannerDep, StateDep
+from circle15.api.register import records_of
 from circle15.api.routers.common import geojson_response
 from circle15.api.schemas import CRS, StationBody, StationIn
 from circle15.api.settings import Settings
-from circle15.api.state import AppState, records_of
+from circle15.api.state import AppState
 from circle15.geo.errors import InputError, NotFoundError, PayloadTooLargeError, ref
 from circle15.geo.inputs.limits import TableLimits, reading
 from circle15.geo.inputs.stations import normal_id

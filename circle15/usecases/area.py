@@ -8,13 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from circle15.geo import vocab
-from circle15.geo.coverage.count import (
-    Areas,
-    Coverage,
-    CoverageSettings,
-    compute_coverage,
-    read_areas,
-)
+from circle15.geo.coverage.areas import read_areas
+from circle15.geo.coverage.count import Areas, Coverage, CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError, ref
 from circle15.geo.inputs.stations import Stations
 from circle15.geo.network.cache import load_network

@@ -8,7 +8,8 @@ import prcoords
 import pytest
 import shapely
 
-from circle15.geo.coverage.count import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.areas import read_areas
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.crs import (
     bd09_to_wgs84,
     gcj02_to_wgs84,

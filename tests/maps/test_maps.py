@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import shapely
 
-from circle15.geo.coverage.count import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.areas import read_areas
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.coverage.gaps import find_gaps
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.siting import build_problem, solve
@@ -202,7 +203,7 @@ def test_english_pages_use_the_towns_english_names(tmp_path):
     # --lang en left town names in Chinese although the areas file has name_en
     import geopandas as gpd
 
-    from circle15.geo.coverage.count import read_areas
+    from circle15.geo.coverage.areas import read_areas
     from circle15.maps.planner_data import display_shift, towns
     from circle15.usecases import AreaSpec, load_area
     from circle15.usecases.area import cover, read_station_file

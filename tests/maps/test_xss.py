@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import shapely
 
-from circle15.geo.coverage.count import CoverageSettings, compute_coverage, read_areas
+from circle15.geo.coverage.areas import read_areas
+from circle15.geo.coverage.count import CoverageSettings, compute_coverage
 from circle15.geo.inputs.stations import Stations
 from circle15.maps.courier import courier_page, save_courier_page
 from circle15.maps.planner import Overlay, planner_page, save_page
