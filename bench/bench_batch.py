@@ -24,7 +24,8 @@ DISTRICT = ROOT.parent / "shared" / "data" / "district"
 def main() -> None:
     from circle15.usecases import AreaSpec, cover, load_area
     from circle15.usecases.area import read_station_file
-    from circle15.usecases.batch import area_tasks, merged_tables, run_batch
+    from circle15.usecases.batch import area_tasks, run_batch
+    from circle15.usecases.batch_files import merged_tables
 
     spec = AreaSpec(network=str(DISTRICT / "shunyi-synth.osm.pbf"),
                     population=str(DISTRICT / "population-points.csv"),

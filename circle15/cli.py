@@ -335,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per local worker, e.g. 4GB (default: share of this machine)")
     g.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--retries", type=int, default=2, help="retries of a failed area")
+    g.add_argument("--gaps", dest="gaps_hex_m", type=float, nargs="?", const=vocab.GAP_HEX_M,
+                   default=None, metavar="HEX_M",
+                   help="also write gaps.csv: each area's merged gap areas (hexagons of "
+                        f"HEX_M metres, default {vocab.GAP_HEX_M:g})")
+    g.add_argument("--sites", type=int, default=0, metavar="K",
+                   help="also write sites.csv: each area's K best new sites among its "
+                        "network nodes (greedy)")
     p_batch.set_defaults(func=cmd_batch)
     for p in (p_cov, p_demo, p_gaps, p_site, p_map, p_batch):
         add_demand_options(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from circle15.cli_options import area_spec, demand_spec, steps
@@ -11,13 +12,8 @@ from circle15.cli_options import area_spec, demand_spec, steps
 def cmd_batch(args: argparse.Namespace) -> int:
     import geopandas as gpd
 
-    from circle15.usecases.batch import (
-        area_tasks,
-        manifest_tasks,
-        merged_tables,
-        run_batch,
-        write_batch,
-    )
+    from circle15.usecases.batch import area_tasks, manifest_tasks, run_batch
+    from circle15.usecases.batch_files import merged_tables, write_batch
 
     step = steps(args.quiet)
     spec = area_spec(args)
@@ -30,6 +26,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
                              "counts its own population)")
         tasks = manifest_tasks(args.manifest, spec=spec, at=args.at,
                                unknown_hours=args.unknown_hours)
+        tasks = [dataclasses.replace(t, gaps_hex_m=args.gaps_hex_m, sites=args.sites)
+                 for t in tasks]
         outside = 0.0
     else:
         has_pop = args.population or args.census or args.buildings_total
@@ -45,6 +43,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         tasks, outside = area_tasks(areas, name_column=col, spec=spec, stations=args.stations,
                                     stations_crs=args.stations_crs, demand=demand,
                                     at=args.at, unknown_hours=args.unknown_hours)
+        tasks = [dataclasses.replace(t, gaps_hex_m=args.gaps_hex_m, sites=args.sites)
+                 for t in tasks]
     where = args.scheduler or f"a local cluster of {args.dask_workers} workers"
     step(f"{len(tasks)} areas on {where}")
     batch = run_batch(tasks, scheduler=args.scheduler, workers=args.dask_workers,

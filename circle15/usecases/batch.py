@@ -60,6 +60,10 @@ class AreaTask:
     #: hours count
     at: str | None = None
     unknown_hours: str = "open"
+    #: gaps per area (hexagons of this size, metres; None: not asked) and the best
+    #: ``sites`` new sites per area among its thinned network nodes (0: not asked)
+    gaps_hex_m: float | None = None
+    sites: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class AreaResult:
     stations: pd.DataFrame
     seconds: float
     nodes: int
+    #: gap areas and proposed sites of this area (WGS84 lon/lat), when asked
+    gaps: pd.DataFrame | None = None
+    sites: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ def run_area(task: AreaTask) -> AreaResult:
         inside = np.zeros(0, dtype=bool)
     else:
         cov = compute_coverage(net, stations, pop, settings=settings)
+        extras = _gaps_and_sites(task, cov, area_m)
         t = cov.nearest.target_dist_m / settings.metres_per_minute
         counts = cov.unit_count
         summary = cov.summary()
@@ -157,8 +165,37 @@ def run_area(task: AreaTask) -> AreaResult:
     summary.insert(0, "area", task.name)
     st["in_area"] = inside
     st.insert(0, "area", task.name)
+    gaps, sites = extras if stations is not None and len(stations) else (None, None)
     return AreaResult(task.name, units, pd.DataFrame(summary), pd.DataFrame(st),
-                      time.perf_counter() - t0, net.n_nodes)
+                      time.perf_counter() - t0, net.n_nodes, gaps, sites)
+
+
+def _gaps_and_sites(task: AreaTask, cov: Any, area_m: Any
+                    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The area's gap areas and its best new sites (nodes inside the area), when asked:
+    the same use of find_gaps and site as ``circle15 gaps`` and ``circle15 site``."""
+    from circle15.geo.coverage.gaps import find_gaps
+    from circle15.geo.errors import SitingError
+    from circle15.geo.siting.candidates import candidates_from_nodes
+    from circle15.usecases.planning import SitingSpec, site
+
+    gaps = sites = None
+    if task.gaps_hex_m is not None:
+        found = find_gaps(cov, hex_m=task.gaps_hex_m, merge=True)
+        gaps = pd.DataFrame(found.drop(columns="geometry"))
+        gaps.insert(0, "area", task.name)
+    if task.sites > 0:
+        cands = candidates_from_nodes(cov.network, spacing_m=100.0)
+        if area_m is not None:
+            xy = shapely.get_coordinates(cands.frame.geometry.to_numpy())
+            cands = cands.select(shapely.contains_xy(area_m, xy[:, 0], xy[:, 1]))
+        try:
+            best = site(cov, cands, SitingSpec(k=task.sites, method="greedy")).best
+            sites = pd.DataFrame(best.sites_frame().drop(columns="geometry"))
+            sites.insert(0, "area", task.name)
+        except SitingError as exc:  # nobody left to cover here: said, not failed
+            sites = pd.DataFrame([{"area": task.name, "note": str(exc)}])
+    return gaps, sites
 
 
 _NETWORKS: dict[tuple[str, bool], Any] = {}
@@ -315,82 +352,3 @@ def _count_attempts(tasks: list[AreaTask]) -> dict[str, int]:
         if t.attempts_dir:
             out[t.name] = len(list(Path(t.attempts_dir).glob(f"{t.name}.*")))
     return out
-
-
-def merged_tables(batch: BatchResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(per-area rows at the service limit, per-band totals, stations) of a batch.
-
-    Stations are listed once, in the area containing them, with the people they
-    reach summed over every area they serve."""
-    rows = []
-    for r in batch.results:
-        last = r.summary.iloc[-1]
-        rows.append({"area": r.name, "population": last["population"],
-                     "covered": last["covered"], "covered_share": last["covered_share"],
-                     "cross_covered": last["cross_covered"], "uncovered": last["uncovered"],
-                     "units": len(r.units), "network_nodes": r.nodes,
-                     "seconds": round(r.seconds, 2)})
-    per_area = pd.DataFrame(rows)
-    bands = pd.concat([r.summary for r in batch.results]) if batch.results else pd.DataFrame()
-    totals = (bands.drop(columns="area").groupby("minutes", as_index=False).sum(
-        numeric_only=True) if len(bands) else bands)
-    if len(totals):
-        totals["covered_share"] = totals["covered"] / totals["population"]
-        totals["cross_share"] = totals["cross_covered"] / totals["population"]
-    stations = pd.concat([r.stations for r in batch.results]) if batch.results else (
-        pd.DataFrame())
-    if len(stations):
-        reached = stations.groupby("id")[["population_reached", "population_nearest"]].sum()
-        home = stations[stations["in_area"]].drop_duplicates("id").set_index("id")
-        home = home.drop(columns=["population_reached", "population_nearest", "in_area"])
-        stations = home.join(reached).reset_index()
-    return per_area, totals, stations
-
-
-def write_batch(batch: BatchResult, out: Path, *, areas: gpd.GeoDataFrame | None = None,
-                name_column: str = "name", out_crs: str = "wgs84") -> list[Path]:
-    """GeoParquet of units partitioned by area, merged CSV/XLSX tables, a region map.
-
-    Units and stations are written as lon/lat in ``out_crs`` (wgs84, gcj02 or bd09;
-    each table's ``coord_crs`` column says which); the region map stays in WGS84,
-    as its basemap is."""
-    from circle15.geo.output.export import csv_text, safe_for_spreadsheets
-    from circle15.geo.output.out_crs import check_output_crs, frame_in, table_in
-
-    out_crs = check_output_crs(out_crs)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for r in batch.results:
-        part = out / "units" / f"area={_safe(r.name)}"
-        part.mkdir(parents=True, exist_ok=True)
-        gdf = gpd.GeoDataFrame(r.units, geometry=gpd.points_from_xy(r.units["lon"],
-                                                                     r.units["lat"]), crs=4326)
-        frame_in(gdf, out_crs).to_parquet(part / "part-0.parquet")
-    written.append(out / "units")
-    per_area, totals, stations = merged_tables(batch)
-    stations = table_in(stations, out_crs)
-    failed = pd.DataFrame([{"area": k, "error": v} for k, v in batch.failed.items()])
-    for name, table in (("areas", per_area), ("summary", totals), ("stations", stations),
-                        ("failed", failed)):
-        if name == "failed" and table.empty:
-            continue
-        (out / f"{name}.csv").write_text(csv_text(table), encoding="utf-8-sig")  # BOM: Excel
-        written.append(out / f"{name}.csv")
-    with pd.ExcelWriter(out / "batch.xlsx") as xl:
-        for name, table in (("areas", per_area), ("summary", totals), ("stations", stations),
-                            ("failed", failed)):
-            safe_for_spreadsheets(table).to_excel(xl, sheet_name=name, index=False)
-    written.append(out / "batch.xlsx")
-    if areas is not None and len(per_area):
-        from circle15.maps.region import region_map
-
-        path = out / "region-map.html"
-        shaded = areas[[name_column, "geometry"]].to_crs(4326).merge(
-            per_area, left_on=name_column, right_on="area")
-        path.write_text(region_map(shaded), encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "area"

@@ -26,7 +26,8 @@ from circle15.cli import main
 from circle15.geo.crs import wgs84_to_gcj02
 from circle15.usecases import AreaSpec, cover, load_area
 from circle15.usecases.area import read_station_file
-from circle15.usecases.batch import area_tasks, manifest_tasks, merged_tables, run_batch
+from circle15.usecases.batch import area_tasks, manifest_tasks, run_batch
+from circle15.usecases.batch_files import merged_tables
 from tests.conftest import shared
 from tests.helpers import points_near_streets
 
@@ -178,8 +179,17 @@ def test_batch_command_writes_partitioned_results(cluster_env, tmp_path, capsys)
                  "--stations", str(shared("district/stations-50.csv")),
                  "--population", str(shared("district/population-points.csv")),
                  "--drop-far-population", "--dask-workers", "1", "--out", str(tmp_path / "out"),
-                 "-q"])
+                 "-q", "--gaps", "--sites", "2"])
     assert code == 0
+    # gaps and sites per area, when asked: each area's gaps hold its uncovered people
+    per_area = pd.read_csv(tmp_path / "out" / "areas.csv").set_index("area")
+    gaps = pd.read_csv(tmp_path / "out" / "gaps.csv")
+    assert set(gaps["area"]) == set(few["name"])
+    np.testing.assert_allclose(gaps.groupby("area")["population"].sum().sort_index(),
+                               per_area["uncovered"].sort_index(), atol=0.5)
+    sites = pd.read_csv(tmp_path / "out" / "sites.csv")
+    assert set(sites["area"]) == set(few["name"])
+    assert (sites.groupby("area").size() <= 2).all() and (sites["marginal_gain"] > 0).all()
     parts = sorted(p.name for p in (tmp_path / "out" / "units").iterdir())
     assert len(parts) == 3 and all(p.startswith("area=") for p in parts)
     units = gpd.read_parquet(next((tmp_path / "out" / "units").iterdir()) / "part-0.parquet")
