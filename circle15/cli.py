@@ -26,7 +26,7 @@ from circle15.cli_options import (
     siting_spec,
 )
 from circle15.cli_run import Run, by_hour_tables, load_run, progress_bars, specs_of
-from circle15.cli_serve import add_users_parser, cmd_serve
+from circle15.cli_serve import add_report_parser, add_users_parser, cmd_serve
 from circle15.geo import vocab
 from circle15.geo.errors import Circle15Error
 from circle15.geo.modes import TravelMode
@@ -365,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "memory)")
     p_serve.set_defaults(func=cmd_serve)
     add_users_parser(sub)
+    add_report_parser(sub, add_area_options, add_candidate_options, add_demand_options)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""``circle15 serve``: the command line's adapter for the web service."""
+"""``circle15 serve``, ``users`` and ``report``: the command line's adapters for the
+service, its users, and the committee report."""
 
 from __future__ import annotations
 
@@ -90,3 +91,53 @@ def add_users_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--file", help="the users file (default: $CIRCLE15_USERS)")
     add.set_defaults(func=cmd_users)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``circle15 report``: the committee report (HTML and PDF) for an area, with proposed
+    sites chosen as ``circle15 site`` chooses them."""
+    from pathlib import Path
+
+    from circle15.cli_options import candidate_spec
+    from circle15.cli_run import load_run
+    from circle15.maps.report import check_printer, print_pdf, report_html
+    from circle15.usecases import SitingSpec, build_candidates, site
+    from circle15.usecases.report import build_report
+
+    check_printer()  # before anything is computed or written
+    run = load_run(args, Path(args.stations))
+    outcome = None
+    if args.sites:
+        cands, dropped = build_candidates(run.area, candidate_spec(args))
+        outcome = site(run.cov, cands, SitingSpec(k=args.sites, method=args.method,
+                                                  time_limit_s=args.time_limit),
+                       dropped_duplicates=dropped)
+    title = args.title or ("驿站15分钟服务圈评估报告" if args.lang == "zh" else
+                           "15-minute station coverage report")
+    data = build_report(run.area, run.demand, run.stations, run.cov, outcome, title=title)
+    html = report_html(data, lang=args.lang)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_pdf = out / ".report.pdf.tmp"
+    print_pdf(html, tmp_pdf)
+    (out / "report.html").write_text(html, encoding="utf-8")
+    tmp_pdf.replace(out / "report.pdf")
+    print(f"{out / 'report.pdf'}\n{out / 'report.html'}")
+    return 0
+
+
+def add_report_parser(sub: argparse._SubParsersAction,
+                      add_area_options: object, add_candidate_options: object,
+                      add_demand_options: object) -> None:
+    p = sub.add_parser("report", help="the committee report: coverage now and with proposed "
+                                      "sites, per town, at night (PDF and HTML)")
+    add_area_options(p)  # type: ignore[operator]
+    add_demand_options(p)  # type: ignore[operator]
+    g = p.add_argument_group("report")
+    g.add_argument("--sites", type=int, default=5,
+                   help="propose this many new sites, as circle15 site does (0: none)")
+    g.add_argument("--method", choices=("exact", "greedy"), default="greedy")
+    g.add_argument("--lang", choices=("zh", "en"), default="zh")
+    g.add_argument("--title", help="the report's title")
+    add_candidate_options(g)  # type: ignore[operator]
+    p.set_defaults(func=cmd_report)

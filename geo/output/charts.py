@@ -33,10 +33,27 @@ CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "No
 MAX_TOWNS = 40
 
 
+#: file names of the CJK fonts above, as Debian and others install them
+_CJK_FILES = ("wqy-microhei", "wqy-zenhei", "notosanscjk", "notosanssc", "sourcehansans",
+              "simhei", "msyh", "pingfang", "uming")
+
+
 def cjk_font() -> str | None:
-    """The first installed CJK font family of :data:`CJK_FONTS`, or None."""
+    """The first installed CJK font family of :data:`CJK_FONTS`, or None. matplotlib's
+    font list is cached from its first run: a font installed since then is added here."""
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if any(key in Path(path).name.lower().replace("-", "").replace("_", "")
+                   or key in Path(path).name.lower() for key in _CJK_FILES):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in CJK_FONTS if name in installed), None)
+    return found
 
 
 def _needs_cjk(texts: Sequence[str]) -> bool:

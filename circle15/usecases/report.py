@@ -1,0 +1,154 @@
+"""The committee report's numbers: where coverage stands, what the proposal changes, why
+these sites, what remains at night. Every figure comes from the use cases the CLI and
+the service answer with; the report's pages (:mod:`circle15.maps.report`) only show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from circle15.geo.coverage.count import Coverage, compute_coverage
+from circle15.geo.inputs.stations import Stations
+from circle15.geo.snapping.snap import Snapped
+from circle15.geo.vocab import NIGHT_AT
+from circle15.usecases.area import Area, cover
+from circle15.usecases.demand import Demand
+from circle15.usecases.planning import SitingOutcome
+from circle15.usecases.questions import hours_of_day, open_at
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the report says, as plain tables and values."""
+
+    title: str
+    day: date
+    source: str
+    stations: int
+    now: pd.DataFrame
+    after: pd.DataFrame | None
+    towns: pd.DataFrame | None
+    sites: pd.DataFrame | None
+    curve: pd.DataFrame | None
+    night_at: str
+    night: pd.DataFrame
+    night_open: int
+    open_24h: int
+    hours: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    #: for the district map: towns (WGS84 with covered shares), stations and sites
+    map_towns: Any = None
+    map_stations: pd.DataFrame | None = None
+
+
+def with_sites(area: Area, cov: Coverage, outcome: SitingOutcome) -> Coverage:
+    """Coverage by the stations and the proposed sites together."""
+    import geopandas as gpd
+
+    chosen = np.asarray(outcome.best.chosen, dtype=np.int64)
+    sites = outcome.candidates.frame.iloc[chosen]
+    frame = pd.concat([cov.stations.frame, sites[["id", "name", "lon", "lat", "geometry"]]
+                       .assign(status="existing")], ignore_index=True)
+    both = Stations(gpd.GeoDataFrame(frame, geometry="geometry", crs=cov.stations.frame.crs),
+                    Snapped.concat([cov.stations.snapped,
+                                    outcome.candidates.snapped.take(chosen)]),
+                    source="stations and proposed sites")
+    return compute_coverage(area.network, both, cov.population, settings=cov.settings)
+
+
+def _town_table(area: Area, now: Coverage, after: Coverage | None) -> pd.DataFrame | None:
+    if area.areas is None:
+        return None
+    a = now.by_area(area.areas)
+    out = pd.DataFrame({"town": area.areas.labels("zh"), "population": a["population"],
+                        "covered": a["covered"], "cross": a["cross_covered"]})
+    inside = area.areas.frame.geometry.to_numpy()
+    pts = now.stations.frame.geometry.to_numpy()
+    out["stations"] = [int(sum(bool(g.covers(p)) for p in pts)) for g in inside]
+    if after is not None:
+        b = after.by_area(area.areas)
+        out["covered_after"] = b["covered"].to_numpy()
+        out["cross_after"] = b["cross_covered"].to_numpy()
+        out["change"] = out["covered_after"] - out["covered"]
+    out["share"] = np.where(out["population"] > 0, out["covered"] / out["population"], np.nan)
+    return out.reset_index(drop=True)
+
+
+def _site_rows(area: Area, cov: Coverage, outcome: SitingOutcome) -> pd.DataFrame:
+    from circle15.geo.courier.nearest import NearestIndex
+    from circle15.geo.coverage.count import first_area
+
+    sites = outcome.best.sites_frame()
+    index = NearestIndex.build(cov, rule=area.spec.snap_rule())
+    nearest, walk = [], []
+    for lon, lat in zip(sites["lon"], sites["lat"], strict=True):
+        found = index.answer(float(lon), float(lat), k=1).stations
+        nearest.append(found[0].id if found else "")
+        walk.append(round(found[0].walk_min, 1) if found else np.nan)
+    towns = [""] * len(sites)
+    if area.areas is not None:
+        s_idx, a_idx = first_area(sites.geometry.to_numpy(), area.areas.frame.geometry.to_numpy())
+        labels = area.areas.labels("zh")
+        for s, a in zip(s_idx.tolist(), a_idx.tolist(), strict=True):
+            towns[s] = labels[a]
+    return pd.DataFrame({"rank": sites["rank"], "name": sites["name"], "town": towns,
+                         "newly_covered": sites["marginal_gain"], "nearest": nearest,
+                         "walk_min": walk, "lon": sites["lon"], "lat": sites["lat"]})
+
+
+def build_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
+                 outcome: SitingOutcome | None, *, title: str,
+                 night_at: str = NIGHT_AT) -> ReportData:
+    """Gather the report's numbers (see the module docstring)."""
+    after = with_sites(area, cov, outcome) if outcome is not None else None
+    night_st, moment = open_at(stations, night_at)
+    night = (cover(area, night_st).summary() if len(night_st.active()) else
+             cov.summary().assign(covered=0.0, cross_covered=0.0))
+    hours = hours_of_day(area, cov, dataclasses.replace(demand, layers={
+        demand.primary: cov.population}, _covered={}))
+    whole = hours.table[hours.table["area"] == hours.table["area"].iloc[-1]]
+    from circle15.geo.courier.navigation import open_all_day
+    from circle15.geo.inputs.station_hours import Hours
+
+    always = sum(open_all_day(Hours.read(str(h))) for h in stations.frame["opening_hours"])
+    notes = [f"counting rule: {cov.population.rule}"]
+    notes += [f"{k.replace('_', ' ')}: {v}" for k, v in demand.notes.items()]
+    pop = cov.population
+    if pop.dropped_units:
+        notes.append(f"{pop.dropped_units:,} units ({pop.dropped_population:,.0f} people) "
+                     "were left out, too far from any street")
+    if pop.fallback_units:
+        notes.append(f"{pop.fallback_units:,} units joined the nearest walkable street (no "
+                     "eligible one within the snapping limit)")
+    if outcome is not None:
+        best = outcome.best
+        if best.gap is not None and best.gap > 0:
+            notes.append(f"the proposed sites are within {best.gap:.1%} of the best possible "
+                         "(a proven bound), not proven the best")
+        notes.extend(best.notes)
+    towns = _town_table(area, cov, after)
+    map_towns = None
+    if area.areas is not None:
+        shown = after if after is not None else cov
+        t = shown.by_area(area.areas)
+        map_towns = t.assign(share=np.where(t["population"] > 0,
+                                            t["covered"] / t["population"], np.nan)).to_crs(4326)
+    return ReportData(
+        title=title, day=date.today(), source=area.source, stations=len(cov.stations),
+        now=cov.summary(), after=None if after is None else after.summary(), towns=towns,
+        sites=None if outcome is None else _site_rows(area, cov, outcome),
+        curve=None if outcome is None else outcome.curve,
+        night_at=(moment.opened.when.strftime("%a %H:%M") if moment else night_at),
+        night=night, night_open=int(moment.opened.n_open) if moment else len(stations),
+        open_24h=int(always), hours=whole[["time", "stations_open", *[
+            c for c in whole.columns if c.startswith(("covered_", "cross_")) and
+            c.endswith("_share")]]].reset_index(drop=True),
+        notes=notes, map_towns=map_towns,
+        map_stations=pd.DataFrame({"lon": cov.stations.frame["lon"],
+                                   "lat": cov.stations.frame["lat"]}))

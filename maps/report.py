@@ -1,0 +1,137 @@
+"""The committee report as HTML (print CSS, A4 portrait) and as PDF, printed by the
+headless Chromium the project installs. Figures are SVG drawn from the report's own
+numbers with matplotlib (offline; text kept as text), with a CJK font.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from circle15.geo.errors import Circle15Error
+from circle15.maps.render import render
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+WORDS = {
+    "zh": {"summary": "摘要", "now": "现状", "after": "实施建议后", "within": "分钟内",
+           "covered": "覆盖", "cross": "交叉覆盖（2站及以上）", "uncovered": "未覆盖",
+           "people": "人口", "stations": "驿站数", "gaps": "缺口最大的三个镇街",
+           "map": "全区覆盖图", "towns": "各镇街覆盖", "town": "镇街", "change": "变化",
+           "sites": "建议新增站点", "rank": "序号", "site": "站点", "newly": "新增覆盖人数",
+           "nearest": "最近现有驿站", "walk": "步行分钟", "curve": "新增站点数与覆盖",
+           "night": "夜间覆盖", "open": "营业驿站", "open24": "24小时营业驿站",
+           "notes": "口径与说明", "source": "数据来源", "date": "日期", "page": "页"},
+    "en": {"summary": "Summary", "now": "Now", "after": "With the proposal", "within": "min",
+           "covered": "Covered", "cross": "Cross-covered (2+ stations)", "uncovered": "Uncovered",
+           "people": "People", "stations": "Stations", "gaps": "The three largest gaps",
+           "map": "District map", "towns": "Coverage by town", "town": "Town",
+           "change": "Change", "sites": "Proposed sites", "rank": "#", "site": "Site",
+           "newly": "Newly covered", "nearest": "Nearest station", "walk": "Walk (min)",
+           "curve": "What more sites add", "night": "At night", "open": "Stations open",
+           "open24": "Stations open 24 h", "notes": "Counting rule and caveats",
+           "source": "Data", "date": "Date", "page": "Page"},
+}
+
+
+def _svg(fig: Any) -> Markup:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    return Markup(text[text.index("<svg"):])
+
+
+def _figures(data: Any) -> dict[str, Markup]:
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    from matplotlib.figure import Figure
+
+    from circle15.geo.output.charts import cjk_font
+
+    font = cjk_font()
+    rc: dict[str, Any] = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+                          "svg.fonttype": "none", "font.size": 8}
+    out: dict[str, Markup] = {}
+    with mpl.rc_context(rc):  # type: ignore[arg-type]
+        if data.map_towns is not None:
+            fig = Figure(figsize=(6.5, 5.2))
+            ax = fig.add_subplot()
+            data.map_towns.plot(ax=ax, column="share", cmap="RdYlGn", vmin=0, vmax=1,
+                                edgecolor="#555", linewidth=0.4, legend=True,
+                                legend_kwds={"shrink": 0.6})
+            ax.scatter(data.map_stations["lon"], data.map_stations["lat"], s=3, c="#08519c")
+            if data.sites is not None:
+                for r in data.sites.itertuples():
+                    ax.scatter([r.lon], [r.lat], s=60, c="#e6550d", marker="s")
+                    ax.annotate(str(r.rank), (r.lon, r.lat), color="white", ha="center",
+                                va="center", fontsize=6, fontweight="bold")
+            ax.set_axis_off()
+            out["map"] = _svg(fig)
+        if data.curve is not None and len(data.curve):
+            fig = Figure(figsize=(6.5, 2.2))
+            ax = fig.add_subplot()
+            c = data.curve
+            ax.plot(c.iloc[:, 0], c["covered"], marker="o", color="#08519c")
+            ax.set_xlabel("k")
+            ax.grid(alpha=0.3)
+            out["curve"] = _svg(fig)
+        fig = Figure(figsize=(6.5, 2.2))
+        ax = fig.add_subplot()
+        share = next(c for c in data.hours.columns if c.startswith("covered_"))
+        ax.plot(data.hours["time"], data.hours[share] * 100, color="#542788")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("%")
+        ax.tick_params(axis="x", labelrotation=90)
+        ax.grid(alpha=0.3)
+        out["hours"] = _svg(fig)
+    return out
+
+
+def report_html(data: Any, *, lang: str = "zh") -> str:
+    """The report as one HTML file (figures inline)."""
+    w = WORDS.get(lang, WORDS["zh"])
+    gaps = None
+    if data.towns is not None:
+        left = data.towns.assign(left=data.towns["population"] - data.towns.get(
+            "covered_after", data.towns["covered"]))
+        gaps = left.sort_values("left", ascending=False).head(3)
+    return render("report.html", html_lang="zh-CN" if lang == "zh" else "en", w=w, d=data,
+                  gaps=gaps, fig=_figures(data))
+
+
+def check_printer() -> None:
+    """Refuse before writing anything when the browser or a CJK font is missing."""
+    from circle15.geo.output.charts import cjk_font
+
+    if not Path(CHROMIUM).exists():
+        raise Circle15Error(f"the report is printed by Chromium, which is not at {CHROMIUM}: "
+                            "install it (make system installs Debian's chromium)")
+    if cjk_font() is None:
+        raise Circle15Error("no CJK font is installed (make system installs "
+                            "fonts-wqy-microhei): the report's Chinese would print as boxes")
+
+
+def print_pdf(html: str, path: Path) -> None:
+    """``html`` printed to ``path`` as A4 portrait with page numbers, fonts embedded."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.set_content(html, wait_until="load")
+            page.pdf(path=str(path), format="A4", print_background=True,
+                     display_header_footer=True, header_template="<span></span>",
+                     footer_template='<div style="font-size:8px;width:100%;text-align:center">'
+                                     '<span class="pageNumber"></span> / '
+                                     '<span class="totalPages"></span></div>',
+                     margin={"top": "14mm", "bottom": "16mm", "left": "14mm",
+                             "right": "14mm"})
+        finally:
+            browser.close()

@@ -1,0 +1,47 @@
+"""circle15 report: a PDF (printed by the headless chromium) and HTML a committee can read,
+whose numbers are coverage's and site's, with the CJK font embedded and the text
+selectable."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pypdf
+
+from circle15.cli import main
+from tests.conftest import shared
+
+
+def test_the_report_says_what_coverage_and_site_say(tmp_path, capsys):
+    data = shared("district/subsets/pop-50k.csv").parent
+    common = ["--network", str(data / "city-50k.osm.pbf"), "--population",
+              str(data / "pop-50k.csv"), "--stations", str(data / "stations-50k.csv"),
+              "--areas", str(shared("district/towns.geojson")), "--drop-far-population",
+              "--minutes", "5", "--bands", "", "-q"]
+    assert main(["report", *common, "--sites", "3", "--candidates", "nodes",
+                 "--out", str(tmp_path / "rep")]) == 0
+    assert main(["coverage", *common, "--out", str(tmp_path / "cov")]) == 0
+    assert main(["site", *common, "--k", "3", "--method", "greedy", "--candidates", "nodes",
+                 "--out", str(tmp_path / "site")]) == 0
+    summary = pd.read_csv(tmp_path / "cov" / "summary.csv").iloc[-1]
+    sites = pd.read_csv(tmp_path / "site" / "sites.csv")
+    reader = pypdf.PdfReader(tmp_path / "rep" / "report.pdf")
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert f"{summary['covered']:,.0f}" in text and f"{summary['population']:,.0f}" in text
+    assert "驿站15分钟服务圈评估报告" in text and "交叉覆盖" in text
+    for gain in sites["marginal_gain"]:
+        assert f"{gain:,.0f}" in text
+    assert f"1 / {len(reader.pages)}" in text  # page numbers
+    # the CJK font travels with the file
+    embedded = set()
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            for part in [font, *[d.get_object() for d in font.get("/DescendantFonts", [])]]:
+                desc = part.get("/FontDescriptor")
+                if desc is not None and any(k in desc.get_object() for k in
+                                            ("/FontFile", "/FontFile2", "/FontFile3")):
+                    embedded.add(str(font.get("/BaseFont")))
+    assert any("WenQuanYi" in f or "wqy" in f.lower() for f in embedded), embedded
+    html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "http://" not in html.split("<svg", 1)[0]
+    assert (tmp_path / "rep" / "report.pdf").stat().st_size < 10_000_000
