@@ -86,17 +86,9 @@ def _print_coverage(args: argparse.Namespace, run: Run) -> None:
                              title=f"By area, within {settings.minutes:g} min"))
     pop = cov.population
     print(f"\nCounting rule: {pop.rule}.")
-    notes = []
-    if pop.fallback_units:
-        notes.append(f"{pop.fallback_units:,} units had no street they may join within "
-                     f"{area.spec.population_max_snap_m:g} m and joined the nearest walkable one")
-    if pop.outside_bounds_units:
-        notes.append(f"{pop.outside_bounds_units:,} units lie outside the extract's declared "
-                     "bounds, where its streets are incomplete (flagged outside_bounds)")
-    if pop.dropped_units:
-        notes.append(f"{pop.dropped_units:,} units ({pop.dropped_population:,.0f} people) were "
-                     "dropped, too far from any street")
-    for note in notes:
+    from circle15.usecases.area import population_caveats
+
+    for note in population_caveats(area, pop):
         print(f"Note: {note}.")
     cli_demand.report(args, run)
 
@@ -149,7 +141,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     run = load_run(args, Path(args.stations))
     outcome = _site(args, run, siting_spec(args))
     best = outcome.best
-    sites = best.sites_frame()
+    sites = outcome.sites_table()
     tables, per_layer = cli_demand.site_tables(run, outcome)
     write_frames(args.out, "sites", {"sites": sites}, tables=tables,
                  out_crs=args.out_crs, report={"summary": tables["sites-summary"], "sites": sites})
@@ -161,12 +153,19 @@ def cmd_site(args: argparse.Namespace) -> int:
               f"{r.solve_time_s:.2f} s ({r.status})")
     for note in best.notes:
         print(f"note: {note}")
+    if outcome.gap_words():
+        print(outcome.gap_words())
     print(f"covered {best.covered_before:,.0f} -> {best.covered_after:,.0f}, cross-covered "
           f"{best.cross_before:,.0f} -> {best.cross_after:,.0f} of {best.population:,.0f}")
     if per_layer:
         print(per_layer)
-    cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain", "lon", "lat"]
+    cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain",
+            *(["pairs_with"] if "pairs_with" in sites else []), "lon", "lat"]
     print(in_out_crs(args, sites)[cols].to_string(index=False))
+    if "pairs_with" in sites and (sites["pairs_with"] > 0).any():
+        print("pairs_with: the earlier site whose people this one cross-covers with it (a "
+              "site's gain counts once both of a pair are open, so it is listed on the "
+              "second)")
     return 0
 
 

@@ -209,3 +209,19 @@ def cover(area: Area, stations: Stations, *, include_planned: bool = False,
                             f" (planned ones count with {ref('include_planned')})"))
     return compute_coverage(area.network, active, area.population,
                             settings=area.spec.coverage_settings(), progress=progress)
+
+
+def population_caveats(area: Area, population: Population) -> list[str]:
+    """What a reader must know about how the people were placed: units that joined the
+    nearest street by the fallback, units beyond the extract's bounds, units left out."""
+    pop, notes = population, []
+    if pop.fallback_units:
+        notes.append(f"{pop.fallback_units:,} units had no street they may join within "
+                     f"{area.spec.population_max_snap_m:g} m and joined the nearest walkable one")
+    if pop.outside_bounds_units:
+        notes.append(f"{pop.outside_bounds_units:,} units lie outside the extract's declared "
+                     "bounds, where its streets are incomplete (flagged outside_bounds)")
+    if pop.dropped_units:
+        notes.append(f"{pop.dropped_units:,} units ({pop.dropped_population:,.0f} people) were "
+                     "dropped, too far from any street")
+    return notes

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import Coverage
 from circle15.geo.errors import InputError, SitingError, ref
 from circle15.geo.siting import SitingResult
 from circle15.geo.siting.candidates import Candidates
+from circle15.geo.siting.problem import SitingProblem
 from circle15.usecases.area import Area
 
 MethodChoice = Literal["exact", "greedy", "both"]
@@ -78,13 +81,58 @@ class SitingOutcome:
     curve: pd.DataFrame
     candidates: Candidates
     dropped_duplicates: int
+    #: for cross coverage: the earlier new site whose people each site's gain mostly
+    #: completes (rank -> partner's rank), so that pairs read as pairs
+    partners: dict[int, int] | None = None
 
     @property
     def best(self) -> SitingResult:
         return self.results[0]
 
+    def sites_table(self) -> pd.DataFrame:
+        """The best answer's sites; for cross coverage with ``pairs_with``: the rank of
+        the site each one completes a pair with (0: none, it cross-covers on its own)."""
+        sites = self.best.sites_frame()
+        if self.partners is not None:
+            sites["pairs_with"] = [self.partners.get(int(r), 0) for r in sites["rank"]]
+        return sites
+
     def summary_frame(self) -> pd.DataFrame:
         return pd.DataFrame([r.summary() for r in self.results])
+
+    def gap_words(self) -> str:
+        """The exact answer's proof in one plain sentence (empty for greedy)."""
+        best = self.best
+        if best.bound is None or best.gap is None:
+            return ""
+        if best.gap <= 0:
+            return (f"No choice of {best.k} sites can do better than these "
+                    f"{best.objective_value:,.0f}: the answer is proven the best.")
+        return (f"No choice of {best.k} sites can reach more than {best.bound:,.0f}; these "
+                f"reach {best.objective_value:,.0f}, so at most {best.gap:.1%} could still be "
+                "gained by searching longer.")
+
+
+def cross_partners(problem: SitingProblem, chosen: NDArray[np.int64]) -> dict[int, int]:
+    """For each chosen site (by rank), the earlier chosen site with which it newly
+    cross-covers the most people, when that is most of what it adds."""
+
+    A = problem.matrix.tocsc()
+    count = problem.base_count.copy()
+    weight = problem.weight
+    out: dict[int, int] = {}
+    for r, col in enumerate(np.asarray(chosen, dtype=np.int64).tolist(), start=1):
+        units = A.indices[A.indptr[col]:A.indptr[col + 1]]
+        newly = units[count[units] == 1]
+        if newly.size and r > 1:
+            shares = [float(weight[newly[A[newly, int(c)].toarray().ravel() > 0]].sum())
+                      for c in np.asarray(chosen[:r - 1], dtype=np.int64).tolist()]
+            best = int(np.argmax(shares))
+            if shares[best] >= 0.5 * float(weight[newly].sum()):
+                out[r] = best + 1
+        count[units] += 1
+    return out
+
 
 
 def build_candidates(area: Area, spec: CandidateSpec) -> tuple[Candidates, int]:
@@ -146,4 +194,5 @@ def site(coverage: Coverage, candidates: Candidates, spec: SitingSpec, *,
     k_max = spec.curve_k if spec.curve_k is not None else max(spec.k, best.k, 1)
     curve = coverage_curve(problem, k_max=k_max, objective=curve_obj,
                            first_weight=spec.first_weight)
-    return SitingOutcome(tuple(results), curve, candidates, dropped_duplicates)
+    partners = cross_partners(problem, best.chosen) if spec.objective == "cross" else None
+    return SitingOutcome(tuple(results), curve, candidates, dropped_duplicates, partners)

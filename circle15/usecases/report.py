@@ -17,7 +17,7 @@ from circle15.geo.coverage.count import Coverage, compute_coverage
 from circle15.geo.inputs.stations import Stations
 from circle15.geo.snapping.snap import Snapped
 from circle15.geo.vocab import NIGHT_AT
-from circle15.usecases.area import Area, cover
+from circle15.usecases.area import Area, cover, population_caveats
 from circle15.usecases.demand import Demand
 from circle15.usecases.planning import SitingOutcome
 from circle15.usecases.questions import hours_of_day, open_at
@@ -119,13 +119,7 @@ def build_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
     always = sum(open_all_day(Hours.read(str(h))) for h in stations.frame["opening_hours"])
     notes = [f"counting rule: {cov.population.rule}"]
     notes += [f"{k.replace('_', ' ')}: {v}" for k, v in demand.notes.items()]
-    pop = cov.population
-    if pop.dropped_units:
-        notes.append(f"{pop.dropped_units:,} units ({pop.dropped_population:,.0f} people) "
-                     "were left out, too far from any street")
-    if pop.fallback_units:
-        notes.append(f"{pop.fallback_units:,} units joined the nearest walkable street (no "
-                     "eligible one within the snapping limit)")
+    notes += population_caveats(area, cov.population)
     if outcome is not None:
         best = outcome.best
         if best.gap is not None and best.gap > 0:

@@ -34,3 +34,23 @@ def test_site_prints_bound_gap_and_status(tmp_path, longgang, capsys, monkeypatc
     assert exact["bound"] >= exact["objective_value"] - 0.1
     assert exact["status"] in ("optimal", "gap-limited", "limit")
     assert 0 <= exact["gap"] <= 1
+
+
+def test_cross_siting_lists_pairs_as_pairs_and_says_the_gap_in_words(tmp_path, capsys):
+    # later cross sites showed larger gains than earlier ones with nothing to say why: the
+    # second of a pair is what completes it
+    data = shared("district/subsets/pop-10k.csv").parent
+    few = tmp_path / "few.csv"
+    pd.read_csv(data / "stations-10k.csv").head(4).to_csv(few, index=False)
+    assert main(["site", "--network", str(data / "city-10k.osm.pbf"), "--population",
+                 str(data / "pop-10k.csv"), "--stations", str(few), "--drop-far-population",
+                 "--objective", "cross", "--k", "4", "--method", "exact", "--candidates",
+                 "nodes", "--node-spacing-m", "400", "--time-limit", "20",
+                 "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    sites = pd.read_csv(tmp_path / "s" / "sites.csv")
+    assert "pairs_with" in sites
+    partners = sites.loc[sites["pairs_with"] > 0]
+    assert len(partners) >= 1  # here the last site completes a pair with an earlier one
+    assert (partners["pairs_with"] < partners["rank"]).all()  # a partner comes earlier
+    assert "No choice of 4 sites" in out
