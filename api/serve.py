@@ -53,8 +53,10 @@ from circle15.geo.forked import finish_background
 log = logging.getLogger("uvicorn.error")
 #: seconds the workers have to finish their requests after a stop, before they are killed
 STOP_GRACE_S = 10.0
-#: seconds a replaced worker answers the connections it took before it is stopped
-RETIRE_GRACE_S = 1.0
+#: seconds a replaced worker answers the connections it took before it is stopped: past
+#: uvicorn's keep-alive timeout (5 s), so that every keep-alive connection it holds has
+#: either been told ``Connection: close`` with an answer or expired as it would anyway
+RETIRE_GRACE_S = 6.0
 
 
 def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
@@ -298,6 +300,7 @@ def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
                 asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.retire)
 
             def retire(self) -> None:
+                LimitedHttp.retiring = True  # every answer from now on closes its connection
                 for server in self.servers:
                     server.close()
 

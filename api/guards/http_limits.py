@@ -26,7 +26,16 @@ _REASONS = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
 
 
 class LimitedHttp(HttpToolsProtocol):
-    """httptools' protocol with limits on the request head (module docstring)."""
+    """httptools' protocol with limits on the request head (module docstring).
+
+    It also retires gracefully: once a worker is being replaced (``retiring``, set in
+    that worker's process), every request it still answers says ``Connection: close``,
+    so keep-alive clients move to the new workers after their answer instead of having
+    an idle connection closed under a request they are sending.
+    """
+
+    #: this worker is being replaced (set by its process on SIGUSR1)
+    retiring = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,6 +65,8 @@ class LimitedHttp(HttpToolsProtocol):
         self._in_head = False
         if self._refusal is None:
             super().on_headers_complete()
+            if LimitedHttp.retiring and self.cycle is not None:
+                self.cycle.keep_alive = False  # answered, then the client reconnects
 
     def on_body(self, body: bytes) -> None:
         if self._refusal is None:

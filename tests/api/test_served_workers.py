@@ -119,17 +119,24 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
         errors: list[str] = []
         asking = threading.Event()
 
-        def keep_asking() -> None:
-            while not asking.is_set():
-                try:
-                    if httpx.get(f"{base}/health", timeout=60).status_code != 200:
-                        errors.append("not 200")
-                except httpx.HTTPError as exc:
-                    errors.append(repr(exc))
-                time.sleep(0.02)
+        def keep_asking(keep_alive: bool) -> None:
+            # a fresh connection each time, and one keep-alive client that reuses its
+            # connections (the replaced worker used to close them under a request)
+            with httpx.Client(timeout=60) as reused:
+                while not asking.is_set():
+                    try:
+                        get = reused.get if keep_alive else httpx.get
+                        if get(f"{base}/health").status_code != 200:
+                            errors.append("not 200")
+                    except httpx.HTTPError as exc:
+                        errors.append(repr(exc))
+                    if not keep_alive:
+                        time.sleep(0.02)
 
-        asker = threading.Thread(target=keep_asking, daemon=True)
-        asker.start()
+        askers = [threading.Thread(target=keep_asking, args=(k,), daemon=True)
+                  for k in (False, True, True, True, True)]
+        for asker in askers:
+            asker.start()
         # a write through one worker is read by every worker (8 reads hit both)
         lon, lat = area["spare"][18]
         assert httpx.post(f"{base}/stations", headers=AUTH, timeout=60, json={
@@ -165,7 +172,8 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
             assert mem["Shared_Dirty"] + mem["Shared_Clean"] > 0.6 * mem["Rss"], mem
         time.sleep(2.0)  # the old workers gone
         asking.set()
-        asker.join(timeout=60)
+        for asker in askers:
+            asker.join(timeout=60)
         assert errors == [], errors
         # a worker that dies is replaced from the loaded area at once
         os.kill(now[0], signal.SIGKILL)
