@@ -90,6 +90,8 @@ class PageKeeper:
         self._wanted: dict[Key, int] = {}
         self._drawing: dict[Key, float] = {}
         self._failures: dict[Key, Failure] = {}
+        #: when each page was last asked for (which variants are worth redrawing)
+        self._asked: dict[Key, float] = {}
         self._cond = threading.Condition()
         self._closed = False
         if folder is not None:
@@ -102,6 +104,7 @@ class PageKeeper:
         ``revision`` and waits for it at most ``wait_s``."""
         deadline = time.monotonic() + self.wait_s
         with self._cond:
+            self._asked[key] = time.monotonic()
             self._adopt_from_disk(key, revision)
             if self._is_current(key, revision):
                 return self._served(key, revision)
@@ -131,6 +134,13 @@ class PageKeeper:
     def keys(self) -> list[Key]:
         with self._cond:
             return sorted(set(self._pages) | set(self._wanted))
+
+    def recently_asked(self, *, within_s: float, most: int) -> list[Key]:
+        """The ``most`` pages asked for most recently, within the last ``within_s``."""
+        now = time.monotonic()
+        with self._cond:
+            recent = [(at, k) for k, at in self._asked.items() if now - at <= within_s]
+        return [k for _, k in sorted(recent, reverse=True)[:most]]
 
     def status(self) -> dict[str, object]:
         """Per page: revision, age, drawing seconds, whether drawing now, the last failure."""

@@ -51,6 +51,11 @@ MAX_LAG_S = 120.0
 #: the pages drawn at start-up and after every station change, before anyone asks
 DEFAULT_PAGES: tuple[Key, ...] = (("planner", "zh", "osm"), ("courier", "zh", "osm"))
 
+#: after a change, variants (other languages, basemaps) asked for within this many seconds
+#: are redrawn too, at most this many of them
+RECENT_PAGE_S = 600.0
+MAX_EXTRA_PAGES = 2
+
 PageBuilder = Callable[["AppState", Coverage, str, str], str]
 
 
@@ -139,10 +144,12 @@ class AppState:
         self.draw_pages()
 
     def draw_pages(self) -> None:
-        """Have the default pages, and every page asked for so far, drawn for the current
-        stations (in the background)."""
+        """Have the default pages, and the few other variants asked for lately, drawn for
+        the current stations (in the background). Any other variant is drawn when it is
+        next asked for: a reader cannot make every change cost ten drawings."""
         rev = self.revision()
-        for key in dict.fromkeys([*DEFAULT_PAGES, *self.pages.keys()]):
+        lately = self.pages.recently_asked(within_s=RECENT_PAGE_S, most=MAX_EXTRA_PAGES)
+        for key in dict.fromkeys([*DEFAULT_PAGES, *lately]):
             self.pages.request(key, rev)
 
     def draw_page(self, key: Key) -> tuple[int, str]:

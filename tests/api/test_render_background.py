@@ -174,3 +174,42 @@ def test_workers_draw_each_page_once(area, tmp_path, monkeypatch, cache_dir):
             r = two.get(PAGE)
             assert _current(r) and r.text == drawn.text
             assert r.headers["x-page-revision"] == drawn.headers["x-page-revision"]
+
+
+def test_a_change_redraws_the_defaults_and_few_recent_variants(quick, area):
+    # any reader could make every change cost up to ten drawings, one per variant asked
+    # for ever: now the defaults and the two variants asked for most recently
+    state: AppState = quick.app.state.circle15
+    drawn: list[tuple[str, str, str]] = []
+    for kind in ("planner", "courier"):
+        real = state.page_builders[kind]
+
+        def counting(st: Any, cov: Any, lang: str, basemap: str, *, _k: str = kind,
+                     _real: Callable[..., str] = real) -> str:
+            drawn.append((_k, lang, basemap))
+            return _real(st, cov, lang, basemap)
+
+        state.page_builders[kind] = counting
+    for lang in ("zh", "en"):
+        for basemap in ("osm", "amap", "blank"):
+            assert quick.get(f"/maps/planner?lang={lang}&basemap={basemap}").status_code in (
+                200, 503)
+        for basemap in ("osm", "blank"):
+            quick.get(f"/maps/courier?lang={lang}&basemap={basemap}")
+    deadline = time.monotonic() + 120
+    while state.pages.status() and time.monotonic() < deadline and any(
+            s.get("drawing") for s in state.pages.status().values()):  # type: ignore[union-attr]
+        time.sleep(0.2)
+    drawn.clear()
+    lon, lat = area["spare"][9]
+    assert quick.post("/stations", json={"id": "VAR-1", "name": "v", "lon": lon, "lat": lat},
+                      headers=AUTH).status_code == 201
+    deadline = time.monotonic() + 120
+    while len(drawn) < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # nothing more comes
+    assert 2 <= len(set(drawn)) <= 4, drawn
+    assert ("planner", "zh", "osm") in drawn and ("courier", "zh", "osm") in drawn
+    # a variant not redrawn is drawn when next asked for, and shows the change
+    r = quick.get("/maps/planner?lang=en&basemap=amap")
+    assert r.status_code == 200
