@@ -28,6 +28,7 @@ from circle15.geo.output.out_crs import table_in
 from circle15.geo.vocab import CoordSystem
 from circle15.usecases import CandidateSpec, SitingSpec, build_candidates, site
 from circle15.usecases.area import cover, stations_of_records
+from circle15.usecases.planning import model_pairs
 from circle15.usecases.questions import CoverageQuestion, coverage_for
 from circle15.usecases.scenarios import Evaluation, apply_edits, delta, evaluate
 
@@ -136,11 +137,19 @@ def suggest_sites(sid: str, state: StateDep, _: Planner, request: Request,
         stations = stations_of_records(state.area, _stations_of(sc), source="scenario",
                                        check_crs=False)
         cov = cover(state.area, stations)
-        cands, dropped = build_candidates(state.area, CandidateSpec(
-            sources=("nodes",), node_spacing_m=node_spacing_m))
+        # a district's nodes at the asked spacing can pass the request's budget: the
+        # spacing widens until the model fits it (said in the answer)
+        while True:
+            cands, dropped = build_candidates(state.area, CandidateSpec(
+                sources=("nodes",), node_spacing_m=node_spacing_m))
+            fits = (len(cands) <= s.siting_max_candidates
+                    and model_pairs(cov, len(cands)) <= s.siting_max_pairs)
+            if fits or node_spacing_m >= 5000:
+                break
+            node_spacing_m = min(5000.0, node_spacing_m * 1.5)
         outcome = site(cov, cands, spec, dropped_duplicates=dropped)
     sites = outcome.best.sites_frame()
-    return {"version": sc["version"],
+    return {"version": sc["version"], "node_spacing_m": round(node_spacing_m, 1),
             "sites": records(sites.drop(columns="geometry")[
                 ["rank", "id", "lon", "lat", "marginal_gain", "cumulative_gain"]])}
 

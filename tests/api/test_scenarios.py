@@ -186,3 +186,16 @@ def test_compare_and_suggest(client, people):
     # (the site is re-joined to the street from its lon/lat, as any added station is)
     assert gain == pytest.approx(sites[0]["marginal_gain"], rel=0.02)
     assert client.post(f"/scenarios/{b}/suggest", headers=people["viewer"]).status_code == 403
+
+
+def test_suggest_widens_the_spacing_to_fit_the_budget(area, tmp_path, people, cache_dir,
+                                                      monkeypatch):
+    # at district scale the default node spacing passed the budget, and "Suggest 5" failed
+    monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
+    with make_client(area, tmp_path, None, users=people["file"],
+                     siting_max_candidates=40) as c:
+        sid, _ = _new(c, people["planner"])
+        r = c.post(f"/scenarios/{sid}/suggest", params={"k": 2, "node_spacing_m": 50},
+                   headers=people["planner"])
+        assert r.status_code == 200, r.text
+        assert r.json()["node_spacing_m"] > 50 and len(r.json()["sites"]) >= 1
