@@ -44,6 +44,13 @@ def _stations_of(scenario: dict[str, Any]) -> list[dict[str, Any]]:
     return apply_edits(scenario["base"], scenario["edits"])
 
 
+def _collection(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Station records as a GeoJSON FeatureCollection of points."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+         "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")}} for r in rows]}
+
+
 def _evaluate(state: AppState, scenario: dict[str, Any]) -> Evaluation:
     return state.evaluation((scenario["id"], scenario["version"]), _stations_of(scenario))
 
@@ -158,11 +165,8 @@ def suggest_sites(sid: str, state: StateDep, _: Planner, request: Request,
 def get_scenario(sid: str, state: StateDep, _: Viewer, response: Response) -> dict[str, Any]:
     sc = state.scenarios.get(sid)
     _with_etag(response, sc["version"])
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-              "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")}}
-             for r in _stations_of(sc)]
     return {**{k: v for k, v in sc.items() if k != "base"},
-            "stations": {"type": "FeatureCollection", "features": feats}}
+            "stations": _collection(_stations_of(sc))}
 
 
 def _edit_payload(state: AppState, body: EditIn, crs: str) -> dict[str, Any]:
@@ -266,10 +270,7 @@ def scenario_stations(sid: str, state: StateDep, _: Viewer,
     table = table_in(pd.DataFrame(_stations_of(state.scenarios.get(sid))), str(out_crs))
     if format == "csv":
         return csv_response(table, f"scenario-{sid}")
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-              "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")}}
-             for r in records(table)]
-    return Response(json.dumps({"type": "FeatureCollection", "features": feats},
+    return Response(json.dumps(_collection(records(table)),
                                ensure_ascii=False), media_type="application/geo+json")
 
 
