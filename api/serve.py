@@ -21,7 +21,6 @@ and CPU never land on a worker.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -35,6 +34,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from circle15.api.crew import STOP_GRACE_S, Crew, become_subreaper
 from circle15.api.pages import (
     RETRY_AFTER_FAILURE_S,
     Key,
@@ -51,12 +51,6 @@ from circle15.geo.errors import InputError, StorageError
 from circle15.geo.forked import finish_background
 
 log = logging.getLogger("uvicorn.error")
-#: seconds the workers have to finish their requests after a stop, before they are killed
-STOP_GRACE_S = 10.0
-#: seconds a replaced worker answers the connections it took before it is stopped: past
-#: uvicorn's keep-alive timeout (5 s), so that every keep-alive connection it holds has
-#: either been told ``Connection: close`` with an answer or expired as it would anyway
-RETIRE_GRACE_S = 6.0
 
 
 def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
@@ -78,8 +72,11 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
              time.perf_counter() - t0, workers)
     log.info("circle15 running on http://%s:%d (press CTRL+C to quit)", host, port)
 
-    children: set[int] = set()
-    retiring: set[int] = set()  # replaced workers finishing their requests
+    become_subreaper()
+    crew = Crew(state, sock, workers, access_log, _fork)
+    live = {crew.pid: crew}  # every crew whose supervisor runs
+    coming: Crew | None = None  # forked from the new coverage, its workers starting
+    retiring: set[int] = set()  # old crews finishing their requests
     stopping: list[float] = []  # when the stop was asked
     drawer = Drawer(state)
     next_look = 0.0
@@ -87,52 +84,63 @@ def serve_shared(settings: Settings, *, host: str, port: int, workers: int,
     def stop(signum: int, frame: FrameType | None) -> None:
         if not stopping:
             stopping.append(time.monotonic())
-            _signal(children | retiring | drawer.pids(), signal.SIGTERM)
+            for c in live.values():
+                c.signal(signal.SIGTERM)  # each crew stops its workers
+            _signal(drawer.pids(), signal.SIGTERM)
 
-    for _ in range(workers):
-        children.add(_fork_worker(state, sock, access_log))
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while children or retiring:
+    while live:
+        if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S + 2.0:
+            log.warning("crews still running %.0f s after the stop: killed", STOP_GRACE_S)
+            for c in live.values():
+                c.kill_group(signal.SIGKILL)
+            _signal(drawer.pids(), signal.SIGKILL)
+            stopping[0] = float("inf")
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             break
         if pid == 0:
-            if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S:
-                log.warning("workers still running %.0f s after the stop: killed",
-                            STOP_GRACE_S)
-                _signal(children | retiring | drawer.pids(), signal.SIGKILL)
-                stopping[0] = float("inf")
-            if not stopping and time.monotonic() >= next_look:
+            if coming is not None and coming.ready():
+                # the new crew accepts: the old one stops accepting, answers what it
+                # took and ends (the socket is shared: no connection is refused)
+                crew.signal(signal.SIGUSR1)
+                retiring.add(crew.pid)
+                crew, coming = coming, None
+            if not stopping and coming is None and time.monotonic() >= next_look:
                 next_look = time.monotonic() + 1.0
                 try:
                     caught_up = _caught_up(state)
                 except Exception:  # said in the log; the workers keep computing their own
                     caught_up, next_look = False, time.monotonic() + 30.0
-                if caught_up:
-                    # fresh workers share the new coverage; the old ones finish their
-                    # requests (the socket is shared: no request is refused meanwhile)
-                    old = set(children)
-                    children = {_fork_worker(state, sock, access_log) for _ in old}
-                    time.sleep(1.0)  # the new ones accepting
-                    _signal(old, signal.SIGUSR1)  # the old ones stop accepting...
-                    time.sleep(RETIRE_GRACE_S)  # ...answer what they took...
-                    _signal(old, signal.SIGTERM)  # ...and end
-                    retiring |= old
+                if caught_up:  # new workers share the new coverage
+                    coming = Crew(state, sock, workers, access_log, _fork)
+                    live[coming.pid] = coming
+            if not stopping:
                 drawer.tick()
-            time.sleep(0.2)
+            time.sleep(0.1)
             continue
         if drawer.ended(pid, status):
             continue
-        if pid in retiring:
+        ended = live.pop(pid, None)
+        if ended is None:
+            continue  # a worker orphaned by a killed crew, reaped here
+        ended.close()
+        if stopping or pid in retiring:
             retiring.discard(pid)
             continue
-        children.discard(pid)
-        if not stopping:
-            log.warning("worker %d ended (status %d); starting another", pid, status)
-            time.sleep(0.5)  # a worker that dies at once must not spin
-            children.add(_fork_worker(state, sock, access_log))
+        # a crew's supervisor was killed: its workers finish their requests and stop,
+        # and a new crew starts from the coverage this process has
+        log.warning("the workers' supervisor %d ended (status %d); starting another crew",
+                    pid, status)
+        ended.kill_group(signal.SIGTERM)
+        again = Crew(state, sock, workers, access_log, _fork)
+        live[again.pid] = again
+        if ended is coming:
+            coming = again
+        else:
+            crew = again
     sock.close()
     return 0
 
@@ -275,35 +283,3 @@ def _settle(state: AppState) -> None:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(name).malloc_trim(0)
     gc.freeze()
-
-
-def _fork_worker(state: AppState, sock: socket.socket, access_log: bool) -> int:
-    def work() -> None:
-        import uvicorn
-
-        from circle15.api.app import create_app
-        from circle15.api.guards.http_limits import LimitedHttp
-
-        # pooled connections are the parent's; this process opens its own
-        state.store.engine.dispose(close=False)
-        state.serve_pages_drawn_elsewhere()
-        state.nearest_may_lag = True  # the next fork brings the new index, shared
-        app = create_app(state.settings, state=state)
-        config = uvicorn.Config(app, log_level="info", access_log=access_log, lifespan="on",
-                                http=LimitedHttp)
-
-        class Worker(uvicorn.Server):
-            """SIGUSR1: accept no more connections (those taken are still answered)."""
-
-            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-                await super().startup(sockets=sockets)
-                asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.retire)
-
-            def retire(self) -> None:
-                LimitedHttp.retiring = True  # every answer from now on closes its connection
-                for server in self.servers:
-                    server.close()
-
-        Worker(config).run(sockets=[sock])
-
-    return _fork(work)

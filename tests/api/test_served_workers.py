@@ -56,11 +56,32 @@ def _current_page(url: str, timeout_s: float = 120.0) -> httpx.Response:
     pytest.fail(f"{url} was not drawn for the current stations within {timeout_s:.0f} s")
 
 
+def _descendants(pid: int) -> list[int]:
+    try:
+        kids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:  # ended meanwhile
+        return []
+    return kids + [d for k in kids for d in _descendants(k)]
+
+
 def _workers(pid: int) -> list[int]:
-    """The server's child processes (the drawing process too, while it runs)."""
-    kids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    return [k for k in kids if "circle15" in Path(f"/proc/{k}/cmdline").read_text()
-            and _is_worker(k)]
+    """The server's worker processes (under the crews that keep them)."""
+    return [k for k in _descendants(pid) if _is_worker(k)]
+
+
+def _crews(pid: int) -> list[int]:
+    """The processes that keep the workers (the server's children that have workers)."""
+    return [k for k in _descendants(pid) if not _is_worker(k) and _descendants(k)]
+
+
+def _replaced(pid: int, dead: int, count: int = 2, timeout_s: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = _workers(pid)
+        if len(now) == count and dead not in now:
+            return now
+        time.sleep(0.05)
+    pytest.fail(f"the dead worker {dead} was not replaced within {timeout_s:.0f} s: {now}")
 
 
 def _is_worker(pid: int) -> bool:
@@ -177,13 +198,35 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
         assert errors == [], errors
         # a worker that dies is replaced from the loaded area at once
         os.kill(now[0], signal.SIGKILL)
-        for _ in range(100):
-            again = _workers(proc.pid)
-            if len(again) == 2 and now[0] not in again:
+        _replaced(proc.pid, now[0])
+        assert httpx.get(f"{base}/stations/TWO-1", timeout=60).status_code == 200
+        # ... also while the serving process is busy (as when it brings the coverage
+        # up to date after a change, seconds at district scale): stopped here outright
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            for _ in range(2):  # every worker killed in turn, then both at once
+                victims = _workers(proc.pid)
+                os.kill(victims[0], signal.SIGKILL)
+                _replaced(proc.pid, victims[0], timeout_s=3.0)
+            victims = _workers(proc.pid)
+            for victim in victims:
+                os.kill(victim, signal.SIGKILL)
+            for victim in victims:
+                _replaced(proc.pid, victim, timeout_s=3.0)
+            assert httpx.get(f"{base}/stations/TWO-1", timeout=10).status_code == 200
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        # the process keeping the workers killed: another crew takes over
+        crews = _crews(proc.pid)
+        assert len(crews) == 1, crews
+        os.kill(crews[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if (again := _crews(proc.pid)) and again != crews and len(_workers(again[0])) == 2:
                 break
             time.sleep(0.1)
         else:
-            pytest.fail("the dead worker was not replaced within 10 s")
+            pytest.fail("no new crew of 2 workers within 30 s of killing the old one")
         assert httpx.get(f"{base}/stations/TWO-1", timeout=60).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
