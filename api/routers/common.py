@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -11,7 +14,8 @@ import pandas as pd
 import shapely
 from fastapi import Depends, Query, Response
 
-from circle15.geo.output.export import csv_text
+from circle15.geo.output.export import csv_text, round_for_csv, safe_for_spreadsheets
+from circle15.geo.output.gpkg_points import write_points
 from circle15.geo.output.out_crs import frame_in, table_in
 from circle15.geo.vocab import CoordSystem, DemandKind, UnknownHours
 from circle15.usecases.questions import CoverageQuestion
@@ -43,6 +47,35 @@ def csv_response(frame: pd.DataFrame, name: str) -> Response:
     # with a byte-order mark: Excel (as set up in China) reads BOM-less UTF-8 as GBK
     return Response("\ufeff" + csv_text(frame), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(sheets: dict[str, pd.DataFrame], name: str) -> Response:
+    """Tables as one workbook, a sheet each, shown as their CSV would be (rounded by
+    unit, formulas neutralised)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as book:
+        for title, frame in sheets.items():
+            plain = frame.drop(columns="geometry") if "geometry" in frame.columns else frame
+            safe_for_spreadsheets(round_for_csv(pd.DataFrame(plain))).to_excel(
+                book, sheet_name=title[:31], index=False)
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+def gpkg_response(stations: pd.DataFrame, name: str, out_crs: str) -> Response:
+    """Station records (WGS84 ``lon``/``lat``) as a GeoPackage point layer in ``out_crs``."""
+    gdf = gpd.GeoDataFrame(stations, geometry=gpd.points_from_xy(stations["lon"],
+                                                                 stations["lat"]), crs=4326)
+    with tempfile.TemporaryDirectory(prefix="c15-gpkg-") as folder:
+        path = Path(folder) / f"{name}.gpkg"
+        if not write_points(path, "stations", gdf, out_crs):
+            frame_in(gdf, out_crs).to_file(path, layer="stations", driver="GPKG")
+        body = path.read_bytes()
+    return Response(body, media_type="application/geopackage+sqlite3",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.gpkg"'})
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -18,7 +18,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from circle15.api.deps import StateDep, needs
 from circle15.api.guards.users import User
-from circle15.api.routers.common import OutCrsQ, QuestionDep, csv_response, records
+from circle15.api.routers.common import (
+    OutCrsQ,
+    QuestionDep,
+    csv_response,
+    gpkg_response,
+    records,
+    xlsx_response,
+)
 from circle15.api.scenario_store import etag
 from circle15.api.schemas import CRS, EditIn, ScenarioIn
 from circle15.api.state import AppState
@@ -99,7 +106,7 @@ def compare_scenarios(
     state: StateDep, _: Viewer,
     ids: Annotated[str, Query(max_length=400, description="scenario ids, comma-separated "
                                                           "(at most 6)")],
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Any:
     wanted = [i for i in ids.split(",") if i.strip()]
     if not 1 <= len(wanted) <= 6:
@@ -125,6 +132,11 @@ def compare_scenarios(
     if format == "csv":
         return csv_response(towns if towns is not None else pd.DataFrame(totals),
                             "scenarios-compared")
+    if format == "xlsx":
+        sheets = {"scenarios": pd.DataFrame(totals)}
+        if towns is not None:
+            sheets["areas"] = towns
+        return xlsx_response(sheets, "scenarios-compared")
     return {"scenarios": totals, "areas": records(towns) if towns is not None else None}
 
 
@@ -262,14 +274,21 @@ def scenario_history(sid: str, state: StateDep, _: Viewer) -> dict[str, Any]:
     return {"history": state.scenarios.history(sid)}
 
 
-@router.get("/{sid}/stations", summary="The scenario's stations as CSV or GeoJSON",
-            response_class=Response)
-def scenario_stations(sid: str, state: StateDep, _: Viewer,
-                      format: Annotated[Literal["csv", "geojson"], Query()] = "csv",
-                      out_crs: OutCrsQ = CoordSystem.WGS84) -> Response:
-    table = table_in(pd.DataFrame(_stations_of(state.scenarios.get(sid))), str(out_crs))
+@router.get("/{sid}/stations", summary="The scenario's stations as CSV (with a BOM), "
+            "XLSX, GeoJSON or GeoPackage", response_class=Response)
+def scenario_stations(
+    sid: str, state: StateDep, _: Viewer,
+    format: Annotated[Literal["csv", "xlsx", "geojson", "gpkg"], Query()] = "csv",
+    out_crs: OutCrsQ = CoordSystem.WGS84,
+) -> Response:
+    stations = pd.DataFrame(_stations_of(state.scenarios.get(sid)))
+    if format == "gpkg":
+        return gpkg_response(stations, f"scenario-{sid}", str(out_crs))
+    table = table_in(stations, str(out_crs))
     if format == "csv":
         return csv_response(table, f"scenario-{sid}")
+    if format == "xlsx":
+        return xlsx_response({"stations": table}, f"scenario-{sid}")
     return Response(json.dumps(_collection(records(table)),
                                ensure_ascii=False), media_type="application/geo+json")
 

@@ -199,3 +199,46 @@ def test_suggest_widens_the_spacing_to_fit_the_budget(area, tmp_path, people, ca
                    headers=people["planner"])
         assert r.status_code == 200, r.text
         assert r.json()["node_spacing_m"] > 50 and len(r.json()["sites"]) >= 1
+
+
+def test_every_download_holds_the_scenarios_stations_in_gcj02(client, people, tmp_path):
+    import geopandas as gpd
+
+    sid, tag = _new(client, people["planner"])
+    r = client.post(f"/scenarios/{sid}/edits", json={"op": "remove", "station_id": "LG-2"},
+                    headers={**people["planner"], "If-Match": tag})
+    assert r.status_code == 200
+    listed = client.get(f"/scenarios/{sid}", headers=people["viewer"]).json()
+    wgs = {f["properties"]["id"]: f["geometry"]["coordinates"]
+           for f in listed["stations"]["features"]}
+    ids = sorted(wgs)
+    glon, glat = wgs84_to_gcj02(*(pd.DataFrame([wgs[i] for i in ids]).to_numpy().T))
+    got = {}
+    for fmt in ("csv", "xlsx", "geojson", "gpkg"):
+        r = client.get(f"/scenarios/{sid}/stations", params={"format": fmt,
+                                                             "out_crs": "gcj02"})
+        assert r.status_code == 200, (fmt, r.text)
+        if fmt == "csv":
+            assert r.content.startswith("\ufeff".encode())  # Excel in China reads it as UTF-8
+            got[fmt] = pd.read_csv(io.BytesIO(r.content))[["id", "lon", "lat"]]
+        elif fmt == "xlsx":
+            got[fmt] = pd.read_excel(io.BytesIO(r.content))[["id", "lon", "lat"]]
+        else:
+            path = tmp_path / f"s.{fmt}"
+            path.write_bytes(r.content)
+            frame = gpd.read_file(path)
+            got[fmt] = pd.DataFrame({"id": frame["id"], "lon": frame.geometry.x,
+                                     "lat": frame.geometry.y})
+    for fmt, frame in got.items():
+        frame = frame.sort_values("id")
+        assert frame["id"].tolist() == ids == ["LG-1", "LG-3", "LG-4", "LG-5", "LG-6"], fmt
+        assert frame["lon"].to_numpy() == pytest.approx(glon, abs=1e-6), fmt
+        assert frame["lat"].to_numpy() == pytest.approx(glat, abs=1e-6), fmt
+    # the comparison downloads as a workbook with the same totals as its JSON
+    b, _ = _new(client, people["planner"], "plan B")
+    cmp = client.get("/scenarios/compare", params={"ids": f"{sid},{b}"}).json()
+    book = pd.read_excel(io.BytesIO(client.get("/scenarios/compare", params={
+        "ids": f"{sid},{b}", "format": "xlsx"}).content), sheet_name=None)
+    assert book["scenarios"]["stations"].tolist() == [5, 6]
+    assert book["scenarios"]["covered"].round(1).tolist() == [
+        round(s["covered"], 1) for s in cmp["scenarios"]]
