@@ -24,7 +24,15 @@ from circle15.api.guards.middleware import (
     page_policy,
     tile_hosts,
 )
-from circle15.api.routers import courier, hours, maps, planner, scenarios, stations
+from circle15.api.routers import (
+    courier,
+    hours,
+    maps,
+    planner,
+    scenario_report,
+    scenarios,
+    stations,
+)
 from circle15.api.settings import Settings, get_settings
 from circle15.api.state import AppState, load_state
 from circle15.geo.errors import Circle15Error
@@ -134,6 +142,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     for r in (stations.router, planner.router, hours.router, courier.router, maps.router):
         app.include_router(r, dependencies=reads)
     app.include_router(scenarios.router)
+    app.include_router(scenario_report.router)
 
     @app.get("/plan", include_in_schema=False)
     def plan_page(request: Request) -> RedirectResponse:

@@ -97,11 +97,10 @@ def _lead(state: AppState, sock: socket.socket, size: int, access_log: bool, rea
     """The crew's supervisor: keep ``size`` workers running until told to retire or stop."""
     os.setpgid(0, 0)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # the serving process gone: stop too
-    asked: list[int] = []  # the first signal that came: SIGUSR1 retire, SIGTERM stop
+    asked: list[int] = []  # signals in order: SIGUSR1 retire, SIGTERM/SIGINT stop
 
     def on_signal(signum: int, frame: object) -> None:
-        if not asked:
-            asked.append(signum)
+        asked.append(signum)
 
     for signum in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
@@ -115,7 +114,9 @@ def _lead(state: AppState, sock: socket.socket, size: int, access_log: bool, rea
         if asked and not ending:
             if asked[0] == signal.SIGUSR1:
                 _tell(workers, signal.SIGUSR1)  # stop accepting, answer what was taken
-                time.sleep(RETIRE_GRACE_S)
+                until = time.monotonic() + RETIRE_GRACE_S
+                while time.monotonic() < until and signal.SIGTERM not in asked:
+                    time.sleep(0.1)  # (a stop meanwhile ends the wait)
             _tell(workers, signal.SIGTERM)
             ending = time.monotonic()
         if ending and time.monotonic() - ending > STOP_GRACE_S:

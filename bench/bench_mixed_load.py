@@ -9,6 +9,11 @@ a writer adding and removing stations, and siting/what-if requests from two clie
 percentiles of the reads, and the service's peak memory.
 
     .venv/bin/python bench/bench_mixed_load.py --seconds 30
+    .venv/bin/python bench/bench_mixed_load.py --seconds 90 --workers 2
+
+With ``--workers 2`` every write also replaces the workers (a new crew forked from the
+new coverage, the old one retiring), so the readers' keep-alive connections live
+through dozens of replacements; the service's log is kept to count them.
 """
 
 from __future__ import annotations
@@ -33,15 +38,25 @@ D = ROOT.parent / "shared" / "data" / "district" / "subsets"
 TOKEN = "mixed-load-token-0123456789"
 
 
-def _rss_mb(pid: int) -> float:
-    out = subprocess.run(["ps", "-o", "rss=", "-g", str(os.getpgid(pid))], capture_output=True,
-                         text=True, check=False).stdout
-    return sum(int(x) for x in out.split()) / 1000
+def _pss_mb(pid: int) -> float:
+    """The service's memory: the proportional set size of all its processes (a page the
+    forked workers share is counted once, split between them)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--sid", str(os.getsid(pid))],
+                         capture_output=True, text=True, check=False).stdout
+    total = 0
+    for p in out.split():
+        try:
+            rows = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(r.split()[1]) for r in rows if r.startswith("Pss:"))
+    return total / 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="c15-mixed-"))
     with socket.socket() as s:
@@ -51,8 +66,10 @@ def main() -> None:
            "CIRCLE15_POPULATION": str(D / "pop-10k.csv"),
            "CIRCLE15_STATIONS_SEED": str(D / "stations-10k.csv"),
            "CIRCLE15_DATA_DIR": str(data), "CIRCLE15_PLANNER_TOKEN": TOKEN}
-    proc = subprocess.Popen([sys.executable, "-m", "circle15", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    log = data / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "circle15", "serve", "--port", str(port),
+                             "--workers", str(args.workers)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -66,6 +83,7 @@ def main() -> None:
     statuses: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
     latency: dict[str, list[float]] = collections.defaultdict(list)
     dropped = collections.Counter()
+    first: dict[tuple[str, int], str] = {}
     stop = time.monotonic() + args.seconds
     peak = [0.0]
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -81,6 +99,8 @@ def main() -> None:
                     continue
                 latency[kind].append(time.perf_counter() - t)
                 statuses[kind][r.status_code] += 1
+                if r.status_code >= 400 and (kind, r.status_code) not in first:
+                    first[(kind, r.status_code)] = r.text[:200]
 
     def reader(c: httpx.Client) -> httpx.Response:
         i = int(rng.integers(len(pop)))
@@ -93,7 +113,7 @@ def main() -> None:
     def writer(c: httpx.Client) -> httpx.Response:
         counter[0] += 1
         i = int(rng.integers(len(pop)))
-        sid = f"W{counter[0] // 2}"
+        sid = f"W{(counter[0] + 1) // 2}"
         if counter[0] % 2:
             return c.post("/stations", headers=auth, json={
                 "id": sid, "name": "load", "lon": float(pop.lon[i]), "lat": float(pop.lat[i])})
@@ -108,7 +128,7 @@ def main() -> None:
 
     def watch() -> None:
         while time.monotonic() < stop:
-            peak[0] = max(peak[0], _rss_mb(proc.pid))
+            peak[0] = max(peak[0], _pss_mb(proc.pid))
             time.sleep(0.5)
 
     threads = [threading.Thread(target=run, args=("read", reader)) for _ in range(3)]
@@ -130,7 +150,12 @@ def main() -> None:
                if ms.size else "")
         print(f"{kind:>7}: {dict(sorted(statuses[kind].items()))} {pct}; dropped "
               f"{dropped[kind]}")
-    print(f"5xx: {fives}; dropped: {sum(dropped.values())}; service peak RSS {peak[0]:.0f} MB")
+    for (kind, code), text in sorted(first.items()):
+        print(f"  first {code} to {kind}: {text}")
+    print(f"5xx: {fives}; dropped: {sum(dropped.values())}; service peak PSS {peak[0]:.0f} MB")
+    if args.workers > 1:
+        replaced = log.read_text().count("workers replaced to share it")
+        print(f"workers replaced {replaced} times ({args.workers} workers each time)")
 
 
 if __name__ == "__main__":

@@ -44,12 +44,18 @@ def coverage_summary(state: StateDep, q: QuestionDep, format: Fmt = "json") -> A
             "notes": cov.notes, "bands": records(table)}
 
 
-@router.get("/coverage/areas", summary="Coverage per admin area")
-def coverage_areas(state: StateDep, q: QuestionDep, format: Fmt = "json") -> Any:
+@router.get("/coverage/areas", summary="Coverage per admin area (geojson: with their "
+                                    "outlines, simplified to 20 m)")
+def coverage_areas(state: StateDep, q: QuestionDep,
+                   format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json"
+                   ) -> Any:
     if state.areas is None:
         raise NotFoundError("no areas are configured (set CIRCLE15_AREAS)")
     cov = state.answer(q)
-    table = cov.by_area(state.areas).drop(columns="geometry")
+    shapes = cov.by_area(state.areas)
+    if format == "geojson":
+        return geojson_response(shapes.assign(geometry=shapes.geometry.simplify(20.0)))
+    table = shapes.drop(columns="geometry")
     if format == "csv":
         return csv_response(table, "coverage-areas")
     return {"notes": cov.notes, "areas": records(table)}

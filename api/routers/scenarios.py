@@ -22,6 +22,7 @@ from circle15.api.routers.common import (
     OutCrsQ,
     QuestionDep,
     csv_response,
+    geojson_response,
     gpkg_response,
     records,
     xlsx_response,
@@ -30,7 +31,8 @@ from circle15.api.scenario_store import etag
 from circle15.api.schemas import CRS, EditIn, ScenarioIn
 from circle15.api.state import AppState
 from circle15.geo import vocab
-from circle15.geo.errors import InputError
+from circle15.geo.coverage.isochrones import isochrones
+from circle15.geo.errors import InputError, NotFoundError
 from circle15.geo.output.out_crs import table_in
 from circle15.geo.vocab import CoordSystem
 from circle15.usecases import CandidateSpec, SitingSpec, build_candidates, site
@@ -226,7 +228,25 @@ def edit_scenario(sid: str, body: EditIn, state: StateDep, user: Planner, respon
     version = state.scenarios.log(sid, if_match, body.op, payload, user.name)
     state.remember((sid, version), ev)
     _with_etag(response, version)
-    return {"version": version, **_answer(state, ev)}
+    # what this edit changed (people newly covered, cross-covered), beside the change
+    # of the whole scenario against the register
+    return {"version": version, **_answer(state, ev),
+            "this_edit": delta(ev, _evaluate(state, sc))}
+
+
+@router.get("/{sid}/isochrone", summary="A scenario station's 15-minute walking area "
+            "(GeoJSON)", response_class=Response,
+            responses={200: {"content": {"application/geo+json": {}}}})
+def scenario_isochrone(sid: str, state: StateDep, _: Viewer,
+                       station: Annotated[str, Query(max_length=64)]) -> Response:
+    rows = [r for r in _stations_of(state.scenarios.get(sid)) if r["id"] == station]
+    if not rows:
+        raise NotFoundError(f"scenario {sid} has no station with id {station!r}")
+    placed = stations_of_records(state.area, [{**rows[0], "status": "existing"}],
+                                 source="scenario", check_crs=False)
+    with state.expensive.turn("isochrones"):
+        iso = isochrones(cover(state.area, placed), union=False)
+    return geojson_response(iso[iso["station"] == station])
 
 
 @router.post("/{sid}/undo", summary="Undo the last edit, under If-Match (planner)")

@@ -80,11 +80,12 @@ def _town_table(area: Area, now: Coverage, after: Coverage | None) -> pd.DataFra
     return out.reset_index(drop=True)
 
 
-def _site_rows(area: Area, cov: Coverage, outcome: SitingOutcome) -> pd.DataFrame:
+def _site_rows(area: Area, cov: Coverage, sites: pd.DataFrame) -> pd.DataFrame:
+    """Each proposed site (``rank``, ``name``, ``lon``, ``lat``, ``newly_covered``, points
+    in the network's frame) with its town and the nearest existing station's walk."""
     from circle15.geo.courier.nearest import NearestIndex
     from circle15.geo.coverage.count import first_area
 
-    sites = outcome.best.sites_frame()
     index = NearestIndex.build(cov, rule=area.spec.snap_rule())
     nearest, walk = [], []
     for lon, lat in zip(sites["lon"], sites["lat"], strict=True):
@@ -98,15 +99,59 @@ def _site_rows(area: Area, cov: Coverage, outcome: SitingOutcome) -> pd.DataFram
         for s, a in zip(s_idx.tolist(), a_idx.tolist(), strict=True):
             towns[s] = labels[a]
     return pd.DataFrame({"rank": sites["rank"], "name": sites["name"], "town": towns,
-                         "newly_covered": sites["marginal_gain"], "nearest": nearest,
+                         "newly_covered": sites["newly_covered"], "nearest": nearest,
                          "walk_min": walk, "lon": sites["lon"], "lat": sites["lat"]})
 
 
 def build_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
                  outcome: SitingOutcome | None, *, title: str,
                  night_at: str = NIGHT_AT) -> ReportData:
-    """Gather the report's numbers (see the module docstring)."""
+    """Gather the report's numbers (see the module docstring): the stations now, and
+    with the sites ``outcome`` proposes."""
     after = with_sites(area, cov, outcome) if outcome is not None else None
+    notes: list[str] = []
+    if outcome is not None:
+        best = outcome.best
+        if best.gap is not None and best.gap > 0:
+            notes.append(f"the proposed sites are within {best.gap:.1%} of the best possible "
+                         "(a proven bound), not proven the best")
+        notes.extend(best.notes)
+    sites = None if outcome is None else _site_rows(area, cov, _ranked(outcome))
+    return _assemble(area, demand, stations, cov, after, sites,
+                     None if outcome is None else outcome.curve, notes, title, night_at)
+
+
+def build_scenario_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
+                          proposal: Stations, added: list[str], removed: list[str], *,
+                          gains: pd.DataFrame, title: str,
+                          night_at: str = NIGHT_AT) -> ReportData:
+    """The report for a scenario: the register (``stations``, ``cov``) now, and with the
+    scenario's station list ``proposal``; its ``added`` stations are the proposed sites,
+    each with the people it newly covers when added in the scenario's order (``gains``:
+    ``id``, ``newly_covered``, ``covered`` after it, from the workbench's evaluation)."""
+    after = cover(area, proposal)
+    frame = proposal.frame.set_index("id").loc[added].reset_index()
+    order = gains.set_index("id").loc[added]
+    rows = frame.assign(rank=np.arange(1, len(added) + 1),
+                        newly_covered=order["newly_covered"].to_numpy())
+    notes = [f"the scenario removes {len(removed)} existing station(s): {', '.join(removed)}"
+             ] if removed else []
+    curve = pd.DataFrame({"k": np.arange(len(added) + 1),
+                          "covered": [float(cov.summary().iloc[-1]["covered"]),
+                                      *order["covered"].tolist()]}) if added else None
+    return _assemble(area, demand, stations, cov, after,
+                     _site_rows(area, cov, rows) if added else None, curve, notes, title,
+                     night_at)
+
+
+def _ranked(outcome: SitingOutcome) -> pd.DataFrame:
+    sites = outcome.best.sites_frame()
+    return sites.assign(newly_covered=sites["marginal_gain"])
+
+
+def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
+              after: Coverage | None, sites: pd.DataFrame | None, curve: pd.DataFrame | None,
+              extra: list[str], title: str, night_at: str) -> ReportData:
     night_st, moment = open_at(stations, night_at)
     night = (cover(area, night_st).summary() if len(night_st.active()) else
              cov.summary().assign(covered=0.0, cross_covered=0.0))
@@ -120,12 +165,7 @@ def build_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
     notes = [f"counting rule: {cov.population.rule}"]
     notes += [f"{k.replace('_', ' ')}: {v}" for k, v in demand.notes.items()]
     notes += population_caveats(area, cov.population)
-    if outcome is not None:
-        best = outcome.best
-        if best.gap is not None and best.gap > 0:
-            notes.append(f"the proposed sites are within {best.gap:.1%} of the best possible "
-                         "(a proven bound), not proven the best")
-        notes.extend(best.notes)
+    notes += extra
     towns = _town_table(area, cov, after)
     map_towns = None
     if area.areas is not None:
@@ -136,8 +176,7 @@ def build_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
     return ReportData(
         title=title, day=date.today(), source=area.source, stations=len(cov.stations),
         now=cov.summary(), after=None if after is None else after.summary(), towns=towns,
-        sites=None if outcome is None else _site_rows(area, cov, outcome),
-        curve=None if outcome is None else outcome.curve,
+        sites=sites, curve=curve,
         night_at=(moment.opened.when.strftime("%a %H:%M") if moment else night_at),
         night=night, night_open=int(moment.opened.n_open) if moment else len(stations),
         open_24h=int(always), hours=whole[["time", "stations_open", *[

@@ -36,12 +36,34 @@ def _wait_for_stations(page, n: int) -> None:
         pytest.fail(f"the page shows {shown} stations, not {n}; it says {said!r}")
 
 
-def test_the_workbench_adds_removes_and_suggests(area, tmp_path, cache_dir, monkeypatch):
+def _halves(longgang, path) -> None:
+    """Two towns, the west and the east half of the area."""
+    import geopandas as gpd
+    import shapely
+
+    minx, miny, maxx, maxy = shapely.buffer(longgang.hull, 10).bounds
+    mid = (minx + maxx) / 2
+    gpd.GeoDataFrame({"name": ["西街道", "东街道"]},
+                     geometry=[shapely.box(minx, miny, mid, maxy),
+                               shapely.box(mid, miny, maxx, maxy)],
+                     crs=longgang.crs).to_crs(4326).to_file(path, driver="GeoJSON")
+
+
+def _station(page, sid: str, removed: bool = False) -> str:
+    """A JS expression: the map's marker of station ``sid`` (a removed one: grey)."""
+    return ("(() => { let hit; c15plan.map.eachLayer(l => { if (l._c15id === '" + sid +
+            "' && !!l._c15removed === " + ("true" if removed else "false") +
+            ") hit = l; }); return hit; })()")
+
+
+def test_the_workbench_adds_removes_and_suggests(area, tmp_path, cache_dir, monkeypatch,
+                                                  longgang):
     monkeypatch.setenv("CIRCLE15_CACHE_DIR", str(cache_dir))
     from pydantic import SecretStr
 
+    _halves(longgang, tmp_path / "towns.geojson")
     settings = make_settings(area, tmp_path, None).model_copy(
-        update={"planner_token": SecretStr(TOKEN)})
+        update={"planner_token": SecretStr(TOKEN), "areas": str(tmp_path / "towns.geojson")})
     app = create_app(settings)
     with serving(app) as base, browser_page(tmp_path, allow=("file:", "data:", base)) as (
             page, requests):
@@ -64,22 +86,61 @@ def test_the_workbench_adds_removes_and_suggests(area, tmp_path, cache_dir, monk
         page.evaluate("() => { let hit; c15plan.map.eachLayer(l => { if (l._c15id === 'LG-2')"
                       " hit = l; }); hit.fire('click'); }")
         _wait_for_stations(page, 6)
+        # the removed one is drawn grey; a click restores it
+        page.evaluate(f"() => {_station(page, 'LG-2', removed=True)}.fire('click')")
+        _wait_for_stations(page, 7)
+        page.evaluate(f"() => {_station(page, 'LG-2')}.fire('click')")
+        _wait_for_stations(page, 6)
+        # the edit's own change is said, its 15-minute area drawn; towns shaded by change
+        assert "-" in page.inner_text("#news") or "−" in page.inner_text("#news")
+        shaded = page.evaluate("() => { let n = 0; c15plan.map.eachLayer(l => { if (l.feature"
+                               " && l.feature.properties.name && l.options.fillOpacity > 0)"
+                               " n++; }); return n; }")
+        assert shaded >= 1
+        # drag a station: it moves there (joined to the street again)
+        to_lon, to_lat = area["spare"][3]
+        page.evaluate(f"() => {{ const m = {_station(page, 'LG-5')}; "
+                      f"m.setLatLng(L.latLng({to_lat}, {to_lon})); m.fire('dragend'); }}")
+        page.wait_for_function("() => [...document.querySelectorAll('#edits li')].length == 5",
+                               timeout=30_000)
+        at = page.evaluate(f"() => {{ const p = {_station(page, 'LG-5')}.getLatLng(); "
+                           "return [p.lng, p.lat]; }")
+        assert at == pytest.approx([to_lon, to_lat], abs=5e-4)  # within ~50 m of the drop
         # suggest 5, take the first
         page.click("#suggest")
         page.wait_for_selector(".c15-site", timeout=60_000)
         page.click(".c15-site >> nth=0")
         _wait_for_stations(page, 7)
         covered, shown = _totals(page)
-        page.screenshot(path=str(tmp_path / "plan-desktop.png"))
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=str(tmp_path / "plan-phone.png"))
+        assert page.get_attribute("#links a.report >> nth=0", "href").endswith(
+            "/report.pdf?lang=zh")
         sid = page.evaluate("() => c15plan.state.id")
         import httpx
 
         listed = httpx.get(f"{base}/scenarios/{sid}/stations").content
         edits = httpx.get(f"{base}/scenarios/{sid}").json()["edits"]
+        # compare with a second scenario: the API's table and a small map each
+        page.fill("#newname", "对照")
+        page.click("#new")
+        page.wait_for_function("() => document.querySelectorAll('#scenario option').length == 2")
+        _wait_for_stations(page, 6)
+        page.click("#compare")
+        page.click("#cmp-go")
+        try:
+            page.wait_for_selector("#cmp-maps .minimap >> nth=1", timeout=30_000)
+        except Exception:
+            pytest.fail("no small maps; the comparison says "
+                        f"{page.inner_text('#cmp-msg')!r}")
+        page.wait_for_selector("#cmp-table tr.town", timeout=30_000)
+        header = page.inner_text("#cmp-table tr >> nth=0")
+        assert "试点方案" in header and "对照" in header
+        page.screenshot(path=str(tmp_path / "plan-compare.png"))
+        page.click("#cmp-close")
+        page.screenshot(path=str(tmp_path / "plan-desktop.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(tmp_path / "plan-phone.png"))
     assert requests.blocked == []
-    assert [e["op"] for e in edits] == ["add", "remove", "add"]
+    assert [e["op"] for e in edits] == ["add", "remove", "add", "remove", "move", "add"]
     stations = pd.read_csv(io.BytesIO(listed))
     assert len(stations) == shown == 7 and "LG-2" not in set(stations["id"])
     stations.to_csv(tmp_path / "s.csv", index=False)

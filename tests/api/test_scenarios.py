@@ -242,3 +242,37 @@ def test_every_download_holds_the_scenarios_stations_in_gcj02(client, people, tm
     assert book["scenarios"]["stations"].tolist() == [5, 6]
     assert book["scenarios"]["covered"].round(1).tolist() == [
         round(s["covered"], 1) for s in cmp["scenarios"]]
+
+
+def test_a_scenarios_report_says_what_its_coverage_says(client, people, area):
+    import pypdf
+
+    sid, tag = _new(client, people["planner"], "两站方案")
+    h = {**people["planner"]}
+    for i, (lon, lat) in enumerate(area["spare"][4:6]):
+        r = client.post(f"/scenarios/{sid}/edits", headers={**h, "If-Match": tag}, json={
+            "op": "add", "station": {"id": f"R-{i}", "name": f"报告新站{i}", "lon": lon,
+                                     "lat": lat}})
+        assert r.status_code == 200, r.text
+        tag, gain = r.headers["ETag"], r.json()["this_edit"]["covered"]
+        assert gain >= 0
+    r = client.post(f"/scenarios/{sid}/edits", headers={**h, "If-Match": tag},
+                    json={"op": "remove", "station_id": "LG-3"})
+    answer = r.json()
+    now = client.get("/coverage/summary").json()["bands"][-1]
+    after = answer["bands"][-1]
+    html = client.get(f"/scenarios/{sid}/report.html", headers=people["viewer"])
+    assert html.status_code == 200 and "两站方案" in html.text
+    assert "报告新站0" in html.text and "报告新站1" in html.text and "LG-3" in html.text
+    pdf = client.get(f"/scenarios/{sid}/report.pdf", headers=people["viewer"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(pdf.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    # the headline figures are the register's and the scenario's, as the API answers them
+    assert f"{now['covered']:,.0f}" in text and f"{after['covered']:,.0f}" in text
+    assert "报告新站0" in text
+    # the same version is not drawn twice; a reader without a token may not when private
+    again = client.get(f"/scenarios/{sid}/report.pdf", headers=people["viewer"])
+    assert again.content == pdf.content
+    assert client.get(f"/scenarios/{sid}/report.pdf?lang=xx").status_code == 422
+    assert client.get("/scenarios/nope/report.html").status_code == 404
