@@ -40,7 +40,7 @@ from circle15.geo.crs import wgs84_to_gcj02
 from circle15.geo.inputs.station_hours import Hours, Schedule, time_zone
 from circle15.geo.inputs.stations import AMENITY_ALIASES, Stations
 from circle15.geo.network.graph import Network
-from circle15.maps.assets import inline_head
+from circle15.maps.assets import cluster_head, inline_head
 from circle15.maps.i18n import LABELS, check_lang, for_mode, t
 from circle15.maps.render import render
 
@@ -67,6 +67,8 @@ COURIER_LABELS: dict[str, dict[str, str]] = {
     "none_reach": {"zh": "{m} 分钟内没有符合条件的驿站",
                    "en": "No matching station within {m} min"},
     "straight": {"zh": "直线示意，实际路线请用导航", "en": "Straight line only: navigate for the way"},
+    "opens": {"zh": "{t} 开门", "en": "opens {t}"},
+    "tomorrow": {"zh": "明天", "en": "tomorrow"},
 }
 
 
@@ -185,6 +187,8 @@ def courier_page(
         "nav": {"urls": {"amap": AMAP_URL, "baidu": BAIDU_URL}, "modes": TRAVEL_MODES[travel]},
         # the farthest a position may be from a street (the index's joining limit)
         "max_snap_m": 500.0,
+        # where the page opens before a position is known: the busiest part of the area
+        "start": busiest_view(stations),
     }
     if window is not None:
         data |= {"hours_from": _epoch_ms(window.start), "hours_until": _epoch_ms(window.end),
@@ -194,6 +198,7 @@ def courier_page(
         html_lang="zh-CN" if lang_ == "zh" else "en",
         title=t("courier_title", lang_),
         head=inline_head(),
+        cluster=cluster_head(),
         locate=t("locate", lang_),
         any_amenity=t("any_amenity", lang_),
         amenities=[(a, t(a, lang_)) for a in AMENITY_ALIASES],
@@ -202,6 +207,32 @@ def courier_page(
         hint=t("tap_hint", lang_),
         data=data,
     )
+
+
+#: the side of the square the page opens on (metres), around the most stations
+START_VIEW_M = 3000.0
+
+
+def busiest_view(stations: Stations) -> list[list[float]] | None:
+    """The bounds ([[south, west], [north, east]], WGS84) of the ``START_VIEW_M`` square
+    holding the most stations: where a courier's page opens before it knows where
+    they are, instead of the whole district's dots on a phone. None without stations."""
+    f = stations.frame
+    if len(f) == 0:
+        return None
+    lon = f["lon"].to_numpy(dtype=float)
+    lat = f["lat"].to_numpy(dtype=float)
+    dlat = START_VIEW_M / 111_320.0
+    dlon = dlat / max(0.2, float(np.cos(np.radians(np.median(lat)))))
+    col = np.floor(lon / dlon * 2).astype(np.int64)  # half-size cells, counted in 2x2
+    row = np.floor(lat / dlat * 2).astype(np.int64)
+    keys, counts = np.unique(np.column_stack([row, col]), axis=0, return_counts=True)
+    grid = {(int(r), int(c)): int(n) for (r, c), n in zip(keys, counts, strict=True)}
+    best = max(grid, key=lambda rc: sum(grid.get((rc[0] + i, rc[1] + j), 0)
+                                        for i in (0, 1) for j in (0, 1)))
+    south, west = best[0] * dlat / 2, best[1] * dlon / 2
+    return [[round(south, 6), round(west, 6)],
+            [round(south + dlat, 6), round(west + dlon, 6)]]
 
 
 def save_courier_page(page: str, path: str | Path) -> Path:

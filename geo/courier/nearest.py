@@ -85,6 +85,8 @@ class NearestStation:
     nav: NavLinks | None = None
     #: open at every hour of the week (24/7)
     open_24h: bool = False
+    #: when a closed station opens next (its zone's local time), within 8 days
+    opens_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """As JSON wants it: metres to 0.1, minutes to 0.01."""
@@ -92,7 +94,10 @@ class NearestStation:
             "id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1),
             "walk_min": round(self.walk_min, 2), "amenities": self.amenities,
             "opening_hours": self.opening_hours, "open_now": self.open_now,
-            "open_24h": self.open_24h, "lon": self.lon, "lat": self.lat,
+            "open_24h": self.open_24h,
+            "opens_at": None if self.opens_at is None else self.opens_at.isoformat(
+                timespec="minutes"),
+            "lon": self.lon, "lat": self.lat,
             "route": {"type": self.route.type,
                       "coordinates": [list(p) for p in self.route.coordinates]},
             "nav": None if self.nav is None else self.nav.as_dict(),
@@ -325,7 +330,7 @@ class NearestIndex:
             if len(out) == k:
                 break
         if out:
-            return self._answers(out, kind), True
+            return self._answers(out, kind, when), True
         walks: Iterable[Walk]
         if self.table is not None:  # read from the table made at load
             walks = self.table.walks(net, q, st_joins, self.on_edge, limit)
@@ -343,7 +348,7 @@ class NearestIndex:
             out.append((s, metres, route, is_open_now))
             if len(out) == k:
                 break
-        return self._answers(out, kind), False
+        return self._answers(out, kind, when), False
 
     def answer(
         self,
@@ -386,7 +391,7 @@ class NearestIndex:
                         shapes.ptr, shapes.cum, net.edge_length_m, net.edge_u, net.node_xy)
 
     def _answers(self, found: list[tuple[int, float, NDArray[np.float64], bool | None]],
-                 kind: str) -> list[NearestStation]:
+                 kind: str, when: datetime) -> list[NearestStation]:
         """The stations with their routes in ``kind`` coordinates (one transform for all)."""
         if not found:
             return []
@@ -400,12 +405,14 @@ class NearestIndex:
         rounded = np.round(ll, 6).tolist()
         out, at = [], 0
         for s, metres, route, is_open_now in found:
-            out.append(self._answer(s, metres, rounded[at:at + len(route)], is_open_now))
+            opens = self.hours[s].opens_next(when) if is_open_now is False else None
+            out.append(self._answer(s, metres, rounded[at:at + len(route)], is_open_now,
+                                    opens))
             at += len(route)
         return out
 
     def _answer(self, s: int, metres: float, route: list[list[float]],
-                is_open_now: bool | None) -> NearestStation:
+                is_open_now: bool | None, opens_at: datetime | None = None) -> NearestStation:
         cov = self.coverage
         return NearestStation(
             id=self.ids[s], name=self.names[s],
@@ -414,5 +421,6 @@ class NearestIndex:
             open_now=is_open_now, lon=route[-1][0], lat=route[-1][1],
             route=LineString("LineString", [(a, b) for a, b in route]), nav=self.nav[s],
             open_24h=bool((self.open_24h or [])[s]) if self.open_24h else False,
+            opens_at=opens_at,
         )
 

@@ -210,6 +210,18 @@ class Hours:
         """Open at ``when`` (default: now): True, False, or None when unknown."""
         return _AS_BOOL[self.state(when)]
 
+    def opens_next(self, when: datetime) -> datetime | None:
+        """When a place closed at ``when`` next opens, within :data:`HORIZON` (an aware
+        datetime in the area's zone); None when it is open, its hours are unknown, or
+        it stays closed that long."""
+        if self.rules is None:
+            return None
+        local, at = self._local(when), self._aware(when)
+        for a, _b, st, _comment in self.rules.intervals(local, local + HORIZON):
+            if _STATE[st] == "open":
+                return None if self._aware(a) <= at else self._aware(a)
+        return None
+
     def schedule(self, start: datetime, end: datetime) -> Schedule:
         """The open and unknown intervals from ``start`` to ``end``."""
         if end <= start:

@@ -105,14 +105,29 @@ D.stations.forEach(function (s) { byId[s.id] = s; });
 var num = function (a, b) { return a - b; };
 var lats = D.stations.map(function (s) { return s.lat; }).sort(num);
 var lons = D.stations.map(function (s) { return s.lon; }).sort(num);
-if (lats.length) map.fitBounds([[lats[0], lons[0]], [lats[lats.length - 1], lons[lons.length - 1]]]);
+// a few stations: all of them in view; many: the busiest few kilometres (not a district
+// of dots on a phone), until the courier's position is known
+if (lats.length && lats.length <= 30) {
+  map.fitBounds([[lats[0], lons[0]], [lats[lats.length - 1], lons[lons.length - 1]]]);
+} else if (D.start) map.fitBounds(D.start);
 else map.setView([0, 0], 2);
 L.control.scale({imperial: false}).addTo(map);
+// the stations, grouped into numbered clusters where they would crowd each other
+var stationLayer = (L.markerClusterGroup && D.stations.length > 30) ?
+  L.markerClusterGroup({maxClusterRadius: 40, showCoverageOnHover: false,
+    disableClusteringAtZoom: 16}) : L.layerGroup();
 D.stations.forEach(function (s) {
   L.circleMarker([s.lat, s.lon], {radius: 7, color: '#fff', weight: 2, fillColor: '#08519c',
     fillOpacity: 1, className: 'c15-station'})
-    .bindTooltip(el('span', 'c15-tip', s.name)).addTo(map);
+    .bindTooltip(el('span', 'c15-tip', s.name)).addTo(stationLayer);
 });
+stationLayer.addTo(map);
+// try the courier's position at once when they already allowed it (no prompt otherwise)
+if (navigator.permissions && navigator.geolocation) {
+  navigator.permissions.query({name: 'geolocation'}).then(function (p) {
+    if (p.state === 'granted') document.getElementById('locate').click();
+  }).catch(function () { /* the button stays */ });
+}
 function amenityText(list) {
   return list.map(function (a) { return L_[a] || a; }).join(D.lang === 'zh' ? '、' : ', ');
 }
@@ -177,9 +192,32 @@ function show(lat, lon) {
   return render(answer(lat, lon, want, only24, onlyOpen));
 }
 
-function status(open) {
+// when a closed station opens next: the service says it (opens_at, local ISO time);
+// offline, the first of its evaluated open intervals after now
+function opensText(r) {
+  var iso = r.opens_at, t = now().getTime(), ahead = iso ? Date.parse(iso) - t : 0;
+  if (!iso) {
+    var h = (byId[r.id] || {}).hours, i;
+    if (!h || !h.open || !D.timezone) return '';
+    for (i = 0; i < h.open.length && h.open[i][0] <= t; i++);
+    if (i === h.open.length) return '';
+    var parts = {};
+    new Intl.DateTimeFormat('en-CA', {timeZone: D.timezone, year: 'numeric', month: '2-digit',
+      day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'})
+      .formatToParts(new Date(h.open[i][0])).forEach(function (p) { parts[p.type] = p.value; });
+    iso = parts.year + '-' + parts.month + '-' + parts.day + 'T' + parts.hour + ':' + parts.minute;
+    ahead = h.open[i][0] - t;
+  }
+  var clock = iso.substr(11, 5);  // the area's own clock, as the hours are written
+  var when = ahead > 24 * 3600e3 ? iso.substr(5, 5) + ' ' + clock : clock;
+  return L_.opens.replace('{t}', when);
+}
+function status(open, r) {
   if (open === true) return el('span', 'c15-open', L_.open);
-  if (open === false) return el('span', 'c15-shut', L_.shut);
+  if (open === false) {
+    var next = r ? opensText(r) : '';
+    return el('span', 'c15-shut', L_.shut + (next ? ' · ' + next : ''));
+  }
   return el('span', 'c15-unknown', L_.hours_unknown);
 }
 
@@ -244,7 +282,7 @@ function render(ans) {
     div.appendChild(el('b', '', r.name));
     div.appendChild(el('br'));
     div.appendChild(document.createTextNode(Math.round(r.distance_m) + ' ' + L_.m + ' · '));
-    div.appendChild(status(r.open_now));
+    div.appendChild(status(r.open_now, r));
     if (r.open_24h) div.appendChild(el('span', 'c15-h24', ' · ' + L_.open_24h));
     div.appendChild(el('br'));
     div.appendChild(el('small', '', amenityText(r.amenities) + (address ? ' · ' + address : '')));

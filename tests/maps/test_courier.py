@@ -295,3 +295,47 @@ def test_riders_get_riding_links_and_the_same_answers(tmp_path, cache_dir):
         beyond += not api["within_limit"] and bool(api["stations"])
     assert beyond > 0 and api["walking_speed_kmh"] == 15
     assert api["mode"] == "ebike"  # the minutes are riding minutes, and the answer says so
+
+
+def test_a_closed_station_says_when_it_opens(index, stations, page_path, tmp_path):
+    """Closed: the page and /nearest say when it opens next, the day too when it is not
+    within a day (Saturday 02:00: the weekday station opens Monday 08:00)."""
+    f = stations.frame
+    weekday = int(np.flatnonzero(f["opening_hours"] == "Mo-Fr 08:00-18:00")[0])
+    lon, lat = float(f["lon"].iloc[weekday]), float(f["lat"].iloc[weekday])
+    sid = str(f["id"].iloc[weekday])
+    said = {}
+    for when, want in (("2026-11-28T02:00:00+08:00", "11-30 08:00"),
+                       ("2026-11-24T19:00:00+08:00", "08:00")):
+        served = index.answer(lon, lat, k=3, when=datetime.fromisoformat(when)).as_dict()
+        row = next(s for s in served["stations"] if s["id"] == sid)
+        assert row["open_now"] is False
+        assert row["opens_at"] == ("2026-11-30T08:00+08:00" if want != "08:00"
+                                   else "2026-11-25T08:00+08:00")
+        with browser_page(tmp_path) as (page, _):
+            page.goto(page_path.as_uri() + f"?now={quote(when)}")
+            page.wait_for_selector(".leaflet-container")
+            page.evaluate(f"() => c15.show({lat}, {lon})")
+            said[want] = page.inner_text(f".c15-item[data-id='{sid}'] .c15-shut")
+    assert said == {"11-30 08:00": "已关门 · 11-30 08:00 开门", "08:00": "已关门 · 08:00 开门"}
+    # open stations say nothing of the kind
+    open_row = index.answer(lon, lat, k=3, when=datetime.fromisoformat(WHEN)).as_dict()
+    assert all(s["opens_at"] is None for s in open_row["stations"] if s["open_now"])
+
+
+def test_a_crowded_area_opens_on_its_busiest_part(longgang):
+    """Many stations: the page opens on the few kilometres holding the most of them,
+    not on the whole area's dots."""
+    from circle15.maps.courier import START_VIEW_M, busiest_view
+
+    rng = np.random.default_rng(3)
+    pts = points_near_streets(longgang, 400, rng)
+    lon0, lat0 = np.median(pts, axis=0)
+    clump = pts[np.hypot(pts[:, 0] - lon0, pts[:, 1] - lat0) < 0.004]
+    spread = pts[np.hypot(pts[:, 0] - lon0, pts[:, 1] - lat0) > 0.02][:40]
+    st = make_stations(longgang, np.vstack([clump, clump, spread]))
+    (south, west), (north, east) = busiest_view(st)
+    inside = ((clump[:, 0] >= west) & (clump[:, 0] <= east) & (clump[:, 1] >= south)
+              & (clump[:, 1] <= north))
+    assert inside.mean() > 0.5, inside.mean()
+    assert (north - south) * 111_320 == pytest.approx(START_VIEW_M, rel=0.01)
