@@ -36,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["CIRCLE15_TRACEBACK"] = "1"
 
     if args.workers > 1 and not args.separate_workers:
-        from circle15.api.serve import serve_shared
+        from circle15.api.workers.serve import serve_shared
 
         try:
             return serve_shared(settings, host=args.host, port=args.port,

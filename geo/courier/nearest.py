@@ -1,23 +1,18 @@
 """The courier's question: which stations can I walk to soonest, and how?
 
-:class:`NearestIndex` is built once from a coverage result: for every network
-node, the stations that reach it within the limit and how far they are, plus
-each station's shortest-path tree. A query joins the courier's position to the
-network by the same snapping rule as people and stations (the streets they can
-step onto, the best within the slack), reads the stations at the joined edges'
-ends (and any on those edges), filters and sorts them, and walks the tree back
-for the route: no graph search per query. The route is drawn as it is walked
-(courier -> street -> along it -> path -> station's street -> station), so its
-length is the distance reported.
+:class:`NearestIndex` is built once from a coverage result: for every network node,
+the stations that reach it within the limit and how far they are, plus each station's
+shortest-path tree. A query joins the courier's position to the network by the same
+snapping rule as people and stations, reads the stations at the joined edges' ends (and
+any on those edges), filters and sorts them, and walks the tree back for the route: no
+graph search per query. The route is drawn as it is walked (courier -> street -> along
+it -> path -> station's street -> station), so its length is the distance reported.
 
-When no station (that passes the filters) is within the limit, the answer says
-so (``within_limit`` false) and still lists the nearest ones up to
-:data:`BEYOND_FACTOR` times the limit, read from a second table made at load
-(:class:`circle15.geo.courier.table.ReachTable`, the stations out to that
-reach; the same answers as one bounded search from the courier's position,
-which ``table=False`` does instead); the offline courier page follows the same
-rule. Every
-station carries navigation links (:mod:`circle15.geo.courier.navigation`).
+When no station (that passes the filters) is within the limit, the answer says so
+(``within_limit`` false) and lists the nearest ones up to :data:`BEYOND_FACTOR` times
+the limit, from a second table made at load (:class:`~circle15.geo.courier.table.ReachTable`;
+``table=False``: one bounded search instead), as the offline courier page does. Each
+station has navigation links (:mod:`.navigation`); a closed one says when it opens.
 """
 
 from __future__ import annotations
@@ -94,10 +89,8 @@ class NearestStation:
             "id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1),
             "walk_min": round(self.walk_min, 2), "amenities": self.amenities,
             "opening_hours": self.opening_hours, "open_now": self.open_now,
-            "open_24h": self.open_24h,
-            "opens_at": None if self.opens_at is None else self.opens_at.isoformat(
-                timespec="minutes"),
-            "lon": self.lon, "lat": self.lat,
+            "open_24h": self.open_24h, "opens_at": self.opens_at and self.opens_at.isoformat(
+                timespec="minutes"), "lon": self.lon, "lat": self.lat,
             "route": {"type": self.route.type,
                       "coordinates": [list(p) for p in self.route.coordinates]},
             "nav": None if self.nav is None else self.nav.as_dict(),

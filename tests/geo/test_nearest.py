@@ -134,7 +134,7 @@ def test_one_result_type_serialises_as_the_service_answers(index, busy_spot):
     assert body["crs"] == "wgs84" and body["limit_min"] == 20
     first = body["stations"][0]
     assert set(first) == {"id", "name", "distance_m", "walk_min", "amenities", "opening_hours",
-                          "open_now", "open_24h", "lon", "lat", "route", "nav"}
+                          "open_now", "open_24h", "opens_at", "lon", "lat", "route", "nav"}
     assert body["within_limit"] is True
     assert set(first["nav"]) == {"amap", "baidu", "gcj02", "wgs84"}
     assert first["route"]["type"] == "LineString"

@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from circle15.api.crew import STOP_GRACE_S, Crew, become_subreaper
 from circle15.api.pages import (
     RETRY_AFTER_FAILURE_S,
     Key,
@@ -47,6 +46,7 @@ from circle15.api.pages import (
 )
 from circle15.api.settings import Settings
 from circle15.api.state import DEFAULT_PAGES, AppState, load_state
+from circle15.api.workers.crew import STOP_GRACE_S, Crew, become_subreaper
 from circle15.geo.errors import InputError, StorageError
 from circle15.geo.forked import finish_background
 

@@ -1,7 +1,7 @@
 """A crew: the worker processes of one coverage revision, kept up by a process that does
 nothing else.
 
-The serving process (:mod:`circle15.api.serve`) loads the area and, after a station
+The serving process (:mod:`circle15.api.workers.serve`) loads the area and, after a station
 change, brings its coverage up to date: seconds of work at district scale, during
 which it cannot watch its children. So it does not watch the workers itself. It forks
 a *crew*, a small process that forks the workers from the loaded area (sharing its
