@@ -26,7 +26,8 @@ WORDS = {
            "sites": "建议新增站点", "rank": "序号", "site": "站点", "newly": "新增覆盖人数",
            "nearest": "最近现有驿站", "walk": "步行分钟", "curve": "新增站点数与覆盖",
            "night": "夜间覆盖", "open": "营业驿站", "open24": "24小时营业驿站",
-           "notes": "口径与说明", "source": "数据来源", "date": "日期", "page": "页"},
+           "notes": "口径与说明", "source": "数据来源", "date": "日期", "page": "页",
+           "share_now": "15分钟覆盖比例（现状）", "share_after": "15分钟覆盖比例（实施建议后）"},
     "en": {"summary": "Summary", "now": "Now", "after": "With the proposal", "within": "min",
            "covered": "Covered", "cross": "Cross-covered (2+ stations)", "uncovered": "Uncovered",
            "people": "People", "stations": "Stations", "gaps": "The three largest gaps",
@@ -35,7 +36,8 @@ WORDS = {
            "newly": "Newly covered", "nearest": "Nearest station", "walk": "Walk (min)",
            "curve": "What more sites add", "night": "At night", "open": "Stations open",
            "open24": "Stations open 24 h", "notes": "Counting rule and caveats",
-           "source": "Data", "date": "Date", "page": "Page"},
+           "source": "Data", "date": "Date", "page": "Page",
+           "share_now": "share covered (now)", "share_after": "share covered (with the proposal)"},
 }
 
 
@@ -46,7 +48,7 @@ def _svg(fig: Any) -> Markup:
     return Markup(text[text.index("<svg"):])
 
 
-def _figures(data: Any) -> dict[str, Markup]:
+def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
     import matplotlib as mpl
 
     mpl.use("Agg")
@@ -64,7 +66,8 @@ def _figures(data: Any) -> dict[str, Markup]:
             ax = fig.add_subplot()
             data.map_towns.plot(ax=ax, column="share", cmap="RdYlGn", vmin=0, vmax=1,
                                 edgecolor="#555", linewidth=0.4, legend=True,
-                                legend_kwds={"shrink": 0.6})
+                                legend_kwds={"shrink": 0.6, "label": w["share_after"] if
+                                             data.after is not None else w["share_now"]})
             ax.scatter(data.map_stations["lon"], data.map_stations["lat"], s=3, c="#08519c")
             if data.sites is not None:
                 for r in data.sites.itertuples():
@@ -79,6 +82,8 @@ def _figures(data: Any) -> dict[str, Markup]:
             c = data.curve
             ax.plot(c.iloc[:, 0], c["covered"], marker="o", color="#08519c")
             ax.set_xlabel("k")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.ticklabel_format(axis="y", style="plain", useOffset=False)
             ax.grid(alpha=0.3)
             out["curve"] = _svg(fig)
         fig = Figure(figsize=(6.5, 2.2))
@@ -102,7 +107,7 @@ def report_html(data: Any, *, lang: str = "zh") -> str:
             "covered_after", data.towns["covered"]))
         gaps = left.sort_values("left", ascending=False).head(3)
     return render("report.html", html_lang="zh-CN" if lang == "zh" else "en", w=w, d=data,
-                  gaps=gaps, fig=_figures(data))
+                  gaps=gaps, fig=_figures(data, w))
 
 
 def check_printer() -> None:

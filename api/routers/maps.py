@@ -8,16 +8,19 @@ headers) saying how old it is, else a small page that reloads itself (503).
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from circle15.api.deps import StateDep
 from circle15.api.pages import Key, page_headers, waiting_page, with_notice
 from circle15.api.state import AppState
-from circle15.geo.errors import InputError
+from circle15.geo.errors import InputError, NotFoundError
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 Lang = Annotated[Literal["zh", "en"], Query()]
@@ -56,9 +59,32 @@ async def courier(state: StateDep, lang: Lang = "zh",
 
 @router.get("/plan", response_class=HTMLResponse, summary="The planner's workbench page")
 async def plan(lang: Lang = "zh",
-               basemap: Annotated[Literal["osm", "amap", "blank"], Query()] = "osm"
+               basemap: Annotated[Literal["osm", "blank"], Query()] = "osm"
                ) -> HTMLResponse:
-    """Scenarios on the map: every number it shows is an answer of /scenarios."""
+    """Scenarios on the map: every number it shows is an answer of /scenarios. (The
+    workbench draws WGS84 positions, so it has no Amap basemap, whose tiles are GCJ-02.)"""
     from circle15.maps.plan import plan_page
 
     return HTMLResponse(plan_page(lang=lang, basemap=basemap))
+
+
+@router.get("/streets.json", summary="The network file's own streets, water and place "
+            "names, for the workbench page offline (WGS84, encoded polylines)")
+def streets_layer(state: StateDep) -> Response:
+    body = _streets(state.network.source or "")
+    if body is None:
+        raise NotFoundError("the network was not read from a file: no street layer")
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "max-age=3600"})
+
+
+@functools.lru_cache(maxsize=2)
+def _streets(source: str) -> bytes | None:
+    from circle15.maps.basemap import load_basemap
+    from circle15.maps.planner_data import streets
+
+    path = Path(source)
+    if not source or not path.is_file():
+        return None
+    return json.dumps(streets(load_basemap(path), lambda xy: xy),
+                      ensure_ascii=False).encode()

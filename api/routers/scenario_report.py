@@ -10,6 +10,7 @@ the pool of expensive requests.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import threading
 from collections import OrderedDict
@@ -72,7 +73,10 @@ def _report(state: AppState, sid: str, lang: str, fmt: str) -> bytes:
         title = (f"驿站15分钟服务圈评估报告：{sc['name']}" if lang == "zh" else
                  f"15-minute station coverage report: {sc['name']}")
         data = build_scenario_report(state.area, state.layers(), cov.stations, cov, proposal,
-                                     added, removed, gains=gains, title=title)
+                                     added, removed, gains=gains, title=title,
+                                     base_covered=before)
+        # the network's file name, never the server's path to it
+        data = dataclasses.replace(data, source=Path(data.source).name)
         html = report_html(data, lang=lang)
         if fmt == "html":
             body = html.encode()

@@ -130,6 +130,10 @@ def compare_scenarios(
                 towns = pd.DataFrame({"name": areas["name"].to_numpy(),
                                       "population": areas["population"].to_numpy()})
             towns[f"{sc['id']}_covered"] = areas["covered"].to_numpy()
+            before = base.by_area()
+            assert before is not None
+            towns[f"{sc['id']}_covered_change"] = (areas["covered"].to_numpy()
+                                                   - before["covered"].to_numpy()).round(1)
             towns[f"{sc['id']}_cross_covered"] = areas["cross_covered"].to_numpy()
     if format == "csv":
         return csv_response(towns if towns is not None else pd.DataFrame(totals),

@@ -45,6 +45,8 @@ class ReportData:
     #: for the district map: towns (WGS84 with covered shares), stations and sites
     map_towns: Any = None
     map_stations: pd.DataFrame | None = None
+    #: the stations the proposal counts (a scenario's), when it is not the register's
+    proposal_stations: int | None = None
 
 
 def with_sites(area: Area, cov: Coverage, outcome: SitingOutcome) -> Coverage:
@@ -123,12 +125,14 @@ def build_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
 
 def build_scenario_report(area: Area, demand: Demand, stations: Stations, cov: Coverage,
                           proposal: Stations, added: list[str], removed: list[str], *,
-                          gains: pd.DataFrame, title: str,
+                          gains: pd.DataFrame, title: str, base_covered: float,
                           night_at: str = NIGHT_AT) -> ReportData:
     """The report for a scenario: the register (``stations``, ``cov``) now, and with the
     scenario's station list ``proposal``; its ``added`` stations are the proposed sites,
     each with the people it newly covers when added in the scenario's order (``gains``:
-    ``id``, ``newly_covered``, ``covered`` after it, from the workbench's evaluation)."""
+    ``id``, ``newly_covered``, ``covered`` after it, from the workbench's evaluation;
+    ``base_covered``: the scenario's coverage without its additions, where the k-curve
+    starts)."""
     after = cover(area, proposal)
     frame = proposal.frame.set_index("id").loc[added].reset_index()
     order = gains.set_index("id").loc[added]
@@ -137,11 +141,12 @@ def build_scenario_report(area: Area, demand: Demand, stations: Stations, cov: C
     notes = [f"the scenario removes {len(removed)} existing station(s): {', '.join(removed)}"
              ] if removed else []
     curve = pd.DataFrame({"k": np.arange(len(added) + 1),
-                          "covered": [float(cov.summary().iloc[-1]["covered"]),
-                                      *order["covered"].tolist()]}) if added else None
-    return _assemble(area, demand, stations, cov, after,
+                          "covered": [base_covered, *order["covered"].tolist()]}
+                         ) if added else None
+    data = _assemble(area, demand, stations, cov, after,
                      _site_rows(area, cov, rows) if added else None, curve, notes, title,
                      night_at)
+    return dataclasses.replace(data, proposal_stations=len(proposal.active()))
 
 
 def _ranked(outcome: SitingOutcome) -> pd.DataFrame:

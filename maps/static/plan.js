@@ -11,8 +11,35 @@
     L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution,
                                   subdomains: data.tiles.subdomains, maxZoom: 19 }).addTo(map);
   }
+  map.createPane("streets").style.zIndex = 250;
   map.createPane("areas").style.zIndex = 350;
-  var areaLayer = L.geoJSON(null, { pane: "areas", interactive: false }).addTo(map);
+  map.createPane("labels").style.zIndex = 640;
+  map.getPane("labels").style.pointerEvents = "none";
+  var streetR = L.canvas({ pane: "streets", padding: 0.3 });
+  // the network file's own streets, water and place names (the service's, offline)
+  function dec(s) {  // an encoded polyline (1e-5 degrees) as [lat, lon] pairs
+    var out = [], i = 0, x = 0, y = 0;
+    function next() {
+      var r = 0, sh = 0, b;
+      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << sh; sh += 5; } while (b >= 32);
+      return (r & 1) ? ~(r >> 1) : (r >> 1);
+    }
+    while (i < s.length) { x += next(); y += next(); out.push([y * 1e-5, x * 1e-5]); }
+    return out;
+  }
+  function drawStreets(S) {
+    S.water.forEach(function (p) {
+      L.polygon(p.map(dec), { renderer: streetR, stroke: false, fillColor: S.water_colour,
+                              fillOpacity: 0.8, interactive: false }).addTo(map);
+    });
+    S.roads.forEach(function (r) {
+      L.polyline(r[3].map(dec), { renderer: streetR, color: r[1], weight: r[2], opacity: 0.9,
+                                  interactive: false, smoothFactor: 1.5 }).addTo(map);
+    });
+  }
+  var areaLayer = L.geoJSON(null, { pane: "areas", interactive: false,
+                                    style: { color: "#555", weight: 1, fillOpacity: 0 } })
+    .addTo(map);
   var isoLayer = L.layerGroup().addTo(map);
   var layer = L.layerGroup().addTo(map), siteLayer = L.layerGroup().addTo(map);
   window.c15plan = { map: map, state: state };  // for tests and the curious
@@ -82,7 +109,9 @@
       ["", W.covered, W.change].forEach(function (h) {
         var th = document.createElement("th"); th.textContent = h; head.appendChild(th); });
       t.appendChild(head);
-      a.areas.slice().sort(function (x, y) { return x.covered_change - y.covered_change; })
+      // the largest changes first, gains and losses alike
+      a.areas.slice().sort(function (x, y) {
+        return Math.abs(y.covered_change) - Math.abs(x.covered_change); })
         .forEach(function (r) {
           var tr = document.createElement("tr");
           tr.appendChild(cell(r.name)); tr.appendChild(cell(fmt(r.covered)));
@@ -167,7 +196,7 @@
 
   function load(id) {
     state.id = id; siteLayer.clearLayers(); isoLayer.clearLayers(); note(""); links(id);
-    if (!id) { say(W.none); return Promise.resolve(); }
+    if (!id) { note(W.none); return Promise.resolve(); }
     return api("GET", "/scenarios/" + id).then(function (s) {
       drawStations(s.stations); showEdits(s.edits);
       return api("GET", "/scenarios/" + id + "/coverage");
@@ -220,8 +249,8 @@
   }
 
   map.on("click", function (e) {
-    if (!state.id) { say(W.none); return; }
-    var name = window.prompt(W.add_name, W.add_name);
+    if (!state.id) { note(W.none); return; }
+    var name = window.prompt(W.add_name, "");
     if (!name) return;
     var id = "P" + Date.now().toString(36).toUpperCase();
     edit({ op: "add", station: { id: id, name: name, lon: e.latlng.lng, lat: e.latlng.lat } });
@@ -254,6 +283,7 @@
   $("suggest").onclick = function () {
     if (!state.id) return;
     say("…");
+    note("");
     api("POST", "/scenarios/" + state.id + "/suggest?k=5").then(function (r) {
       siteLayer.clearLayers(); state.sites = r.sites;
       r.sites.forEach(function (s) {
@@ -262,9 +292,10 @@
         m.bindTooltip("#" + s.rank + " +" + fmt(s.marginal_gain) + " " + W.people +
                       "<br>" + W.take);
         m.on("click", function (e) {
-          L.DomEvent.stopPropagation(e); siteLayer.removeLayer(m);
+          // the other suggestions' gains were for the scenario before this one: gone
+          L.DomEvent.stopPropagation(e); siteLayer.clearLayers();
           edit({ op: "add", station: { id: "S" + s.rank + "-" + Date.now().toString(36).toUpperCase(),
-                                       name: W.suggest + " #" + s.rank, lon: s.lon, lat: s.lat } });
+                                       name: W.site + " " + s.rank, lon: s.lon, lat: s.lat } });
         });
         m.addTo(siteLayer);
       });
@@ -276,10 +307,13 @@
   // from the register (added green, removed red)
   $("compare").onclick = function () {
     var box = $("picker"); box.innerHTML = "";
-    (state.scenarios || []).forEach(function (s, i) {
+    var all = state.scenarios || [], at = 0;
+    all.forEach(function (s, i) { if (s.id === state.id) at = i; });
+    var other = at > 0 ? at - 1 : at + 1;  // the current scenario and its neighbour
+    all.forEach(function (s, i) {
       var lab = document.createElement("label");
       lab.innerHTML = '<input type="checkbox" value="' + esc(s.id) + '"' +
-        (s.id === state.id || i < 2 ? " checked" : "") + "> " + esc(s.name);
+        (i === at || i === other ? " checked" : "") + "> " + esc(s.name);
       box.appendChild(lab);
     });
     $("cmp").hidden = false;
@@ -303,16 +337,24 @@
       var body = row(W.stations, "stations", "stations_change") +
         row(W.covered, "covered", "covered_change") +
         row(W.cross, "cross_covered", "cross_covered_change");
-      (r.areas || []).forEach(function (a) {
-        body += "<tr class='town'><td>" + esc(a.name) + "</td>" + r.scenarios.map(function (s) {
-          return "<td>" + fmt(a[s.id + "_covered"]) + "</td>"; }).join("") + "</tr>";
-      });
+      // towns where the scenarios differ most first, each with its change
+      var spread = function (a) {
+        var v = r.scenarios.map(function (s) { return a[s.id + "_covered"]; });
+        return Math.max.apply(null, v) - Math.min.apply(null, v); };
+      (r.areas || []).slice().sort(function (x, y) { return spread(y) - spread(x); })
+        .forEach(function (a) {
+          body += "<tr class='town" + (spread(a) > 0 ? " differs" : "") + "'><td>" +
+            esc(a.name) + "</td>" + r.scenarios.map(function (s) {
+              var c = a[s.id + "_covered_change"];
+              return "<td>" + fmt(a[s.id + "_covered"]) + (c ? " " + signed(c) : "") + "</td>";
+            }).join("") + "</tr>";
+        });
       t.innerHTML = head + body;
       $("cmp-dl").href = "/scenarios/compare?format=xlsx&ids=" + ids.join(",");
       return Promise.all(ids.map(function (id) { return api("GET", "/scenarios/" + id); }));
     }).then(function (scs) {
       if (!scs) return;
-      var maps = $("cmp-maps"); maps.innerHTML = "";
+      var maps = $("cmp-maps"), minis = []; maps.innerHTML = "";
       scs.forEach(function (s) {
         var wrap = document.createElement("div"); wrap.className = "mini";
         var title = document.createElement("div"); title.textContent = s.name;
@@ -323,15 +365,20 @@
         var all = s.stations.features.map(ll);
         if (all.length) m.fitBounds(all, { padding: [6, 6] });
         else m.setView(map.getCenter(), map.getZoom() - 2);
+        minis.push([m, all]);
         if (state.areas) L.geoJSON(state.areas, { style: { color: "#777", weight: 1,
                                                            fillOpacity: 0 } }).addTo(m);
         var ids = {};
         s.stations.features.forEach(function (f) {
           ids[f.properties.id] = true;
-          var added = !state.register[f.properties.id];
-          L.circleMarker(ll(f), { radius: added ? 6 : 2, weight: 1,
-                                  color: added ? "#1a7f37" : "#08519c",
-                                  fillOpacity: added ? 0.9 : 0.5 }).addTo(m);
+          var was = state.register[f.properties.id], added = !was;
+          var moved = was && (Math.abs(ll(was)[0] - ll(f)[0]) > 1e-5 ||
+                              Math.abs(ll(was)[1] - ll(f)[1]) > 1e-5);
+          var kind = added ? "#1a7f37" : moved ? "#e6550d" : null;
+          // unchanged stations faint, so that the few differences stand out
+          L.circleMarker(ll(f), kind ? { radius: 6, weight: 1, color: kind, fillOpacity: 0.9 }
+                                     : { radius: 1.5, weight: 0, fillColor: "#08519c",
+                                         fillOpacity: 0.35 }).addTo(m);
         });
         Object.keys(state.register).forEach(function (id) {
           if (ids[id]) return;
@@ -339,6 +386,11 @@
                                                    fillOpacity: 0 }).addTo(m);
         });
       });
+      // sized once all are laid out (the first was sized alone, then squeezed)
+      state.minimaps = maps.querySelectorAll(".minimap");
+      setTimeout(function () { minis.forEach(function (x) {
+        x[0].invalidateSize(); if (x[1].length) x[0].fitBounds(x[1], { padding: [6, 6] }); });
+      }, 0);
     }).catch(function (e) { $("cmp-msg").textContent = e.message; });
   };
 
@@ -348,10 +400,22 @@
       fc.features.forEach(function (f) { state.register[f.properties.id] = f; });
     });
   }
+  if (!data.tiles) {
+    api("GET", "/maps/streets.json").then(drawStreets).catch(function () { /* none */ });
+  }
+  var labelLayer = L.layerGroup().addTo(map);
   function start() {
     return register().then(function () {
       return api("GET", "/coverage/areas?format=geojson").then(function (fc) {
         state.areas = fc; areaLayer.clearLayers(); areaLayer.addData(fc);
+        shadeAreas([]);
+        labelLayer.clearLayers();
+        areaLayer.eachLayer(function (l) {  // town names, above the stations, not in the way
+          L.marker(l.getBounds().getCenter(), { pane: "labels", interactive: false,
+            keyboard: false, icon: L.divIcon({ className: "town-label", iconSize: null,
+              html: "<span>" + esc(l.feature.properties.name) + "</span>" }) })
+            .addTo(labelLayer);
+        });
       }).catch(function () { /* no towns configured: no shading */ });
     }).then(function () { return list(); }).catch(function (e) { say(e.message); });
   }

@@ -264,6 +264,10 @@ def test_a_scenarios_report_says_what_its_coverage_says(client, people, area):
     html = client.get(f"/scenarios/{sid}/report.html", headers=people["viewer"])
     assert html.status_code == 200 and "两站方案" in html.text
     assert "报告新站0" in html.text and "报告新站1" in html.text and "LG-3" in html.text
+    # the data source is named by its file, never by the server's path to it
+    assert "shenzhen-longgang.osm" in html.text
+    assert str(shared("osm/shenzhen-longgang.osm").parent) not in html.text
+    assert "驿站数 6 → 7" in html.text  # the register's stations, then the scenario's
     pdf = client.get(f"/scenarios/{sid}/report.pdf", headers=people["viewer"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     reader = pypdf.PdfReader(io.BytesIO(pdf.content))
@@ -276,3 +280,12 @@ def test_a_scenarios_report_says_what_its_coverage_says(client, people, area):
     assert again.content == pdf.content
     assert client.get(f"/scenarios/{sid}/report.pdf?lang=xx").status_code == 422
     assert client.get("/scenarios/nope/report.html").status_code == 404
+
+
+def test_the_workbench_gets_the_networks_own_streets(client):
+    """Offline the workbench page draws the network file's streets (no tiles)."""
+    r = client.get("/maps/streets.json")
+    assert r.status_code == 200
+    layer = r.json()
+    assert sum(len(roads[3]) for roads in layer["roads"]) > 100  # Longgang's streets
+    assert client.get("/maps/plan?basemap=amap").status_code == 422  # GCJ-02 tiles: no
