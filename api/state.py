@@ -114,7 +114,9 @@ class AppState:
     def __post_init__(self) -> None:
         s = self.settings
         self.expensive = Gate(running=s.expensive_workers, waiting=s.expensive_queue)
-        self.siting_rate = RateLimit(s.siting_per_minute)
+        # kept in a file beside the data, so that all the workers count one window
+        rates = Path(s.data_dir) / "rates.sqlite" if Path(s.data_dir).is_dir() else None
+        self.siting_rate = RateLimit(s.siting_per_minute, path=rates)
         self.scenarios = ScenarioStore(self.store)
         self.pages = PageKeeper(self.draw_page, folder=self._pages_folder(),
                                 wait_s=self.settings.page_wait_s)

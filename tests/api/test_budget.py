@@ -88,3 +88,37 @@ def test_the_register_holds_at_most_max_stations(area, tmp_path):
             "file": ("s.csv", f"id,name,lon,lat\n{rows}\n".encode(), "text/csv")})
         assert r.status_code == 422 and "3 new station(s) would make 10" in r.text
         assert len(client.get("/stations").json()["features"]) == 7
+
+
+def test_the_siting_rate_is_one_window_for_every_worker(tmp_path):
+    """Workers forked from one service (and their replacements after a change) count one
+    window per client: a client cannot get N times the rate from N workers, or a fresh
+    allowance each time the workers are replaced."""
+    import os
+
+    import pytest
+
+    from circle15.api.errors import BusyError
+    from circle15.api.guards.budget import RateLimit
+
+    path = tmp_path / "rates.sqlite"
+    first, second = RateLimit(3, path=path), RateLimit(3, path=path)
+    first.check("10.0.0.1", "siting")
+    first.check("10.0.0.1", "siting")
+    second.check("10.0.0.1", "siting")
+    with pytest.raises(BusyError) as refused:
+        second.check("10.0.0.1", "siting")
+    assert 1 <= refused.value.retry_after_s <= 61
+    second.check("10.0.0.2", "siting")  # another client has its own window
+    # a forked worker (a process of its own, its own connection) sees the same window
+    pid = os.fork()
+    if pid == 0:
+        try:
+            first.check("10.0.0.1", "siting")
+            os._exit(1)  # not refused: wrong
+        except BusyError:
+            os._exit(0)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -236,3 +236,31 @@ def test_two_workers_share_one_loaded_area(area, tmp_path, cache_dir):
             proc.kill()
             proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+def test_planners_at_once_lose_no_edit(area, tmp_path, cache_dir):
+    """Six planners on two workers, four on scenarios of their own and two sharing one:
+    every acknowledged edit is stored once, in order; each conflict is a 412 that a
+    fresh read resolves; no 5xx; a read after an edit, through either worker, sees it."""
+    import pandas as pd
+
+    from bench.bench_planners import planners, serve, users
+
+    path, tokens = users(tmp_path, 6)
+    proc, base = serve({"CIRCLE15_NETWORK": str(shared("osm/shenzhen-longgang.osm")),
+                        "CIRCLE15_POPULATION": str(area["folder"] / "pop.csv"),
+                        "CIRCLE15_STATIONS_SEED": str(area["folder"] / "seed.csv"),
+                        "CIRCLE15_DATA_DIR": str(tmp_path / "data"),
+                        "CIRCLE15_USERS": str(path), "CIRCLE15_CACHE_DIR": str(cache_dir)}, 2)
+    try:
+        seed = pd.read_csv(area["folder"] / "seed.csv")
+        out = planners(base, tokens, list(zip(seed["lon"], seed["lat"], strict=True)), 6)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert out.errors == []
+    assert out.lost() == {}
+    assert sum(len(v) for v in out.acked.values()) == 6 * 6
+    assert set(out.statuses) <= {200, 412}
+    assert out.statuses[412] == out.conflicts
+    assert out.stale_reads == 0
