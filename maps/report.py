@@ -27,6 +27,7 @@ WORDS = {
            "nearest": "最近现有驿站", "walk": "步行分钟", "curve": "新增站点数与覆盖",
            "night": "夜间覆盖", "open": "营业驿站", "open24": "24小时营业驿站",
            "notes": "口径与说明", "source": "数据来源", "date": "日期", "page": "页",
+           "site_maps": "各建议站点的15分钟步行范围（橙色）与附近现有驿站（蓝点）",
            "share_now": "15分钟覆盖比例（现状）", "share_after": "15分钟覆盖比例（实施建议后）"},
     "en": {"summary": "Summary", "now": "Now", "after": "With the proposal", "within": "min",
            "covered": "Covered", "cross": "Cross-covered (2+ stations)", "uncovered": "Uncovered",
@@ -37,15 +38,95 @@ WORDS = {
            "curve": "What more sites add", "night": "At night", "open": "Stations open",
            "open24": "Stations open 24 h", "notes": "Counting rule and caveats",
            "source": "Data", "date": "Date", "page": "Page",
+           "site_maps": "Each proposed site's 15-minute walk (orange) and the stations near "
+                        "it (blue)",
            "share_now": "share covered (now)", "share_after": "share covered (with the proposal)"},
 }
 
 
 def _svg(fig: Any) -> Markup:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg", bbox_inches="tight", dpi=150)
     text = buf.getvalue()
     return Markup(text[text.index("<svg"):])
+
+
+def _streets(ax: Any, base: Any, bounds: Any, *, scale: float,
+             classes: tuple[str, ...] = ("motorway", "trunk", "primary", "secondary",
+                                         "tertiary")) -> None:
+    """The network file's own streets and water within ``bounds`` (WGS84), styled as on
+    the planner map (:data:`circle15.maps.planner_data.ROAD_STYLE`), as one raster layer
+    (a district's streets as vectors would make the file heavy)."""
+    import numpy as np
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from circle15.maps.planner_data import ROAD_STYLE, WATER_COLOUR
+
+    minx, miny, maxx, maxy = bounds
+
+    def inside(a: Any) -> bool:
+        return bool(a[:, 0].max() >= minx and a[:, 0].min() <= maxx
+                    and a[:, 1].max() >= miny and a[:, 1].min() <= maxy)
+
+    rings = [poly[0] * 1e-5 for poly in base.water_areas if inside(poly[0] * 1e-5)]
+    if rings:
+        ax.add_collection(PolyCollection(rings, facecolor=WATER_COLOUR, edgecolor="none",
+                                         rasterized=True, zorder=0))
+    for cls in reversed(classes):  # the main roads drawn last, on top
+        lines = [a * 1e-5 for a in base.roads.get(cls, []) if len(a) > 1]
+        lines = [a for a in lines if inside(a)]
+        if lines:
+            colour, width = ROAD_STYLE[cls]
+            ax.add_collection(LineCollection(lines, colors=colour, linewidths=width * scale,
+                                             rasterized=True, zorder=0.5))
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect(1 / np.cos(np.radians((miny + maxy) / 2)))
+
+
+def _site_maps(data: Any) -> Markup:
+    """Each proposed site's 15-minute walking area on the streets, with the stations
+    near it: small maps, three to a row."""
+    import math
+
+    from matplotlib.figure import Figure
+
+    sites = data.sites.reset_index(drop=True)
+    n = len(sites)
+    cols = 3
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(6.5, 2.25 * rows))
+    for i, r in sites.iterrows():
+        ax = fig.add_subplot(rows, cols, i + 1)
+        area = data.site_areas[data.site_areas["rank"] == r["rank"]]
+        if len(area):
+            minx, miny, maxx, maxy = area.total_bounds
+        else:
+            minx, miny, maxx, maxy = r["lon"] - 0.01, r["lat"] - 0.01, r["lon"] + 0.01, \
+                r["lat"] + 0.01
+        pad = max(maxx - minx, maxy - miny) * 0.15
+        box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+        if data.streets is not None:
+            _streets(ax, data.streets, box, scale=0.5)
+        if len(area):
+            area.plot(ax=ax, facecolor="#e6550d", alpha=0.22, edgecolor="#e6550d",
+                      linewidth=0.8, zorder=1)
+        st = data.map_stations
+        near = st[(st["lon"] >= box[0]) & (st["lon"] <= box[2]) & (st["lat"] >= box[1])
+                  & (st["lat"] <= box[3])]
+        ax.scatter(near["lon"], near["lat"], s=9, c="#08519c", zorder=2)
+        ax.scatter([r["lon"]], [r["lat"]], s=70, c="#e6550d", marker="s", zorder=3)
+        ax.annotate(str(r["rank"]), (r["lon"], r["lat"]), color="white", ha="center",
+                    va="center", fontsize=6, fontweight="bold", zorder=4)
+        ax.set_xlim(box[0], box[2])
+        ax.set_ylim(box[1], box[3])
+        ax.set_title(f"{r['rank']}. {r['name']}", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.tight_layout()
+    return _svg(fig)
 
 
 def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
@@ -64,8 +145,11 @@ def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
         if data.map_towns is not None:
             fig = Figure(figsize=(6.5, 5.2))
             ax = fig.add_subplot()
+            if data.streets is not None:
+                _streets(ax, data.streets, data.map_towns.total_bounds, scale=0.3,
+                         classes=("motorway", "trunk", "primary", "secondary"))
             data.map_towns.plot(ax=ax, column="share", cmap="RdYlGn", vmin=0, vmax=1,
-                                edgecolor="#555", linewidth=0.4, legend=True,
+                                alpha=0.75, edgecolor="#555", linewidth=0.4, legend=True,
                                 legend_kwds={"shrink": 0.6, "label": w["share_after"] if
                                              data.after is not None else w["share_now"]})
             ax.scatter(data.map_stations["lon"], data.map_stations["lat"], s=3, c="#08519c")
@@ -76,6 +160,8 @@ def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
                                 va="center", fontsize=6, fontweight="bold")
             ax.set_axis_off()
             out["map"] = _svg(fig)
+        if data.site_areas is not None and data.sites is not None and len(data.site_areas):
+            out["site_maps"] = _site_maps(data)
         if data.curve is not None and len(data.curve):
             fig = Figure(figsize=(6.5, 2.2))
             ax = fig.add_subplot()

@@ -47,6 +47,11 @@ class ReportData:
     map_stations: pd.DataFrame | None = None
     #: the stations the proposal counts (a scenario's), when it is not the register's
     proposal_stations: int | None = None
+    #: each proposed site's 15-minute walking area (WGS84; ``rank``), for its small map
+    site_areas: Any = None
+    #: the network file's own streets and water (:class:`circle15.maps.basemap.Basemap`),
+    #: drawn under the maps as on the planner map; None when the network is not a file
+    streets: Any = None
 
 
 def with_sites(area: Area, cov: Coverage, outcome: SitingOutcome) -> Coverage:
@@ -100,7 +105,8 @@ def _site_rows(area: Area, cov: Coverage, sites: pd.DataFrame) -> pd.DataFrame:
         labels = area.areas.labels("zh")
         for s, a in zip(s_idx.tolist(), a_idx.tolist(), strict=True):
             towns[s] = labels[a]
-    return pd.DataFrame({"rank": sites["rank"], "name": sites["name"], "town": towns,
+    return pd.DataFrame({"rank": sites["rank"], "id": sites["id"].astype(str),
+                         "name": sites["name"], "town": towns,
                          "newly_covered": sites["newly_covered"], "nearest": nearest,
                          "walk_min": walk, "lon": sites["lon"], "lat": sites["lat"]})
 
@@ -149,6 +155,31 @@ def build_scenario_report(area: Area, demand: Demand, stations: Stations, cov: C
     return dataclasses.replace(data, proposal_stations=len(proposal.active()))
 
 
+def _site_areas(after: Coverage, sites: pd.DataFrame) -> Any:
+    """Each proposed site's 15-minute walking area (WGS84), with its rank."""
+    from circle15.geo.coverage.isochrones import isochrones
+
+    ids = after.stations.frame["id"].astype(str).tolist()
+    where = {sid: i for i, sid in enumerate(ids)}
+    rank = dict(zip(sites["id"], sites["rank"], strict=True))
+    positions = [where[sid] for sid in sites["id"] if sid in where]
+    if not positions:
+        return None
+    iso = isochrones(after, union=False, stations=positions)
+    iso = iso[iso["station"].isin(rank)]
+    return iso.assign(rank=iso["station"].map(rank)).to_crs(4326)
+
+
+def _streets(area: Area) -> Any:
+    """The network file's basemap (cached after its first read), or None."""
+    from pathlib import Path
+
+    from circle15.maps.basemap import load_basemap
+
+    source = Path(area.network.source or "")
+    return load_basemap(source) if area.network.source and source.is_file() else None
+
+
 def _ranked(outcome: SitingOutcome) -> pd.DataFrame:
     sites = outcome.best.sites_frame()
     return sites.assign(newly_covered=sites["marginal_gain"])
@@ -157,6 +188,7 @@ def _ranked(outcome: SitingOutcome) -> pd.DataFrame:
 def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
               after: Coverage | None, sites: pd.DataFrame | None, curve: pd.DataFrame | None,
               extra: list[str], title: str, night_at: str) -> ReportData:
+    site_areas = _site_areas(after, sites) if after is not None and sites is not None else None
     night_st, moment = open_at(stations, night_at)
     night = (cover(area, night_st).summary() if len(night_st.active()) else
              cov.summary().assign(covered=0.0, cross_covered=0.0))
@@ -187,6 +219,6 @@ def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
         open_24h=int(always), hours=whole[["time", "stations_open", *[
             c for c in whole.columns if c.startswith(("covered_", "cross_")) and
             c.endswith("_share")]]].reset_index(drop=True),
-        notes=notes, map_towns=map_towns,
+        notes=notes, map_towns=map_towns, site_areas=site_areas, streets=_streets(area),
         map_stations=pd.DataFrame({"lon": cov.stations.frame["lon"],
                                    "lat": cov.stations.frame["lat"]}))
