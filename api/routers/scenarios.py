@@ -228,14 +228,14 @@ def edit_scenario(sid: str, body: EditIn, state: StateDep, user: Planner, respon
     payload = _edit_payload(state, body, str(crs))
     edits = [*sc["edits"], {"op": body.op, **payload}]
     # checked and evaluated before it is stored: a bad edit leaves the scenario as it was
-    ev = evaluate(state.area, state.book(), apply_edits(sc["base"], edits))
+    before = _evaluate(state, sc)  # (kept from the last edit)
+    ev = evaluate(state.area, state.book(), apply_edits(sc["base"], edits), since=before)
     version = state.scenarios.log(sid, if_match, body.op, payload, user.name)
     state.remember((sid, version), ev)
     _with_etag(response, version)
     # what this edit changed (people newly covered, cross-covered), beside the change
     # of the whole scenario against the register
-    return {"version": version, **_answer(state, ev),
-            "this_edit": delta(ev, _evaluate(state, sc))}
+    return {"version": version, **_answer(state, ev), "this_edit": delta(ev, before)}
 
 
 @router.get("/{sid}/isochrone", summary="A scenario station's 15-minute walking area "

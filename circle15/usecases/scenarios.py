@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,8 +154,13 @@ class ReachBook:
 
     def reach(self, record: Record) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
         """A checked record's reach (units within the limit, metres)."""
+        return self.reach_at(_key(record["lon"], record["lat"]))
+
+    def reach_at(self, key: tuple[float, float]) -> tuple[NDArray[np.int32],
+                                                          NDArray[np.float64]]:
+        """The reach of the station at a checked position (:func:`_key`)."""
         with self._lock:
-            return self._reach[_key(record["lon"], record["lat"])]
+            return self._reach[key]
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,20 +215,40 @@ def _unit_areas(area: Area) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     return hit[1]
 
 
-def evaluate(area: Area, book: ReachBook, records: Sequence[Record]) -> Evaluation:
+def evaluate(area: Area, book: ReachBook, records: Sequence[Record], *,
+             since: Evaluation | None = None) -> Evaluation:
     """The coverage of ``records`` (checked and placed as a file is, once each; the
-    existing stations count), recounted from each station's kept reach."""
+    existing stations count), recounted from each station's kept reach; with ``since``
+    (the evaluation of a list it differs from by a few edits), only the stations that
+    differ are counted in or out of its counts."""
     checked = book.checked(records)
     settings = book.settings
     n = len(area.population)
+    now = Counter(_key(r["lon"], r["lat"]) for r in checked if r["status"] == "existing")
+    if since is not None and since.area is area:
+        was = Counter(_key(r["lon"], r["lat"]) for r in since.records
+                      if r["status"] == "existing")
+        counts = since.counts.copy()
+        for key, times in (now - was).items():
+            _count(counts, *book.reach_at(key), settings.bands_m, times)
+        for key, times in (was - now).items():
+            _count(counts, *book.reach_at(key), settings.bands_m, -times)
+        return Evaluation(area, checked, counts)
     counts = np.zeros((len(settings.bands_m), n), dtype=np.int64)
-    reaches = [book.reach(r) for r in checked if r["status"] == "existing"]
+    reaches = [book.reach_at(key) for key, times in now.items() for _ in range(times)]
     if reaches:
         units = np.concatenate([u for u, _ in reaches])
         dist = np.concatenate([d for _, d in reaches])
         for j, band in enumerate(settings.bands_m):
             counts[j] = np.bincount(units[dist <= band], minlength=n)
     return Evaluation(area, checked, counts)
+
+
+def _count(counts: NDArray[np.int64], units: NDArray[np.int32], dist: NDArray[np.float64],
+           bands_m: Sequence[float], times: int) -> None:
+    """Count one station's reach into (``times`` > 0) or out of (< 0) ``counts``."""
+    for j, band in enumerate(bands_m):
+        np.add.at(counts[j], units[dist <= band], times)
 
 
 def delta(now: Evaluation, before: Evaluation) -> dict[str, float]:

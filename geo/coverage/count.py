@@ -258,19 +258,20 @@ def band_summaries(
     pop: NDArray[np.float64], counts: NDArray[np.int64], settings: CoverageSettings
 ) -> list[BandSummary]:
     """One :class:`BandSummary` per band from the stations reaching each unit."""
+    return [_band(pop, counts[j], b) for j, b in enumerate(settings.bands_min)]
+
+
+def _band(pop: NDArray[np.float64], c: NDArray[np.int64], minutes: float) -> BandSummary:
+    """Who of ``pop`` is reached by 1+ and 2+ stations (``c`` per unit) in one band."""
     total = float(pop.sum())
-    out = []
-    for j, b in enumerate(settings.bands_min):
-        c = counts[j]
-        covered = float(pop[c >= 1].sum())
-        cross = float(pop[c >= CROSS_COVERAGE].sum())
-        out.append(BandSummary(
-            minutes=b, population=total, covered=covered, cross_covered=cross,
-            uncovered=total - covered,
-            covered_share=covered / total if total else float("nan"),
-            cross_share=cross / total if total else float("nan"),
-            units=int(c.shape[0]), units_uncovered=int((c == 0).sum())))
-    return out
+    covered = float(pop[c >= 1].sum())
+    cross = float(pop[c >= CROSS_COVERAGE].sum())
+    return BandSummary(
+        minutes=minutes, population=total, covered=covered, cross_covered=cross,
+        uncovered=total - covered,
+        covered_share=covered / total if total else float("nan"),
+        cross_share=cross / total if total else float("nan"),
+        units=int(c.shape[0]), units_uncovered=int((c == 0).sum()))
 
 
 def summarise_counts(
@@ -291,11 +292,13 @@ def counts_by_area(population: Population, counts: NDArray[np.int64],
         index = first_area(population.frame.geometry.to_numpy(),
                            areas.frame.geometry.to_numpy())
     u_idx, a_idx = index
+    pop, last = population.count, counts[-1]  # the limit's band
+    order = np.argsort(a_idx, kind="stable")
+    bounds = np.searchsorted(a_idx[order], np.arange(len(areas.frame) + 1))
     rows = []
-    pop = population.count
     for j in range(len(areas.frame)):
-        sel = u_idx[a_idx == j]
-        rows.append(summarise_counts(pop[sel], counts[:, sel], settings).iloc[-1].to_dict())
+        sel = u_idx[order[bounds[j]:bounds[j + 1]]]
+        rows.append(asdict(_band(pop[sel], last[sel], settings.bands_min[-1])))
     stats = pd.DataFrame(rows)
     out = areas.frame[["name", "geometry"]].copy()
     for col in stats.columns:
