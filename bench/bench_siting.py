@@ -70,8 +70,8 @@ def load() -> SitingProblem:
 
 def fresh(problem: SitingProblem) -> SitingProblem:
     """The same problem with nothing reused from an earlier solve."""
-    return SitingProblem(problem.coverage, problem.candidates, problem.reach,
-                         problem.base_count, problem.matrix, problem.weight)
+    return SitingProblem(problem.coverage, problem.candidates, problem.base_count,
+                         problem.matrix, problem.weight)
 
 
 def today(problem: SitingProblem, k: int, objective: str) -> tuple[float, float, str, float]:
@@ -120,7 +120,7 @@ def spopt_sample(problem: SitingProblem, k: int = 10) -> None:
     units = np.sort(rng.choice(open_units, min(1000, open_units.size), replace=False))
     matrix = sub[units]
     sample = SitingProblem(problem.coverage, problem.candidates.select(np.isin(
-        np.arange(problem.n_candidates), cand)), problem.reach,
+        np.arange(problem.n_candidates), cand)),
         np.zeros(units.size, dtype=np.int64), matrix, problem.weight[units])
     res = solve(sample, k=k, objective="coverage")
     coo = matrix.tocoo()

@@ -128,8 +128,13 @@ def _site(args: argparse.Namespace, run: Run, spec: SitingSpec) -> SitingOutcome
     if dropped:
         print(f"note: dropped {dropped} duplicate candidate(s) (same id, or within 1 m of "
               "another)", file=sys.stderr)
+    from circle15.usecases.planning import model_memory_gb, model_pairs
+
     kinds = ", ".join(f"{n} {k}" for k, n in cands.frame["kind"].value_counts().items())
-    run.step(f"candidates: {len(cands):,} sites ({kinds}); solving")
+    pairs = model_pairs(run.cov, len(cands))
+    run.step(f"candidates: {len(cands):,} sites ({kinds}), about {pairs / 1e6:,.1f} million "
+             f"candidate-person pairs: expect about {model_memory_gb(run.cov, len(cands)):.1f}"
+             " GB more memory; solving")
     return site(run.cov, cands, spec, dropped_duplicates=dropped,
                 progress=progress_bars(args))
 

@@ -131,3 +131,17 @@ def finish_background() -> None:
             job.result()
         except RuntimeError as exc:
             log.warning("%s failed: %s", what, str(exc).strip().splitlines()[-1])
+
+
+def trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``): after a
+    step that made and dropped many mid-sized arrays (a search from every candidate
+    site), their pages otherwise stay counted to the process, and the next step's
+    peak lands on top of them. Before forking, it keeps the children small too."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).malloc_trim(0)

@@ -22,8 +22,6 @@ and CPU never land on a worker.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -48,7 +46,7 @@ from circle15.api.settings import Settings
 from circle15.api.state import DEFAULT_PAGES, AppState, load_state
 from circle15.api.workers.crew import STOP_GRACE_S, Crew, become_subreaper
 from circle15.geo.errors import InputError, StorageError
-from circle15.geo.forked import finish_background
+from circle15.geo.forked import finish_background, trim_heap
 
 log = logging.getLogger("uvicorn.error")
 
@@ -278,8 +276,5 @@ def _settle(state: AppState) -> None:
     and the loaded objects frozen out of the collector's reach."""
     state.store.engine.dispose()
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).malloc_trim(0)
+    trim_heap()
     gc.freeze()

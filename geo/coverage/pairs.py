@@ -65,13 +65,18 @@ def merge_pairs(parts_s: list[NDArray[np.int32]], parts_t: list[NDArray[np.int32
     src = np.empty(total, dtype=np.int32)
     tgt = np.empty(total, dtype=np.int32)
     dst = np.empty(total)
-    for s, t_, d in zip(parts_s, parts_t, parts_d, strict=True):
+    for i in range(len(parts_s)):
+        s, t_, d = parts_s[i], parts_t[i], parts_d[i]
+        # each batch let go of once placed (the lists are the caller's): the pairs are
+        # held once, not twice (at district scale with shops and nodes, 0.2 GB less)
+        parts_s[i] = parts_t[i] = parts_d[i] = np.empty(0, dtype=s.dtype)
         if s.size == 0:
             continue
         first = np.flatnonzero(np.concatenate([[True], s[1:] != s[:-1]]))
         count = np.diff(np.append(first, s.size))
         at = np.repeat(ptr[s[first]], count) + (np.arange(s.size) - np.repeat(first, count))
         src[at], tgt[at], dst[at] = s, t_, d
+        del s, t_, d, first, count, at
     if extra_s.size == 0:
         return src, tgt, dst
     e_s, e_t, e_d = min_per_pair(extra_s.astype(np.int64), extra_t.astype(np.int64),
@@ -90,6 +95,9 @@ def merge_pairs(parts_s: list[NDArray[np.int32]], parts_t: list[NDArray[np.int32
     if found.all():
         return src, tgt, dst
     new = ~found  # pairs only the same edge gives: inserted at their place
-    return (np.insert(src, lo[new], e_s[new].astype(np.int32)),
-            np.insert(tgt, lo[new], e_t[new].astype(np.int32)),
-            np.insert(dst, lo[new], e_d[new]))
+    at = lo[new]
+    # one array at a time, each old one let go of before the next is copied
+    src = np.insert(src, at, e_s[new].astype(np.int32))
+    tgt = np.insert(tgt, at, e_t[new].astype(np.int32))
+    dst = np.insert(dst, at, e_d[new])
+    return src, tgt, dst

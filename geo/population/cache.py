@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -89,6 +90,26 @@ def save_population(pop: Population, folder: Path, key: str) -> None:
         os.replace(tmp, entry)  # whole or not at all (another process may have won)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def release_mapped(snapped: Snapped) -> int:
+    """Hand back the pages of a cached layer's mapped arrays that a pass over them read
+    in (they stay in the page cache, and are mapped again when next touched): after a
+    search from every candidate site has read a district's 1.8 million joins, they
+    were 0.3 GB of the process's memory for nothing. The bytes advised."""
+    arrays = [getattr(snapped, f) for f in _SNAP[:-1]] + [snapped.fallback]
+    if snapped.joins is not None:
+        arrays += [getattr(snapped.joins, f) for f in _JOIN]
+        if "_ends" in snapped.joins.__dict__:
+            arrays += list(snapped.joins.ends())
+    done = 0
+    for a in arrays:
+        region = getattr(a, "_mmap", None)
+        if isinstance(a, np.memmap) and region is not None:
+            with contextlib.suppress(OSError, ValueError):
+                region.madvise(mmap.MADV_DONTNEED)
+                done += len(region)
+    return done
 
 
 def read_population(folder: Path, key: str) -> Population | None:

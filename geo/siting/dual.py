@@ -87,6 +87,28 @@ def violated(red: Reduced, x: NDArray[np.float64], done: set[tuple[int, int]],
     return out
 
 
+def site_rows(red: Reduced) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]:
+    """The LP's constraint matrix, one row per site ``j`` (``sum_r a_rj lam_r - pi -
+    mu_j``), given column by column as HiGHS keeps it (start, index, value): column
+    ``lam_r`` holds the sites reaching demand row ``r`` (the reduced model's row ``r``),
+    then ``pi`` every site, then ``mu_j`` site ``j``. Written straight from the model, no
+    stacked sparse copies, no transposition inside HiGHS (at district scale, with
+    shops and nodes, those were the run's peak)."""
+    rows = red.rows  # demand rows x sites, by row
+    m, n = red.n_rows, red.n_cols
+    nnz = int(rows.indptr[-1])
+    start = np.empty(m + 1 + n + 1, dtype=np.int64)
+    start[:m + 1] = rows.indptr
+    start[m + 1] = nnz + n  # after pi's column
+    start[m + 2:] = nnz + n + 1 + np.arange(n, dtype=np.int64)
+    index = np.empty(nnz + 2 * n, dtype=np.int32)
+    value = np.empty(nnz + 2 * n, dtype=np.float64)
+    index[:nnz], value[:nnz] = rows.indices, rows.data
+    index[nnz:nnz + n], value[nnz:nnz + n] = np.arange(n, dtype=np.int32), -1.0
+    index[nnz + n:], value[nnz + n:] = np.arange(n, dtype=np.int32), -1.0
+    return start, index, value
+
+
 def lp_dual(red: Reduced, k: int, *, iterations: int, time_limit_s: float, seed: int = 0,
             cut_rounds: int = 0) -> DualBound:
     """The best bound HiGHS's multipliers give within ``iterations`` simplex
@@ -105,8 +127,7 @@ def lp_dual(red: Reduced, k: int, *, iterations: int, time_limit_s: float, seed:
         h.setOptionValue(key, value)
     # variables: lam (m), pi, mu (n), then one nu per cut; rows: one per site,
     # then one per demand row with cuts
-    A = sp.hstack([red.cols.T.tocsr(), sp.csr_matrix(-np.ones((n, 1))),
-                   -sp.identity(n, format="csr")], format="csr")
+    start, index, value = site_rows(red)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = m + 1 + n, n
     lp.col_cost_ = np.concatenate([-red.need.astype(float), [float(k)], np.ones(n)])
@@ -114,11 +135,13 @@ def lp_dual(red: Reduced, k: int, *, iterations: int, time_limit_s: float, seed:
     lp.col_upper_ = np.concatenate([red.weight / red.need, np.full(n + 1, np.inf)])
     lp.row_lower_, lp.row_upper_ = np.full(n, -np.inf), np.zeros(n)
     lp.offset_ = float(red.weight.sum())
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
+    del start, index, value
     h.passModel(lp)
+    del lp  # HiGHS holds its own copy
     cap_of: dict[int, int] = {}
     cut_row: list[int] = []
     cut_out: list[int] = []

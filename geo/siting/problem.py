@@ -12,8 +12,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import CROSS_COVERAGE, Coverage
-from circle15.geo.coverage.reach import Reach, reach_within
+from circle15.geo.coverage.reach import reach_within
 from circle15.geo.errors import SitingError
+from circle15.geo.forked import trim_heap
+from circle15.geo.population.cache import release_mapped
 from circle15.geo.siting.candidates import Candidates
 from circle15.geo.vocab import Objective as ObjectiveName
 from circle15.geo.vocab import words
@@ -29,7 +31,6 @@ class SitingProblem:
 
     coverage: Coverage
     candidates: Candidates
-    reach: Reach
     #: existing stations reaching each unit within the limit
     base_count: NDArray[np.int64]
     #: units × candidates, True where the candidate reaches the unit
@@ -68,18 +69,27 @@ def build_problem(cov: Coverage, candidates: Candidates, *, progress: bool = Fal
     # the limit (two or more are covered and cross-covered whatever is added); searched
     # as targets, the others cost memory for nothing
     open_units = np.flatnonzero(existing <= 1)
-    found, _, _ = reach_within(cov.network, candidates.snapped,
-                               cov.population.snapped.take(open_units),
+    targets = cov.population.snapped.take(open_units)
+    # the cached layer's joins were read through once to take them: their pages go back
+    release_mapped(cov.population.snapped)
+    found, _, _ = reach_within(cov.network, candidates.snapped, targets,
                                limit_m=cov.settings.limit_m, progress=progress,
                                keep_nodes=False)
-    reach = Reach(found.n_sources, n_units, found.limit_m, found.source,
-                  open_units[found.target].astype(np.int32), found.dist_m)
-    matrix = sp.csr_matrix(
-        (np.ones(reach.source.size, dtype=np.float64), (reach.target, reach.source)),
-        shape=(n_units, len(candidates)),
-    )
-    return SitingProblem(cov, candidates, reach, existing, matrix,
-                         cov.population.count.astype(float))
+    del targets
+    # the pairs come sorted by candidate: a column-wise matrix straight from them, turned
+    # row-wise (no coordinate-list copies; the distances are not kept: at district scale
+    # with shops and nodes, 12 million pairs, they were 0.2 GB held for nothing)
+    indptr = np.searchsorted(found.source, np.arange(len(candidates) + 1)).astype(np.int64)
+    units = open_units[found.target].astype(np.int32)
+    del found
+    by_column = sp.csc_matrix((np.ones(units.size, dtype=np.float64), units, indptr),
+                              shape=(n_units, len(candidates)))
+    del units, indptr
+    matrix = by_column.tocsr()
+    del by_column
+    matrix.sort_indices()
+    trim_heap()
+    return SitingProblem(cov, candidates, existing, matrix, cov.population.count.astype(float))
 
 
 # ---------------------------------------------------------------------------
@@ -186,13 +196,16 @@ def rank_sites(problem: SitingProblem, chosen: NDArray[np.int64], objective: str
 
 
 def column(problem: SitingProblem, j: int) -> NDArray[np.int64]:
-    """Units candidate ``j`` reaches, as a 0/1 vector (from a by-column copy made once)."""
-    by_col = problem.memo.get(("csc",))
-    if not isinstance(by_col, sp.csc_matrix):
+    """Units candidate ``j`` reaches, as a 0/1 vector (from the units kept by candidate
+    when the problem was built, or a by-column copy made once)."""
+    found = problem.memo.get(("by column",))
+    if not isinstance(found, tuple):
         by_col = problem.matrix.tocsc()
-        problem.memo[("csc",)] = by_col
+        found = (by_col.indptr, by_col.indices)
+        problem.memo[("by column",)] = found
+    ptr, units = found
     out = np.zeros(problem.matrix.shape[0], dtype=np.int64)
-    out[by_col.indices[by_col.indptr[j]:by_col.indptr[j + 1]]] = 1
+    out[units[ptr[j]:ptr[j + 1]]] = 1
     return out
 
 

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import CROSS_COVERAGE
 from circle15.geo.errors import SettingsError, SitingError
+from circle15.geo.forked import trim_heap
 from circle15.geo.siting.certify import Limits, certify
 from circle15.geo.siting.greedy import greedy, greedy_swap
 from circle15.geo.siting.milp import exact_target
@@ -34,6 +35,7 @@ def reduced_of(problem: SitingProblem, objective: str, first_weight: float) -> R
     key = ("reduced", objective, float(first_weight))
     if key not in problem.memo:
         problem.memo[key] = reduce(problem, objective, first_weight)
+        trim_heap()  # the merging's intermediate tables, handed back before the solves
     red = problem.memo[key]
     assert isinstance(red, Reduced)
     return red

@@ -42,7 +42,7 @@ def _instance(seed: int, n_units: int = 60, n_cand: int = 10) -> SitingProblem:
     base = rng.choice([0, 0, 0, 1, 1, 2], size=n_units)
     weight = rng.integers(0, 40, n_units).astype(float)
     matrix = sp.csr_matrix(dense.astype(float))
-    return SitingProblem(None, _Sites(n_cand), None, base.astype(np.int64),  # type: ignore[arg-type]
+    return SitingProblem(None, _Sites(n_cand), base.astype(np.int64),  # type: ignore[arg-type]
                          matrix, weight)
 
 

@@ -43,7 +43,7 @@ def clustered(seed: int, n_units: int = 150, n_cand: int = 16) -> SitingProblem:
     dense = np.abs(unit_at[:, None] - site_at[None, :]) <= radius[None, :]
     base = rng.choice([0, 0, 0, 0, 1, 2], size=n_units).astype(np.int64)
     weight = rng.integers(1, 50, n_units).astype(float)
-    return SitingProblem(None, Sites(n_cand), None, base,  # type: ignore[arg-type]
+    return SitingProblem(None, Sites(n_cand), base,  # type: ignore[arg-type]
                          sp.csr_matrix(dense.astype(float)), weight)
 
 
