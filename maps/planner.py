@@ -57,7 +57,8 @@ STATION_COLOUR = "#08519c"
 CLUSTER_COLOUR = "#3f7fbf"
 #: the outline of the picked station's isochrone: reads over every town shade
 PICKED_COLOUR = "#1a1a1a"
-SITE_COLOUR = "#6a51a3"
+#: proposed sites: orange squares (station clusters are blue circles), as in the report
+SITE_COLOUR = "#e6550d"
 GAP_COLOUR = "#b2182b"
 #: merged gap areas listed and drawn
 TOP_GAPS = 20
@@ -159,6 +160,9 @@ def _legend(lang: Lang, data: dict[str, Any], minutes: str) -> list[dict[str, An
     if data.get("towns"):
         sec.append({"key": "towns", "heading": t("towns_share", lang, m=minutes),
                     "entries": [(c, lbl, "box") for c, lbl in pdata.share_legend(lang)]})
+        # the district's own goal, cross coverage (交叉覆盖), on the same classes
+        sec.append({"key": "towns_cross", "heading": t("towns_cross", lang, m=minutes),
+                    "entries": [(c, lbl, "box") for c, lbl in pdata.share_legend(lang)]})
     sec.append({"key": "stations", "heading": t("stations", lang),
                 "entries": [(STATION_COLOUR, t("stations", lang), "dot"),
                             (CLUSTER_COLOUR, t("cluster", lang), "dot"),
@@ -175,7 +179,7 @@ def _legend(lang: Lang, data: dict[str, Any], minutes: str) -> list[dict[str, An
                     "entries": [(GAP_COLOUR, t("gap", lang), "box")]})
     if data["sites"]:
         sec.append({"key": "sites", "heading": t("sites", lang),
-                    "entries": [(SITE_COLOUR, t("site", lang), "dot")]})
+                    "entries": [(SITE_COLOUR, t("site", lang), "square")]})
     if data.get("streets"):
         sec.append({"key": "streets", "heading": t("streets", lang), "entries": [
             *[(c, t(f"road_{k}", lang), "line") for k, c, _, _ in reversed(
@@ -257,6 +261,8 @@ def planner_page(
             "walk_min", "site", "gain", "close", "people", "fullscreen", "min"]
     labels = {k: t(k, lang_) for k in keys if k not in ("towns", "bands")}
     labels["towns"] = t("areas", lang_)
+    labels["towns_cross"] = t("areas_cross", lang_)
+    labels["show_gaps"] = t("show_gaps", lang_)
     labels["bands"] = t("iso_union", lang_, m=minutes)
     labels["gap_list"] = t("gap_list", lang_, n=len(data["gaps"]["rows"]),
                            total=data["gaps"]["total"])

@@ -23,7 +23,9 @@ from circle15.maps.basemap import QUANTUM_DEG, Basemap
 from circle15.maps.i18n import LABELS, Lang, t
 from circle15.maps.planner_layers import Grid, line_codes, polygon_codes
 
-#: covered share classes of the towns: (lower bound in %, colour), low to high
+#: covered share classes of the towns: (lower bound in %, colour), low to high; a town
+#: where nobody is within reach (0 %) has a class of its own, apart from 24 % ones
+ZERO_COLOUR = "#bdbdbd"
 SHARE_CLASSES = ((0, "#fff7bc"), (25, "#fec44f"), (50, "#c7e9b4"), (75, "#41b6c4"),
                  (90, "#225ea8"))
 BAND_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b"]
@@ -73,16 +75,24 @@ def lonlat(gdf: gpd.GeoDataFrame, shift: Shift) -> NDArray[np.float64]:
 
 
 def share_class(pct: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The class of each share (%): 0 for nobody, then 1 + the class of
+    :data:`SHARE_CLASSES` (the colours' order in :func:`class_colours`)."""
     lows = np.array([lo for lo, _ in SHARE_CLASSES[1:]], dtype=float)
-    return np.searchsorted(lows, pct, side="right").astype(np.int64)
+    cls = 1 + np.searchsorted(lows, pct, side="right").astype(np.int64)
+    return np.where(np.asarray(pct) <= 0, 0, cls)
+
+
+def class_colours() -> list[str]:
+    return [ZERO_COLOUR, *(c for _, c in SHARE_CLASSES)]
 
 
 def share_legend(lang: Lang) -> list[tuple[str, str]]:
-    out = []
+    out = [(ZERO_COLOUR, "0 %")]
     for i, (lo, colour) in enumerate(SHARE_CLASSES):
         hi = SHARE_CLASSES[i + 1][0] if i + 1 < len(SHARE_CLASSES) else None
         label = (t("share_top", lang, a=lo) if hi is None else
-                 t("share_low", lang, b=hi) if lo == 0 else t("share_range", lang, a=lo, b=hi))
+                 t("share_above_zero", lang, b=hi) if lo == 0 else
+                 t("share_range", lang, a=lo, b=hi))
         out.append((colour, label))
     return out
 
@@ -93,13 +103,48 @@ def towns(cov: Coverage, areas: Areas, shift: Shift, lang: Lang = "zh") -> dict[
     share = np.round(stats["covered_share"].fillna(0).to_numpy(float) * 100, 1)
     cross = np.round(stats["cross_share"].fillna(0).to_numpy(float) * 100, 1)
     geoms = stats.geometry.to_numpy()
-    spots = shapely.get_coordinates(to_display(shapely.point_on_surface(geoms), stats.crs, shift))
+    options = label_spots(geoms, cov.stations.frame.to_crs(stats.crs).geometry.to_numpy())
+    spots = shapely.get_coordinates(to_display(np.asarray([o[0] for o in options],
+                                                          dtype=object), stats.crs, shift))
+    alts = [np.round(shapely.get_coordinates(to_display(np.asarray(o, dtype=object),
+                                                         stats.crs, shift))[:, ::-1], 5).tolist()
+            for o in options]
     rows = [[str(n), round(float(p)), round(float(c)), round(float(x)), float(s), float(xs)]
             for n, p, c, x, s, xs in zip(stats["name"], stats["population"], stats["covered"],
                                          stats["cross_covered"], share, cross, strict=True)]
     return {"rows": rows, "cls": share_class(share).tolist(),
+            "cls_cross": share_class(cross).tolist(),
             "polys": codes(geoms, stats.crs, shift, 10.0),
-            "at": np.round(spots[:, ::-1], 5).tolist(), "colours": [c for _, c in SHARE_CLASSES]}
+            "at": np.round(spots[:, ::-1], 5).tolist(), "alt": alts,
+            "colours": class_colours()}
+
+
+def label_spots(geoms: NDArray[np.object_], stations: NDArray[np.object_],
+                tries: int = 14, keep: int = 12) -> list[list[object]]:
+    """Where each town's name may go (metric frame), best first: of points inside it
+    (its point-on-surface and a grid), those farthest from any station, kept off its
+    edges, so the stations' markers and cluster bubbles do not sit on the name (the
+    page moves a name to the next one where a bubble still covers it)."""
+    import shapely
+
+    tree = shapely.STRtree(stations) if len(stations) else None
+    out = []
+    for g in geoms:
+        x0, y0, x1, y1 = g.bounds
+        gx, gy = np.meshgrid(np.linspace(x0, x1, tries + 2)[1:-1],
+                             np.linspace(y0, y1, tries + 2)[1:-1])
+        cands = np.concatenate([[shapely.point_on_surface(g)],
+                                shapely.points(gx.ravel(), gy.ravel())])
+        inside = cands[shapely.contains(g, cands)]
+        if tree is None or inside.size <= 1:
+            out.append([cands[0]])
+            continue
+        _, far = tree.query_nearest(inside, return_distance=True, all_matches=False)
+        edge = shapely.distance(inside, g.boundary)
+        # away from the stations (where their bubbles are) first, then room from the edge
+        score = 2.0 * np.minimum(far, 1200.0) + np.minimum(edge, 800.0)
+        out.append(list(inside[np.argsort(-score, kind="stable")[:keep]]))
+    return out
 
 
 def bands(iso: gpd.GeoDataFrame, shift: Shift, limit_min: float, lang: Lang,

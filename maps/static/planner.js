@@ -91,13 +91,13 @@
   }
 
   // towns shaded by covered share, their names and shares written on them
-  if (D.towns) {
-    var TW = D.towns, tg = L.layerGroup(), shapes = TW.polys.map(polys);
+  function townLayer(cls, pct) {
+    var tg = L.layerGroup();
     TW.rows.forEach(function (r, i) {
-      var colour = TW.colours[TW.cls[i]];
+      var colour = TW.colours[cls[i]];
       var shape = L.polygon(shapes[i], {renderer: overR, color: '#4d4d4d', weight: 1.2,
                                         fillColor: colour, fillOpacity: 0.5});
-      shape.bindTooltip(el('span', null, r[0] + ': ' + r[4] + ' %'), {sticky: true});
+      shape.bindTooltip(el('span', null, r[0] + ': ' + r[pct] + ' %'), {sticky: true});
       shape.bindPopup(function () {
         return table(r[0], [[T.population, num(r[1])], [T.covered, num(r[2])],
                             [T.covered_share, r[4] + ' %'], [T.cross, num(r[3])],
@@ -107,11 +107,46 @@
       shape.on('mouseout', function () { shape.setStyle({weight: 1.2}); });
       shape.addTo(tg);
       var label = el('div');
-      label.appendChild(el('b', null, r[0])); label.appendChild(el('span', null, r[4] + ' %'));
-      L.marker(TW.at[i], {pane: 'c15-labels', interactive: false, keyboard: false,
+      label.appendChild(el('b', null, r[0])); label.appendChild(el('span', null, r[pct] + ' %'));
+      var lm = L.marker(TW.at[i], {pane: 'c15-labels', interactive: false, keyboard: false,
         icon: L.divIcon({className: 'c15-town-label', html: label, iconSize: null})}).addTo(tg);
+      townLabels.push({marker: lm, spots: (TW.alt && TW.alt[i]) || [TW.at[i]]});
     });
-    add('towns', T.towns, tg, true);
+    return tg;
+  }
+  // a town's name moved to the next of its spots while a station bubble or a site
+  // covers it (the bubbles are placed by the clustering, at each zoom)
+  var townLabels = [];
+  function placeLabels() {
+    var marks = Array.prototype.map.call(
+      document.querySelectorAll('.c15-cluster, .c15-site'),
+      function (e) { return e.getBoundingClientRect(); });
+    function hits(r) {
+      return marks.filter(function (m) {
+        return r.left < m.right && m.left < r.right && r.top < m.bottom && m.top < r.bottom;
+      }).length;
+    }
+    townLabels.forEach(function (t) {
+      if (!map.hasLayer(t.marker) || !t.marker.getElement()) return;
+      var best = null, fewest = Infinity;
+      for (var k = 0; k < t.spots.length && fewest > 0; k++) {
+        t.marker.setLatLng(t.spots[k]);
+        var n = hits(t.marker.getElement().getBoundingClientRect());
+        if (n < fewest) { fewest = n; best = t.spots[k]; }
+      }
+      t.marker.setLatLng(best);
+    });
+  }
+  if (D.towns) {
+    var TW = D.towns, shapes = TW.polys.map(polys);
+    var covered = townLayer(TW.cls, 4), crossed = townLayer(TW.cls_cross, 5);
+    add('towns', T.towns, covered, true);
+    add('towns_cross', T.towns_cross, crossed, false);
+    // one shading at a time: switching one on switches the other off
+    map.on('overlayadd', function (e) {
+      if (e.layer === covered && map.hasLayer(crossed)) map.removeLayer(crossed);
+      if (e.layer === crossed && map.hasLayer(covered)) map.removeLayer(covered);
+    });
   }
 
   // a layer whose shapes are decoded the first time it is switched on
@@ -166,6 +201,13 @@
     gapList.appendChild(li);
   });
   if (G.rows.length) { add('gaps', T.gaps, gapLayer, false); }
+  // the list folded to its heading until asked for: it no longer covers the map
+  document.getElementById('c15-gaps-fold').addEventListener('click', function (e) {
+    e.preventDefault();
+    var open = gapBox.classList.toggle('c15-collapsed') === false;
+    this.setAttribute('aria-expanded', String(open));
+    this.querySelector('.c15-fold').textContent = open ? '▾' : '▸';
+  });
   document.getElementById('c15-gaps-close').addEventListener('click', function (e) {
     e.preventDefault(); map.removeLayer(gapLayer);
   });
@@ -200,6 +242,12 @@
   });
   cluster.addLayers(markers);
   add('stations', T.stations, cluster, true);
+  // names placed once the bubbles are drawn, and again after each zoom or layer switch
+  var placing = null;
+  function placeSoon() { clearTimeout(placing); placing = setTimeout(placeLabels, 60); }
+  map.on('zoomend moveend overlayadd overlayremove', placeSoon);
+  cluster.on('animationend', placeSoon);
+  placeSoon();
   // a station found by search: its own isochrone in view, its marker out of its group
   function show(i) {
     var layer = pick(i).getLayers()[0];

@@ -165,9 +165,11 @@ def test_towns_shaded_by_share_with_numbers_and_overlays(tmp_path, scenario, lon
     cov, gaps, _, _ = scenario
     minx, miny, maxx, maxy = shapely.bounds(longgang.hull)
     mid = (minx + maxx) / 2
-    gdf = gpd.GeoDataFrame({"name": ["西区", "东区"]},
+    # a third town beside the area, where nobody is within reach: the 0 % class
+    gdf = gpd.GeoDataFrame({"name": ["西区", "东区", "空镇"]},
                            geometry=[shapely.box(minx, miny, mid, maxy),
-                                     shapely.box(mid, miny, maxx, maxy)],
+                                     shapely.box(mid, miny, maxx, maxy),
+                                     shapely.box(maxx + 10, miny, maxx + 3000, maxy)],
                            crs=longgang.crs).to_crs(4326)
     gdf.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
     areas = read_areas(tmp_path / "areas.geojson", longgang)
@@ -185,6 +187,16 @@ def test_towns_shaded_by_share_with_numbers_and_overlays(tmp_path, scenario, lon
         state = page.evaluate(STATE_JS)
         labels = page.evaluate("() => Array.from(document.querySelectorAll('.c15-town-label'))"
                                ".map(e => e.innerText)")
+        fills = page.evaluate("() => { const f = {}; c15.layers.towns.eachLayer(l => {"
+                              " if (l.getBounds) f[l.getTooltip().getContent().innerText"
+                              ".split(':')[0]] = l.options.fillColor; }); return f; }")
+        # the district's goal, cross coverage, shades the towns on the same classes, one
+        # shading at a time
+        page.evaluate("() => c15.layers.towns_cross.addTo(c15.map)")
+        crossed = page.evaluate(STATE_JS)
+        cross_labels = page.evaluate("() => Array.from(document.querySelectorAll("
+                                     "'.c15-town-label')).map(e => e.innerText)")
+        page.evaluate("() => c15.layers.towns.addTo(c15.map)")
         page.evaluate("() => c15.layers.towns.eachLayer(l => l.getBounds && l.openPopup())")
         popup = page.inner_text(".leaflet-popup-content")
         page.evaluate("() => { c15.layers.overlay0.addTo(c15.map);"
@@ -192,10 +204,19 @@ def test_towns_shaded_by_share_with_numbers_and_overlays(tmp_path, scenario, lon
         overlay_popup = page.evaluate(LAST_POPUP)
     assert "towns" in state["on"] and "bands" not in state["on"]  # towns are the default
     assert "overlay0" not in state["on"] and "夜间覆盖" in state["overlays"]
-    for name, share in zip(stats["name"], stats["covered_share"], strict=True):
-        assert any(name in lbl and f"{share * 100:.1f} %" in lbl for lbl in labels)
+    for name, share in zip(stats["name"], stats["covered_share"].fillna(0), strict=True):
+        assert any(name in lbl and f"{round(share * 100, 1):g} %" in lbl for lbl in labels)
     assert "覆盖率" in popup and ("西区" in popup or "东区" in popup)
-    assert "< 25%" in state["legend"] and "≥ 90%" in state["legend"]  # graded classes
+    # graded classes, nobody within reach apart from a few
+    assert "0 %" in state["legend"] and "0–25%（不含0）" in state["legend"]
+    assert "≥ 90%" in state["legend"]
+    from circle15.maps.planner_data import ZERO_COLOUR
+    assert fills["空镇"] == ZERO_COLOUR and fills["西区"] != ZERO_COLOUR
+    assert "towns_cross" in crossed["on"] and "towns" not in crossed["on"]
+    assert "交叉覆盖" in crossed["legend"]
+    for name, share in zip(stats["name"], stats["cross_share"].fillna(0), strict=True):
+        assert any(name in lbl and f"{round(share * 100, 1):g} %" in lbl
+                   for lbl in cross_labels)
     assert "人数" in overlay_popup and "12" in overlay_popup
 
 
