@@ -189,6 +189,8 @@ def courier_page(
         "max_snap_m": 500.0,
         # where the page opens before a position is known: the busiest part of the area
         "start": busiest_view(stations),
+        # the main streets of the network's own file (about 0.2 MB for a district)
+        "streets": _streets(net),
     }
     if window is not None:
         data |= {"hours_from": _epoch_ms(window.start), "hours_until": _epoch_ms(window.end),
@@ -207,6 +209,16 @@ def courier_page(
         hint=t("tap_hint", lang_),
         data=data,
     )
+
+
+def _streets(net: Network) -> dict[str, Any] | None:
+    from circle15.maps.basemap import load_basemap
+    from circle15.maps.planner_data import streets
+
+    source = Path(net.source or "")
+    if not net.source or not source.is_file():
+        return None
+    return streets(load_basemap(source), lambda xy: xy)
 
 
 #: the side of the square the page opens on (metres), around the most stations

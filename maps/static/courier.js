@@ -95,7 +95,13 @@ function el(tag, className, text) {
   return e;
 }
 
-var map = L.map('map', {zoomControl: true}), layer = L.layerGroup().addTo(map);
+var map = L.map('map', {zoomControl: true, maxZoom: 19}), layer = L.layerGroup().addTo(map);
+// the main streets from the network file, under the tiles: the map when offline
+if (D.streets) {
+  map.createPane('c15-streets').style.zIndex = D.basemap === 'osm' ? 150 : 250;
+  window.c15streets.draw(D.streets, L.layerGroup().addTo(map),
+                         L.canvas({pane: 'c15-streets', padding: 0.3}));
+}
 if (D.basemap === 'osm') {
   L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png',
     {maxZoom: 19, attribution: '&copy; OpenStreetMap contributors'}).addTo(map);
@@ -255,6 +261,10 @@ function navBlock(r) {
 function render(ans) {
   var rows = ans.stations, list = document.getElementById('list');
   lastAnswer = ans;
+  if (!document.body.classList.contains('c15-answered')) {
+    document.body.classList.add('c15-answered');  // the list gets its room
+    map.invalidateSize();
+  }
   list.replaceChildren();
   document.getElementById('hint').style.display = 'none';
   if (!rows.length) {

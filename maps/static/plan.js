@@ -16,27 +16,8 @@
   map.createPane("labels").style.zIndex = 640;
   map.getPane("labels").style.pointerEvents = "none";
   var streetR = L.canvas({ pane: "streets", padding: 0.3 });
-  // the network file's own streets, water and place names (the service's, offline)
-  function dec(s) {  // an encoded polyline (1e-5 degrees) as [lat, lon] pairs
-    var out = [], i = 0, x = 0, y = 0;
-    function next() {
-      var r = 0, sh = 0, b;
-      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << sh; sh += 5; } while (b >= 32);
-      return (r & 1) ? ~(r >> 1) : (r >> 1);
-    }
-    while (i < s.length) { x += next(); y += next(); out.push([y * 1e-5, x * 1e-5]); }
-    return out;
-  }
-  function drawStreets(S) {
-    S.water.forEach(function (p) {
-      L.polygon(p.map(dec), { renderer: streetR, stroke: false, fillColor: S.water_colour,
-                              fillOpacity: 0.8, interactive: false }).addTo(map);
-    });
-    S.roads.forEach(function (r) {
-      L.polyline(r[3].map(dec), { renderer: streetR, color: r[1], weight: r[2], opacity: 0.9,
-                                  interactive: false, smoothFactor: 1.5 }).addTo(map);
-    });
-  }
+  // the network file's own streets and water (the service's, offline: streets.js)
+  function drawStreets(S) { window.c15streets.draw(S, L.layerGroup().addTo(map), streetR); }
   var areaLayer = L.geoJSON(null, { pane: "areas", interactive: false,
                                     style: { color: "#555", weight: 1, fillOpacity: 0 } })
     .addTo(map);

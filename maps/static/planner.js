@@ -6,17 +6,7 @@
   var T = D.labels, C = D.colours;
   var locale = D.lang === 'zh' ? 'zh-CN' : 'en';
 
-  // one encoded path (zig-zag 5-bit deltas of 1e-5 degrees, longitude first) to [lat, lng]s
-  function dec(s) {
-    var out = [], i = 0, x = 0, y = 0;
-    function next() {
-      var r = 0, sh = 0, b;
-      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << sh; sh += 5; } while (b >= 32);
-      return (r & 1) ? ~(r >> 1) : (r >> 1);
-    }
-    while (i < s.length) { x += next(); y += next(); out.push([y * 1e-5, x * 1e-5]); }
-    return out;
-  }
+  var dec = window.c15streets.dec;  // one encoded path to [lat, lng]s (streets.js)
   function polys(codes) { return codes.map(function (p) { return p.map(dec); }); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -69,19 +59,7 @@
 
   // the OSM file's own streets, water and place names
   if (D.streets) {
-    var S = D.streets, g = L.layerGroup();
-    S.water.forEach(function (p) {
-      L.polygon(p.map(dec), {renderer: streetR, stroke: false, fillColor: S.water_colour,
-                             fillOpacity: 0.8, interactive: false}).addTo(g);
-    });
-    if (S.rivers.length) {
-      L.polyline(S.rivers.map(dec), {renderer: streetR, color: S.water_colour, weight: 2.5,
-                                     interactive: false}).addTo(g);
-    }
-    S.roads.forEach(function (r) {
-      L.polyline(r[3].map(dec), {renderer: streetR, color: r[1], weight: r[2], opacity: 0.9,
-                                 interactive: false, smoothFactor: 1.5}).addTo(g);
-    });
+    var S = D.streets, g = window.c15streets.draw(S, L.layerGroup(), streetR);
     S.places.forEach(function (p) {
       L.marker([p[2], p[3]], {pane: 'c15-labels', interactive: false, keyboard: false,
         icon: L.divIcon({className: 'c15-place c15-place-' + p[1], html: el('span', null, p[0]),

@@ -339,3 +339,35 @@ def test_a_crowded_area_opens_on_its_busiest_part(longgang):
               & (clump[:, 1] <= north))
     assert inside.mean() > 0.5, inside.mean()
     assert (north - south) * 111_320 == pytest.approx(START_VIEW_M, rel=0.01)
+
+
+def test_offline_the_page_has_the_main_streets(page_path, tmp_path):
+    """Without tiles (offline, or basemap blank) the courier still sees the streets: the
+    network file's main streets are in the page and drawn under everything."""
+    with browser_page(tmp_path) as (page, requests):
+        page.goto(page_path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        roads = page.evaluate("() => JSON.parse(document.getElementById('c15-data')"
+                              ".textContent).streets.roads.map(r => r[3].length)")
+        drawn = page.evaluate("() => document.querySelectorAll("
+                              "'.leaflet-c15-streets-pane canvas').length")
+    assert sum(roads) > 50 and drawn == 1
+    assert requests.blocked == []  # nothing fetched for it
+
+
+def test_many_stations_are_grouped_and_the_page_opens_near_them(tmp_path, longgang):
+    """Past 30 stations they are grouped in numbered clusters (offline, no tiles), the
+    page opens on its busiest few kilometres, and nothing fails on the way."""
+    rng = np.random.default_rng(12)
+    st = make_stations(longgang, points_near_streets(longgang, 60, rng))
+    path = save_courier_page(courier_page(longgang, st, basemap="blank"), tmp_path / "c.html")
+    errors: list[str] = []
+    with browser_page(tmp_path) as (page, _):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        page.wait_for_timeout(300)
+        groups = page.evaluate("() => document.querySelectorAll('.marker-cluster').length")
+        ready = page.evaluate("() => typeof c15 === 'object'")
+    assert errors == [] and ready  # (the grouping needed the map's own zoom limit)
+    assert groups >= 1
