@@ -134,6 +134,7 @@ def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
 
     mpl.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from circle15.geo.output.charts import cjk_font
 
@@ -168,7 +169,7 @@ def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
             c = data.curve
             ax.plot(c.iloc[:, 0], c["covered"], marker="o", color="#08519c")
             ax.set_xlabel("k")
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.ticklabel_format(axis="y", style="plain", useOffset=False)
             ax.grid(alpha=0.3)
             out["curve"] = _svg(fig)

@@ -127,7 +127,7 @@ def lp_dual(red: Reduced, k: int, *, iterations: int, time_limit_s: float, seed:
         h.setOptionValue(key, value)
     # variables: lam (m), pi, mu (n), then one nu per cut; rows: one per site,
     # then one per demand row with cuts
-    start, index, value = site_rows(red)
+    a_start, a_index, a_value = site_rows(red)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = m + 1 + n, n
     lp.col_cost_ = np.concatenate([-red.need.astype(float), [float(k)], np.ones(n)])
@@ -136,10 +136,10 @@ def lp_dual(red: Reduced, k: int, *, iterations: int, time_limit_s: float, seed:
     lp.row_lower_, lp.row_upper_ = np.full(n, -np.inf), np.zeros(n)
     lp.offset_ = float(red.weight.sum())
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-    del start, index, value
+    lp.a_matrix_.start_ = a_start
+    lp.a_matrix_.index_ = a_index
+    lp.a_matrix_.value_ = a_value
+    del a_start, a_index, a_value
     h.passModel(lp)
     del lp  # HiGHS holds its own copy
     cap_of: dict[int, int] = {}
