@@ -10,6 +10,7 @@ the scenario's station list.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Annotated, Any, Literal
 
@@ -159,9 +160,11 @@ def suggest_sites(sid: str, state: StateDep, _: Planner, request: Request,
     spec = SitingSpec(k=k, method="greedy", max_candidates=s.siting_max_candidates,
                       max_pairs=s.siting_max_pairs)
     with state.expensive.turn("suggest"):
-        stations = stations_of_records(state.area, _stations_of(sc), source="scenario",
-                                       check_crs=False)
-        cov = cover(state.area, stations)
+        # the scenario as the siting model needs it: the register's coverage (the network,
+        # the people, the reach per station for the model's size) with the scenario's own
+        # count of stations reaching each person, kept from its last edit (counting the
+        # whole scenario afresh took a second of the district's two)
+        cov = dataclasses.replace(state.coverage(), unit_count=_evaluate(state, sc).counts)
         # a district's nodes at the asked spacing can pass the request's budget: the
         # spacing widens until the model fits it (said in the answer)
         while True:
