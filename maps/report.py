@@ -6,6 +6,7 @@ numbers with matplotlib (offline; text kept as text), with a CJK font.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ WORDS = {
            "night": "夜间覆盖", "open": "营业驿站", "open24": "24小时营业驿站",
            "notes": "口径与说明", "source": "数据来源", "date": "日期", "page": "页",
            "site_maps": "各建议站点的15分钟步行范围（橙色）与附近现有驿站（蓝点）",
+           "newly_cross": "新增交叉覆盖人数",
+           "falloff": "从第 {k} 个站点起，每个新增站点新增覆盖的人数不到第一个站点的一半："
+                      "收益在此后明显递减。",
            "share_now": "15分钟覆盖比例（现状）", "share_after": "15分钟覆盖比例（实施建议后）"},
     "en": {"summary": "Summary", "now": "Now", "after": "With the proposal", "within": "min",
            "covered": "Covered", "cross": "Cross-covered (2+ stations)", "uncovered": "Uncovered",
@@ -40,6 +44,9 @@ WORDS = {
            "source": "Data", "date": "Date", "page": "Page",
            "site_maps": "Each proposed site's 15-minute walk (orange) and the stations near "
                         "it (blue)",
+           "newly_cross": "Newly cross-covered",
+           "falloff": "From site {k} on, each new site covers less than half as many new "
+                      "people as the first: returns fall off from there.",
            "share_now": "share covered (now)", "share_after": "share covered (with the proposal)"},
 }
 
@@ -193,8 +200,32 @@ def report_html(data: Any, *, lang: str = "zh") -> str:
         left = data.towns.assign(left=data.towns["population"] - data.towns.get(
             "covered_after", data.towns["covered"]))
         gaps = left.sort_values("left", ascending=False).head(3)
+    notes = [_zh_note(n) for n in data.notes] if lang == "zh" else list(data.notes)
     return render("report.html", html_lang="zh-CN" if lang == "zh" else "en", w=w, d=data,
-                  gaps=gaps, fig=_figures(data, w))
+                  gaps=gaps, fig=_figures(data, w), notes=notes)
+
+
+#: the report's standing notes in Chinese (the use cases say them in English); a note
+#: not listed here is shown as it is
+_ZH_NOTES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^counting rule: .*", re.S),
+     "计算口径：每个人口单元（点或格网中心）从可步行进入的附近道路进入步行路网（不经隧道、桥梁、"
+     "室内通道进入，但可穿行）；步行时间 = 到道路的直线步行 + 沿道路步行 + 路网步行，取最短者；"
+     "在限定时间内即计为覆盖，有2个及以上驿站可达即为交叉覆盖。"),
+    (re.compile(r"^demand: residents$"), "需求：常住人口。"),
+    (re.compile(r"^demand: workers$"), "需求：户外劳动者。"),
+    (re.compile(r"^the proposed sites are within ([\d.]+%) of the best possible .*"),
+     r"建议站点与最优方案的差距不超过 \1（已证明的上界），未证明为最优。"),
+    (re.compile(r"^the scenario removes (\d+) existing station\(s\): (.*)$"),
+     r"方案删除了 \1 个现有驿站：\2。"),
+]
+
+
+def _zh_note(note: str) -> str:
+    for pattern, zh in _ZH_NOTES:
+        if pattern.match(note):
+            return pattern.sub(zh, note)
+    return note
 
 
 def check_printer() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import Coverage, compute_coverage
 from circle15.geo.inputs.stations import Stations
@@ -52,6 +53,9 @@ class ReportData:
     #: the network file's own streets and water (:class:`circle15.maps.basemap.Basemap`),
     #: drawn under the maps as on the planner map; None when the network is not a file
     streets: Any = None
+    #: the number of sites from which each adds less than half of what the first did
+    #: (where the k-curve's returns fall off); None when they never do
+    falloff: int | None = None
 
 
 def with_sites(area: Area, cov: Coverage, outcome: SitingOutcome) -> Coverage:
@@ -170,6 +174,40 @@ def _site_areas(after: Coverage, sites: pd.DataFrame) -> Any:
     return iso.assign(rank=iso["station"].map(rank)).to_crs(4326)
 
 
+def _cross_gains(after: Coverage, sites: pd.DataFrame) -> NDArray[np.float64]:
+    """The people each proposed site newly cross-covers (reached by a second station),
+    added in rank order to the stations without them, from ``after``'s reach."""
+    ids = after.stations.frame["id"].astype(str).tolist()
+    where = {sid: i for i, sid in enumerate(ids)}
+    r, limit = after.reach, after.settings.limit_m
+    within = r.dist_m <= limit
+    counts = after.unit_count[-1].astype(np.int64).copy()
+    reached = []
+    for sid in sites["id"]:
+        i = where.get(str(sid))
+        units = (r.target[within & (r.source == i)] if i is not None
+                 else np.empty(0, dtype=np.int64))
+        reached.append(units)
+        counts[units] -= 1  # the stations without the proposal
+    weight = after.population.count
+    out = []
+    for units in reached:  # then each site in its rank, the ones before it in
+        out.append(float(weight[units[counts[units] == 1]].sum()))
+        counts[units] += 1
+    return np.asarray(out)
+
+
+def _falloff(curve: pd.DataFrame | None) -> int | None:
+    """From how many sites on each adds less than half of what the first did."""
+    if curve is None or len(curve) < 3:
+        return None
+    gains = np.diff(curve["covered"].to_numpy(dtype=float))
+    if gains.size == 0 or gains[0] <= 0:
+        return None
+    low = np.flatnonzero(gains < gains[0] / 2)
+    return int(low[0]) + 1 if low.size else None
+
+
 def _streets(area: Area) -> Any:
     """The network file's basemap (cached after its first read), or None."""
     from pathlib import Path
@@ -189,6 +227,8 @@ def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
               after: Coverage | None, sites: pd.DataFrame | None, curve: pd.DataFrame | None,
               extra: list[str], title: str, night_at: str) -> ReportData:
     site_areas = _site_areas(after, sites) if after is not None and sites is not None else None
+    if after is not None and sites is not None:
+        sites = sites.assign(newly_cross=_cross_gains(after, sites))
     night_st, moment = open_at(stations, night_at)
     night = (cover(area, night_st).summary() if len(night_st.active()) else
              cov.summary().assign(covered=0.0, cross_covered=0.0))
@@ -220,5 +260,6 @@ def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
             c for c in whole.columns if c.startswith(("covered_", "cross_")) and
             c.endswith("_share")]]].reset_index(drop=True),
         notes=notes, map_towns=map_towns, site_areas=site_areas, streets=_streets(area),
+        falloff=_falloff(curve),
         map_stations=pd.DataFrame({"lon": cov.stations.frame["lon"],
                                    "lat": cov.stations.frame["lat"]}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pypdf
+import pytest
 
 from circle15.cli import main
 from tests.conftest import shared
@@ -45,3 +46,27 @@ def test_the_report_says_what_coverage_and_site_say(tmp_path, capsys):
     html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "http://" not in html.split("<svg", 1)[0]
     assert (tmp_path / "rep" / "report.pdf").stat().st_size < 10_000_000
+    # each site's newly cross-covered people: the first one's is what coverage says when
+    # that site is added to the stations (the second station for that many people)
+    import re
+
+    table = html.split('<table id="sites">', 1)[1].split("</table>", 1)[0]
+    first = re.findall(r"<td[^>]*>(.*?)</td>", table.split("</tr>")[1])
+    said = float(first[4].replace(",", ""))
+    st = pd.read_csv(data / "stations-50k.csv")
+    top = sites.iloc[0]
+    pd.concat([st, pd.DataFrame({"id": ["SITE-1"], "name": ["site 1"], "lon": [top["lon"]],
+                                 "lat": [top["lat"]]})], ignore_index=True).to_csv(
+        tmp_path / "with-site.csv", index=False)
+    with_site = [a if a != str(data / "stations-50k.csv") else str(tmp_path / "with-site.csv")
+                 for a in common]
+    assert main(["coverage", *with_site, "--out", str(tmp_path / "cov1")]) == 0
+    after = pd.read_csv(tmp_path / "cov1" / "summary.csv").iloc[-1]
+    assert said == pytest.approx(after["cross_covered"] - summary["cross_covered"], rel=0.02)
+    # where returns fall off, said in words when they do (from the k-curve: site.csv's)
+    curve = pd.read_csv(tmp_path / "site" / "curve.csv")
+    gains = curve["covered"].diff().dropna().to_numpy()
+    low = [i + 1 for i, g in enumerate(gains) if g < gains[0] / 2]
+    assert ("收益在此后明显递减" in html) == bool(low)
+    if low:
+        assert f"从第 {low[0]} 个站点起" in html
