@@ -30,6 +30,8 @@ WORDS = {
            "notes": "口径与说明", "source": "数据来源", "date": "日期", "page": "页",
            "site_maps": "各建议站点的15分钟步行范围（橙色）与附近现有驿站（蓝点）",
            "newly_cross": "新增交叉覆盖人数",
+           "layers": "户外劳动者与常住人口", "layer_residents": "常住人口",
+           "layer_workers": "户外劳动者", "layer_mix": "综合（加权）",
            "falloff": "从第 {k} 个站点起，每个新增站点新增覆盖的人数不到第一个站点的一半："
                       "收益在此后明显递减。",
            "share_now": "15分钟覆盖比例（现状）", "share_after": "15分钟覆盖比例（实施建议后）"},
@@ -45,6 +47,8 @@ WORDS = {
            "site_maps": "Each proposed site's 15-minute walk (orange) and the stations near "
                         "it (blue)",
            "newly_cross": "Newly cross-covered",
+           "layers": "Outdoor workers beside residents", "layer_residents": "Residents",
+           "layer_workers": "Outdoor workers", "layer_mix": "Mix (weighted)",
            "falloff": "From site {k} on, each new site covers less than half as many new "
                       "people as the first: returns fall off from there.",
            "share_now": "share covered (now)", "share_after": "share covered (with the proposal)"},

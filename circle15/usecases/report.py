@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import Coverage, compute_coverage
 from circle15.geo.inputs.stations import Stations
+from circle15.geo.population.points import Population
 from circle15.geo.snapping.snap import Snapped
 from circle15.geo.vocab import NIGHT_AT
 from circle15.usecases.area import Area, cover, population_caveats
@@ -56,6 +57,9 @@ class ReportData:
     #: the number of sites from which each adds less than half of what the first did
     #: (where the k-curve's returns fall off); None when they never do
     falloff: int | None = None
+    #: with a worker layer: each demand layer's people, covered and cross-covered at the
+    #: limit, now and with the proposal (``layer`` residents / workers / mix)
+    layers: pd.DataFrame | None = None
 
 
 def with_sites(area: Area, cov: Coverage, outcome: SitingOutcome) -> Coverage:
@@ -197,6 +201,31 @@ def _cross_gains(after: Coverage, sites: pd.DataFrame) -> NDArray[np.float64]:
     return np.asarray(out)
 
 
+def _layers(area: Area, demand: Demand, cov: Coverage, after: Coverage | None
+            ) -> pd.DataFrame | None:
+    """Outdoor workers beside residents (when a worker layer is loaded): every layer
+    counted by the same stations, now and with the proposal."""
+    if len(demand.layers) < 2:
+        return None
+    def counted(c: Coverage, people: Population) -> pd.Series:
+        if c.population is people:
+            return c.summary().iloc[-1]
+        return compute_coverage(area.network, c.stations, people,
+                                settings=c.settings).summary().iloc[-1]
+
+    rows = []
+    for name, people in demand.layers.items():
+        now = counted(cov, people)
+        row = {"layer": name, "population": float(now["population"]),
+               "covered": float(now["covered"]), "cross": float(now["cross_covered"])}
+        if after is not None:
+            later = counted(after, people)
+            row |= {"covered_after": float(later["covered"]),
+                    "cross_after": float(later["cross_covered"])}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _falloff(curve: pd.DataFrame | None) -> int | None:
     """From how many sites on each adds less than half of what the first did."""
     if curve is None or len(curve) < 3:
@@ -260,6 +289,6 @@ def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
             c for c in whole.columns if c.startswith(("covered_", "cross_")) and
             c.endswith("_share")]]].reset_index(drop=True),
         notes=notes, map_towns=map_towns, site_areas=site_areas, streets=_streets(area),
-        falloff=_falloff(curve),
+        falloff=_falloff(curve), layers=_layers(area, demand, cov, after),
         map_stations=pd.DataFrame({"lon": cov.stations.frame["lon"],
                                    "lat": cov.stations.frame["lat"]}))

@@ -70,3 +70,30 @@ def test_the_report_says_what_coverage_and_site_say(tmp_path, capsys):
     assert ("收益在此后明显递减" in html) == bool(low)
     if low:
         assert f"从第 {low[0]} 个站点起" in html
+
+
+def test_outdoor_workers_beside_residents(tmp_path):
+    """With a worker layer the report counts the workers beside the residents, by the same
+    stations, with the numbers coverage gives for each layer."""
+    import re
+
+    data = shared("district/subsets/pop-10k.csv").parent
+    people = pd.read_csv(data / "pop-10k.csv").sample(500, random_state=1)
+    pd.DataFrame({"lon": people["lon"], "lat": people["lat"], "workers": 3}).to_csv(
+        tmp_path / "workers.csv", index=False)  # a union's count of couriers by place
+    common = ["--network", str(data / "city-10k.osm.pbf"), "--population",
+              str(data / "pop-10k.csv"), "--stations", str(data / "stations-10k.csv"),
+              "--drop-far-population", "--workers", str(tmp_path / "workers.csv"), "-q"]
+    assert main(["report", *common, "--sites", "0", "--out", str(tmp_path / "rep")]) == 0
+    html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    table = html.split('<table id="layers">', 1)[1].split("</table>", 1)[0]
+    rows = {re.findall(r"<td[^>]*>(.*?)</td>", r)[0]: re.findall(r"<td[^>]*>(.*?)</td>", r)
+            for r in table.split("</tr>") if "<td" in r}
+    for demand, label in (("residents", "常住人口"), ("workers", "户外劳动者")):
+        assert main(["coverage", *common, "--demand", demand,
+                     "--out", str(tmp_path / demand)]) == 0
+        want = pd.read_csv(tmp_path / demand / "summary.csv").iloc[-1]
+        got = rows[label]
+        assert got[1] == f"{want['population']:,.0f}"
+        assert got[2].startswith(f"{want['covered']:,.0f} ")
+        assert got[3] == f"{want['cross_covered']:,.0f}"
