@@ -121,7 +121,12 @@ L.control.scale({imperial: false}).addTo(map);
 // the stations, grouped into numbered clusters where they would crowd each other
 var stationLayer = (L.markerClusterGroup && D.stations.length > 30) ?
   L.markerClusterGroup({maxClusterRadius: 40, showCoverageOnHover: false,
-    disableClusteringAtZoom: 16}) : L.layerGroup();
+    disableClusteringAtZoom: 16, iconCreateFunction: function (c) {
+      // the stations' own blue, as on the planner map (the plug-in's default is green)
+      var d = el('div'); d.appendChild(el('span', null, String(c.getChildCount())));
+      return L.divIcon({html: d, className: 'marker-cluster c15-cluster',
+                        iconSize: L.point(40, 40)});
+    }}) : L.layerGroup();
 D.stations.forEach(function (s) {
   L.circleMarker([s.lat, s.lon], {radius: 7, color: '#fff', weight: 2, fillColor: '#08519c',
     fillOpacity: 1, className: 'c15-station'})
