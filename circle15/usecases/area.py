@@ -11,6 +11,7 @@ from circle15.geo import vocab
 from circle15.geo.coverage.areas import read_areas
 from circle15.geo.coverage.count import Areas, Coverage, CoverageSettings, compute_coverage
 from circle15.geo.errors import InputError, ref
+from circle15.geo.forked import trim_heap
 from circle15.geo.inputs.stations import Stations
 from circle15.geo.network.cache import load_network
 from circle15.geo.network.graph import Network
@@ -177,6 +178,7 @@ def load_area(spec: AreaSpec, *, step: Step = _quiet) -> Area:
             if pop.dropped_units else ""))
     areas = (read_areas(spec.areas, net, crs=spec.areas_crs, name_column=spec.areas_name_column)
              if spec.areas else None)
+    trim_heap()  # what reading the files left behind (a first run parses the OSM file)
     return Area(spec, net, pop, areas)
 
 

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from circle15.geo.coverage.count import Coverage
 from circle15.geo.errors import InputError, SitingError, ref
+from circle15.geo.forked import trim_heap
 from circle15.geo.siting import SitingResult
 from circle15.geo.siting.candidates import Candidates
 from circle15.geo.siting.problem import SitingProblem
@@ -170,6 +171,7 @@ def build_candidates(area: Area, spec: CandidateSpec) -> tuple[Candidates, int]:
                                  f"to a file and pass that file as {ref('candidates')}")
             parts.append(candidates_from_osm_shops(net, area.source,
                                                    max_snap_m=spec.shop_max_snap_m, rule=rule))
+            trim_heap()  # the OSM file's shops read, its parser's memory handed back
         else:
             parts.append(read_candidate_list(source, net, crs=spec.crs, rule=rule))
     if not parts:

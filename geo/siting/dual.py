@@ -122,7 +122,7 @@ def lp_dual(red: Reduced, k: int, *, iterations: int, time_limit_s: float, seed:
     best, scores = evaluate(red, lam_plain, np.zeros(0), no_cut, empty, k)
     x = np.zeros(n)
     h = quiet_highs()
-    for key, value in {"threads": 1, "random_seed": seed,
+    for key, value in {"threads": 1, "random_seed": seed, "presolve": "off",
                        "time_limit": max(0.5, time_limit_s)}.items():
         h.setOptionValue(key, value)
     # variables: lam (m), pi, mu (n), then one nu per cut; rows: one per site,
