@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from circle15 import cli_demand
 from circle15.cli_batch import cmd_batch
@@ -117,8 +117,18 @@ def cmd_gaps(args: argparse.Namespace) -> int:
           f"{cov.settings.minutes:g} min (hexagons of {args.hex_m:g} m)")
     cols = ["rank", *(["town"] if run.area.areas is not None else []), "population", "units",
             "area_km2", "nearest_station", "nearest_walk_min", "max_walk_min", "lon", "lat"]
-    print(in_out_crs(args, gaps)[cols].head(args.top).to_string(index=False))
+    print(_readable(in_out_crs(args, gaps)[cols].head(args.top)).to_string(index=False))
     return 0
+
+
+def _readable(table: Any) -> Any:
+    """A table as printed: counts of people with thousands separators and no decimals
+    (``94,142``, not ``94142.0``), as the coverage table prints them."""
+    shown = table.copy()
+    for col in ("population", "marginal_gain", "cumulative_gain"):
+        if col in shown:
+            shown[col] = [f"{v:,.0f}" for v in shown[col]]
+    return shown
 
 
 def _site(args: argparse.Namespace, run: Run, spec: SitingSpec) -> SitingOutcome:
@@ -130,7 +140,7 @@ def _site(args: argparse.Namespace, run: Run, spec: SitingSpec) -> SitingOutcome
               "another)", file=sys.stderr)
     from circle15.usecases.planning import model_memory_gb, model_pairs
 
-    kinds = ", ".join(f"{n} {k}" for k, n in cands.frame["kind"].value_counts().items())
+    kinds = ", ".join(f"{n:,} {k}" for k, n in cands.frame["kind"].value_counts().items())
     pairs = model_pairs(run.cov, len(cands))
     run.step(f"candidates: {len(cands):,} sites ({kinds}), about {pairs / 1e6:,.1f} million "
              f"candidate-person pairs: expect about {model_memory_gb(run.cov, len(cands)):.1f}"
@@ -166,7 +176,7 @@ def cmd_site(args: argparse.Namespace) -> int:
         print(per_layer)
     cols = ["rank", "id", "name", "kind", "marginal_gain", "cumulative_gain",
             *(["pairs_with"] if "pairs_with" in sites else []), "lon", "lat"]
-    print(in_out_crs(args, sites)[cols].to_string(index=False))
+    print(_readable(in_out_crs(args, sites)[cols]).to_string(index=False))
     if "pairs_with" in sites and (sites["pairs_with"] > 0).any():
         print("pairs_with: the earlier site whose people this one cross-covers with it (a "
               "site's gain counts once both of a pair are open, so it is listed on the "

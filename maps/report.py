@@ -236,6 +236,11 @@ def check_printer() -> None:
     """Refuse before writing anything when the browser or a CJK font is missing."""
     from circle15.geo.output.charts import cjk_font
 
+    try:
+        import playwright.sync_api  # noqa: F401  (drives the browser)
+    except ImportError as exc:
+        raise Circle15Error("the report is printed through Playwright, which is not "
+                            "installed: run make install (or pip install playwright)") from exc
     if not Path(CHROMIUM).exists():
         raise Circle15Error(f"the report is printed by Chromium, which is not at {CHROMIUM}: "
                             "install it (make system installs Debian's chromium)")

@@ -92,7 +92,7 @@ def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.
     (``hex_m`` centre to corner; 300 m gives 0.23 km², about what one new
     station's nearest streets serve) or, with ``merge``, a cluster of touching
     hexagons within one town (of ``areas``) and one block of at most ``max_km2``,
-    with ``town`` (the area holding the hexagons' centres; "" outside every
+    with ``town`` (the area holding most of its people; "" outside every
     area), ``population`` (people in the gap), ``units``, ``area_km2``,
     the nearest existing station to any of its people (``nearest_station``,
     ``nearest_walk_min``) and the longest walk anyone in it has to a station
@@ -120,8 +120,19 @@ def find_gaps(cov: Coverage, *, level: GapLevel = "covered", hex_m: float = 300.
     centres = shapely.get_coordinates(shapely.centroid(polys))
     town_of_hex = np.full(uniq.size, -1, dtype=np.int64)
     if areas is not None:
-        h_idx, a_idx = first_area(shapely.points(centres), areas.frame.geometry.to_numpy())
-        town_of_hex[h_idx] = a_idx
+        shapes = areas.frame.geometry.to_numpy()
+        # each hexagon in the town holding most of its people (a border hexagon's centre
+        # may lie outside every town while its people are inside one), else its centre's
+        u_idx, a_idx = first_area(shapely.points(xy), shapes)
+        if u_idx.size:
+            held = pd.DataFrame({"hex": inverse.ravel()[u_idx], "town": a_idx,
+                                 "pop": cov.population.count[gap][u_idx]})
+            most = held.groupby(["hex", "town"])["pop"].sum().reset_index()
+            most = most.loc[most.groupby("hex")["pop"].idxmax()]
+            town_of_hex[most["hex"].to_numpy()] = most["town"].to_numpy()
+        h_idx, c_idx = first_area(shapely.points(centres), shapes)
+        left = town_of_hex[h_idx] < 0
+        town_of_hex[h_idx[left]] = c_idx[left]
     if merge:
         cells = np.column_stack([town_of_hex, _blocks(centres, hex_m, max_km2)])
         group = np.unique(cells, axis=0, return_inverse=True)[1].ravel()
