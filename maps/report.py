@@ -5,6 +5,7 @@ numbers with matplotlib (offline; text kept as text), with a CJK font.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -128,7 +129,7 @@ def _site_maps(data: Any) -> Markup:
         ax.scatter(near["lon"], near["lat"], s=9, c="#08519c", zorder=2)
         ax.scatter([r["lon"]], [r["lat"]], s=70, c="#e6550d", marker="s", zorder=3)
         ax.annotate(str(r["rank"]), (r["lon"], r["lat"]), color="white", ha="center",
-                    va="center", fontsize=6, fontweight="bold", zorder=4)
+                    va="center", fontsize=6, zorder=4)
         ax.set_xlim(box[0], box[2])
         ax.set_ylim(box[1], box[3])
         ax.set_title(f"{r['rank']}. {r['name']}", fontsize=7)
@@ -169,7 +170,7 @@ def _figures(data: Any, w: dict[str, str]) -> dict[str, Markup]:
                 for r in data.sites.itertuples():
                     ax.scatter([r.lon], [r.lat], s=60, c="#e6550d", marker="s")
                     ax.annotate(str(r.rank), (r.lon, r.lat), color="white", ha="center",
-                                va="center", fontsize=6, fontweight="bold")
+                                va="center", fontsize=6)
             ax.set_axis_off()
             out["map"] = _svg(fig)
         if data.site_areas is not None and data.sites is not None and len(data.site_areas):
@@ -205,6 +206,9 @@ def report_html(data: Any, *, lang: str = "zh") -> str:
             "covered_after", data.towns["covered"]))
         gaps = left.sort_values("left", ascending=False).head(3)
     notes = [_zh_note(n) for n in data.notes] if lang == "zh" else list(data.notes)
+    if lang == "zh":  # "Tue 02:00" as a committee reads it
+        data = dataclasses.replace(data, night_at=" ".join(
+            _ZH_DAYS.get(p, p) for p in str(data.night_at).split()))
     return render("report.html", html_lang="zh-CN" if lang == "zh" else "en", w=w, d=data,
                   gaps=gaps, fig=_figures(data, w), notes=notes)
 
@@ -223,6 +227,11 @@ _ZH_NOTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^the scenario removes (\d+) existing station\(s\): (.*)$"),
      r"方案删除了 \1 个现有驿站：\2。"),
 ]
+
+
+_ZH_DAYS = {"Mon": "周一", "Tue": "周二", "Wed": "周三", "Thu": "周四", "Fri": "周五",
+            "Sat": "周六", "Sun": "周日", "Mo": "周一", "Tu": "周二", "We": "周三", "Th": "周四",
+            "Fr": "周五", "Sa": "周六", "Su": "周日"}
 
 
 def _zh_note(note: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -280,7 +281,9 @@ def _assemble(area: Area, demand: Demand, stations: Stations, cov: Coverage,
         map_towns = t.assign(share=np.where(t["population"] > 0,
                                             t["covered"] / t["population"], np.nan)).to_crs(4326)
     return ReportData(
-        title=title, day=date.today(), source=area.source, stations=len(cov.stations),
+        title=title, day=date.today(), stations=len(cov.stations),
+        # the data by the file's name (a place name as it is), not a path on this machine
+        source=Path(area.source).name if Path(area.source).is_file() else area.source,
         now=cov.summary(), after=None if after is None else after.summary(), towns=towns,
         sites=sites, curve=curve,
         night_at=(moment.opened.when.strftime("%a %H:%M") if moment else night_at),

@@ -379,6 +379,8 @@
     return api("GET", "/stations").then(function (fc) {
       state.register = {};
       fc.features.forEach(function (f) { state.register[f.properties.id] = f; });
+      // before any scenario: the register's stations, the district framed on them
+      if (!state.id) drawStations(fc);
     });
   }
   if (!data.tiles) {

@@ -35,7 +35,10 @@
 
   var map = L.map('map', {preferCanvas: true, zoomSnap: 0.25, maxZoom: 19});
   // the whole area, clear of the title (top) and the legend (right)
-  map.fitBounds(D.bounds, {paddingTopLeft: [10, 70], paddingBottomRight: [250, 10]});
+  // room for the title and the legend beside the district; on a phone they fold away
+  var narrow = window.innerWidth < 700;
+  map.fitBounds(D.bounds, narrow ? {paddingTopLeft: [0, 40], paddingBottomRight: [0, 40]}
+                                 : {paddingTopLeft: [10, 70], paddingBottomRight: [250, 10]});
   L.control.scale({imperial: false}).addTo(map);
   function pane(name, z, events) {
     var p = map.createPane(name); p.style.zIndex = z;
@@ -45,7 +48,8 @@
   pane('c15-streets', 250, false); pane('c15-raster', 380, false); pane('c15-labels', 640, false);
   var streetR = L.canvas({pane: 'c15-streets', padding: 0.3});
   var overR = L.canvas({padding: 0.3});
-  var layers = {}, control = L.control.layers(null, null, {collapsed: false, position: 'topright'});
+  var layers = {}, control = L.control.layers(null, null,
+    {collapsed: window.innerWidth < 700, position: 'topright'});  // folded on a phone
   var keyOf = {};
   function add(key, name, layer, show) {
     layers[key] = layer; keyOf[L.stamp(layer)] = key;
