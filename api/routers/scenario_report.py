@@ -10,7 +10,6 @@ the pool of expensive requests.
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 import threading
 from collections import OrderedDict
@@ -75,8 +74,6 @@ def _report(state: AppState, sid: str, lang: str, fmt: str) -> bytes:
         data = build_scenario_report(state.area, state.layers(), cov.stations, cov, proposal,
                                      added, removed, gains=gains, title=title,
                                      base_covered=before)
-        # the network's file name, never the server's path to it
-        data = dataclasses.replace(data, source=Path(data.source).name)
         html = report_html(data, lang=lang)
         if fmt == "html":
             body = html.encode()

@@ -240,8 +240,6 @@ def _falloff(curve: pd.DataFrame | None) -> int | None:
 
 def _streets(area: Area) -> Any:
     """The network file's basemap (cached after its first read), or None."""
-    from pathlib import Path
-
     from circle15.maps.basemap import load_basemap
 
     source = Path(area.network.source or "")
